@@ -1,0 +1,58 @@
+// Builds LLM Lab's bundles: one esbuild context per target. `node esbuild.mjs --watch` rebuilds on change.
+// Node targets keep TensorFlow.js's optional native packages external (loaded at run time when present)
+// and get the wasm backend's binaries copied beside them.
+import * as esbuild from 'esbuild';
+import { cpSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+const nodeExternal = ['vscode', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'webgpu'];
+const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning' };
+
+const targets = [
+  { name: 'extension', entry: 'src/extension/extension.ts', platform: 'node', format: 'cjs', external: nodeExternal },
+  { name: 'worker', entry: 'src/worker/main.ts', platform: 'node', format: 'cjs', external: nodeExternal },
+  { name: 'cli', entry: 'src/cli/main.ts', platform: 'node', format: 'cjs', external: nodeExternal, banner: '#!/usr/bin/env node' },
+  { name: 'bench', entry: 'bench/bench.ts', platform: 'node', format: 'cjs', external: nodeExternal },
+  { name: 'webview', entry: 'webview/main.ts', platform: 'browser', format: 'iife', external: [] },
+];
+
+function copyWasmBinaries() {
+  const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+  mkdirSync('dist', { recursive: true });
+  for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) {
+    const from = join(wasmDir, 'dist', f);
+    if (existsSync(from)) cpSync(from, join('dist', f));
+  }
+}
+
+const contexts = [];
+for (const t of targets) {
+  if (!existsSync(t.entry)) {
+    console.log(`esbuild: skipping ${t.name} (${t.entry} does not exist yet)`);
+    continue;
+  }
+  contexts.push(
+    await esbuild.context({
+      ...common,
+      entryPoints: { [t.name]: t.entry },
+      outdir: 'dist',
+      platform: t.platform,
+      format: t.format,
+      target: t.platform === 'node' ? 'node20' : 'es2022',
+      external: t.external,
+      banner: t.banner ? { js: t.banner } : undefined,
+    }),
+  );
+}
+copyWasmBinaries();
+if (watch) {
+  await Promise.all(contexts.map((c) => c.watch()));
+} else {
+  await Promise.all(contexts.map((c) => c.rebuild()));
+  await Promise.all(contexts.map((c) => c.dispose()));
+}
