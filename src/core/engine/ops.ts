@@ -1,10 +1,11 @@
 // The model-level operations LLM Lab's GPT is built from. The model calls only these (plus plain tf
 // arithmetic), so each backend can serve them with its fastest kernels and a gradient that it supports.
 // Shapes: B batch, T time (positions), C channels, H heads, D head size, V vocabulary, N = B·T rows.
+import { fusedOp } from './fused';
 import { tf } from './index';
 
 /** x @ w + b, with w stored [in, out] as in GPT-2's Conv1D. x: (..., in) → (..., out). */
-export function linear(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor {
+function portableLinear(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor {
   return tf.tidy(() => {
     const inDim = w.shape[0];
     const outDim = w.shape[1];
@@ -17,12 +18,12 @@ export function linear(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor
 }
 
 /** Rows of `table` for each id. ids: (B, T) int32, table: (V, C) → (B, T, C). */
-export function embedding(ids: tf.Tensor2D, table: tf.Tensor2D): tf.Tensor3D {
+function portableEmbedding(ids: tf.Tensor2D, table: tf.Tensor2D): tf.Tensor3D {
   return tf.gather(table, ids) as unknown as tf.Tensor3D;
 }
 
 /** LayerNorm over the last axis with learned scale and shift; eps 1e-5 as GPT-2. */
-export function layerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-5): tf.Tensor {
+function portableLayerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-5): tf.Tensor {
   return tf.tidy(() => {
     const { mean, variance } = tf.moments(x, -1, true);
     const norm = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
@@ -31,7 +32,7 @@ export function layerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, e
 }
 
 /** GELU, tanh approximation as GPT-2: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
-export function gelu(x: tf.Tensor): tf.Tensor {
+function portableGelu(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
     return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
@@ -59,7 +60,7 @@ export interface AttentionOptions {
  * Causal scaled dot-product attention. q: (B, H, Tq, D); k, v: (B, H, Tk, D) with Tk = offset + Tq.
  * Query i (absolute position offset+i) attends to keys 0..offset+i. Returns (B, H, Tq, D).
  */
-export function causalAttention(
+function portableCausalAttention(
   q: tf.Tensor4D,
   k: tf.Tensor4D,
   v: tf.Tensor4D,
@@ -85,7 +86,7 @@ export function causalAttention(
  * Mean next-token cross-entropy. logits: (N, V) float, targets: (N) int32. Rows whose target is
  * `ignoreIndex` (default -100) do not count. Returns a scalar.
  */
-export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, ignoreIndex = -100): tf.Scalar {
+function portableCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, ignoreIndex = -100): tf.Scalar {
   return tf.tidy(() => {
     const v = logits.shape[1];
     const keep = tf.notEqual(targets, ignoreIndex);
@@ -96,4 +97,52 @@ export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, ignoreIn
     const count = tf.maximum(tf.sum(keepF), 1);
     return tf.div(tf.neg(tf.sum(tf.mul(picked, keepF))), count) as tf.Scalar;
   });
+}
+
+/**
+ * The portable compositions of plain tf ops: the reference every fused kernel is tested against, and what
+ * runs where a backend has no fused version.
+ */
+export const portable = {
+  linear: portableLinear,
+  embedding: portableEmbedding,
+  layerNorm: portableLayerNorm,
+  gelu: portableGelu,
+  causalAttention: portableCausalAttention,
+  crossEntropy: portableCrossEntropy,
+};
+
+/** x @ w + b, with w stored [in, out] as in GPT-2's Conv1D. x: (..., in) → (..., out). */
+export function linear(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor {
+  return (fusedOp(tf.getBackend(), 'linear') ?? portableLinear)(x, w, b);
+}
+
+/** Rows of `table` for each id. ids: (B, T) int32, table: (V, C) → (B, T, C). */
+export function embedding(ids: tf.Tensor2D, table: tf.Tensor2D): tf.Tensor3D {
+  return (fusedOp(tf.getBackend(), 'embedding') ?? portableEmbedding)(ids, table);
+}
+
+/** LayerNorm over the last axis with learned scale and shift; eps 1e-5 as GPT-2. */
+export function layerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-5): tf.Tensor {
+  return (fusedOp(tf.getBackend(), 'layerNorm') ?? portableLayerNorm)(x, gamma, beta, eps);
+}
+
+/** GELU, tanh approximation as GPT-2. */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  return (fusedOp(tf.getBackend(), 'gelu') ?? portableGelu)(x);
+}
+
+/** Causal scaled dot-product attention; see portableCausalAttention for shapes and options. */
+export function causalAttention(
+  q: tf.Tensor4D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  opts: AttentionOptions = {},
+): { out: tf.Tensor4D; weights?: tf.Tensor4D } {
+  return (fusedOp(tf.getBackend(), 'causalAttention') ?? portableCausalAttention)(q, k, v, opts);
+}
+
+/** Mean next-token cross-entropy over rows whose target is not `ignoreIndex`; a scalar. */
+export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, ignoreIndex = -100): tf.Scalar {
+  return (fusedOp(tf.getBackend(), 'crossEntropy') ?? portableCrossEntropy)(logits, targets, ignoreIndex);
 }
