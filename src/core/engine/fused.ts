@@ -11,6 +11,7 @@ export interface FusedOps {
   gelu: typeof ops.gelu;
   causalAttention: typeof ops.causalAttention;
   crossEntropy: typeof ops.crossEntropy;
+  adamw: typeof ops.adamw;
 }
 
 const registry = new Map<string, Partial<FusedOps>>();

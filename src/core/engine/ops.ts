@@ -99,6 +99,35 @@ function portableCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, ignoreI
   });
 }
 
+/** Hyper-parameters of one AdamW step (decoupled weight decay, as in PyTorch's AdamW). */
+export interface AdamWStep {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** Decay for this parameter (0 for biases and norms). */
+  weightDecay: number;
+  /** 1-based step count, for bias correction. */
+  step: number;
+}
+
+/**
+ * Updates `param`, and the moments `m` and `v`, in place with gradient `grad`:
+ * p ← p·(1 − lr·wd) − lr·m̂/(√v̂ + eps), m̂ = m/(1−β1^t), v̂ = v/(1−β2^t).
+ */
+function portableAdamw(param: tf.Variable, grad: tf.Tensor, m: tf.Variable, v: tf.Variable, h: AdamWStep): void {
+  tf.tidy(() => {
+    const m1 = tf.add(tf.mul(m, h.beta1), tf.mul(grad, 1 - h.beta1));
+    const v1 = tf.add(tf.mul(v, h.beta2), tf.mul(tf.square(grad), 1 - h.beta2));
+    const mHat = tf.div(m1, 1 - Math.pow(h.beta1, h.step));
+    const vHat = tf.div(v1, 1 - Math.pow(h.beta2, h.step));
+    const decayed = tf.mul(param, 1 - h.lr * h.weightDecay);
+    param.assign(tf.sub(decayed, tf.mul(h.lr, tf.div(mHat, tf.add(tf.sqrt(vHat), h.eps)))));
+    m.assign(m1);
+    v.assign(v1);
+  });
+}
+
 /**
  * The portable compositions of plain tf ops: the reference every fused kernel is tested against, and what
  * runs where a backend has no fused version.
@@ -110,6 +139,7 @@ export const portable = {
   gelu: portableGelu,
   causalAttention: portableCausalAttention,
   crossEntropy: portableCrossEntropy,
+  adamw: portableAdamw,
 };
 
 /** x @ w + b, with w stored [in, out] as in GPT-2's Conv1D. x: (..., in) → (..., out). */
@@ -145,4 +175,9 @@ export function causalAttention(
 /** Mean next-token cross-entropy over rows whose target is not `ignoreIndex`; a scalar. */
 export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, ignoreIndex = -100): tf.Scalar {
   return (fusedOp(tf.getBackend(), 'crossEntropy') ?? portableCrossEntropy)(logits, targets, ignoreIndex);
+}
+
+/** One AdamW update of a parameter and its moments, in place. */
+export function adamw(param: tf.Variable, grad: tf.Tensor, m: tf.Variable, v: tf.Variable, h: AdamWStep): void {
+  (fusedOp(tf.getBackend(), 'adamw') ?? portableAdamw)(param, grad, m, v, h);
 }
