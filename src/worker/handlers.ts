@@ -1,0 +1,30 @@
+// The worker's handlers, one per protocol method; each calls into src/core and nothing else.
+import { initEngine } from '../core/engine';
+import type { BackendChoice } from '../core/engine';
+import { BACKEND_CHOICES } from '../core/engine';
+import { LlmLabError } from '../core/errors';
+import type { Handlers } from './server';
+
+/** The backend the host asked for at fork time (setting llmLab.backend). */
+export function configuredBackend(): BackendChoice {
+  const asked = process.env.LLM_LAB_BACKEND ?? 'auto';
+  if (!(BACKEND_CHOICES as readonly string[]).includes(asked)) {
+    throw new LlmLabError('bad-argument', `Unknown backend "${asked}" in llmLab.backend; use one of ${BACKEND_CHOICES.join(', ')}.`);
+  }
+  return asked as BackendChoice;
+}
+
+export function createHandlers(): Handlers {
+  return {
+    'engine/info': async (params) => {
+      const info = await initEngine((params.backend as BackendChoice | undefined) ?? configuredBackend());
+      return {
+        backend: info.backend,
+        threads: info.threads,
+        attempts: info.attempts.map((a) => ({ name: a.name, ok: a.ok, detail: a.detail })),
+        pid: process.pid,
+        runtime: `Node ${process.versions.node}${process.versions.electron ? ` (Electron ${process.versions.electron})` : ''}`,
+      };
+    },
+  };
+}
