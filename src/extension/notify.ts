@@ -36,12 +36,19 @@ export class Notifier {
     return vscode.window.showErrorMessage(text, ...actions);
   }
 
+  /** Shows a message with buttons and runs the picked button's action later; does not wait for the person. */
+  offer(level: ShownMessage['level'], text: string, actions: Record<string, () => unknown> = {}): void {
+    const show = level === 'info' ? this.info.bind(this) : level === 'warning' ? this.warn.bind(this) : this.error.bind(this);
+    void show(text, ...Object.keys(actions)).then((picked) => {
+      if (picked) void Promise.resolve(actions[picked]()).catch((e) => this.fail(picked, e));
+    });
+  }
+
   /**
    * Shows an error from a command. User mistakes (LlmLabError) show their message; a worker crash says so
    * and offers Resume; anything else is a bug: a short message, details in the output channel.
    */
-  async fail(context: string, e: unknown, actions: Record<string, () => unknown> = {}): Promise<void> {
-    const labels = Object.keys(actions);
+  fail(context: string, e: unknown, actions: Record<string, () => unknown> = {}): void {
     let text: string;
     if (isLlmLabError(e)) {
       if (e.code === 'cancelled') {
@@ -57,7 +64,6 @@ export class Notifier {
       text = `${context} failed unexpectedly: ${e instanceof Error ? e.message : String(e)}. See the LLM Lab output for details.`;
       if (e instanceof Error && e.stack) this.output.appendLine(e.stack);
     }
-    const picked = await this.error(text, ...labels);
-    if (picked) await actions[picked]();
+    this.offer('error', text, actions);
   }
 }

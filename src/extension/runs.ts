@@ -3,6 +3,7 @@
 // config.json + model.safetensors). The folder carries its own `.gitignore` so runs never reach a commit.
 // Pure Node: no `vscode`, unit-tested.
 import { promises as fs } from 'node:fs';
+import type { Dirent } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { LlmLabError } from '../core/errors';
 import type { TrainJob } from '../protocol/worker';
@@ -104,7 +105,7 @@ export async function findModelDirs(runDir: string): Promise<{ dir: string; mtim
       found.push({ dir, mtimeMs: st.mtimeMs });
     }
     if (depth === 0) return;
-    let entries: import('node:fs').Dirent[] = [];
+    let entries: Dirent[] = [];
     try {
       entries = await fs.readdir(dir, { withFileTypes: true });
     } catch {
@@ -127,7 +128,7 @@ export interface RunSummary {
 
 /** Runs in the folder, most recently changed first. */
 export async function listRuns(runsFolder: string): Promise<RunSummary[]> {
-  let entries: import('node:fs').Dirent[];
+  let entries: Dirent[];
   try {
     entries = await fs.readdir(runsFolder, { withFileTypes: true });
   } catch {

@@ -126,7 +126,7 @@ export class TrainingController implements vscode.Disposable {
             runDir: job.runDir, runName, status, steps: running.last?.step ?? 0, finalLoss: running.last?.loss ?? null,
             checkpointDir: running.lastCheckpoint?.dir ?? models[0]?.dir ?? null, firstStep, error: (e as Error).message,
           };
-          if (status === 'failed') await this.notifier.fail(`Training ${runName}`, e);
+          if (status === 'failed') this.notifier.fail(`Training ${runName}`, e);
         }
         return outcome;
       },

@@ -15,7 +15,7 @@ export class TokenCountItem implements vscode.Disposable {
 
   constructor(
     private readonly worker: WorkerClient,
-    private readonly encoding: () => EncodingChoice,
+    private readonly encoding: () => Promise<EncodingChoice> | EncodingChoice,
     private readonly enabled: () => boolean,
   ) {
     this.item.name = 'LLM Lab Token Count';
@@ -56,8 +56,8 @@ export class TokenCountItem implements vscode.Disposable {
     const doc = editor.document;
     const selected = editor.selections.filter((s) => !s.isEmpty);
     const text = selected.length ? selected.map((s) => doc.getText(s)).join('') : doc.getText();
-    const encoding = this.encoding();
     try {
+      const encoding = await this.encoding();
       const res = await this.worker.request('tokenize', { text, encoding, maxSpans: 0 }, { signal: controller.signal });
       if (gen !== this.generation) return;
       const what = selected.length ? 'selection' : 'file';
