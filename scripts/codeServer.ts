@@ -74,7 +74,14 @@ export function installExtension(vsix: string, extensionsDir: string, userDataDi
 }
 
 /** Starts code-server on loopback with fresh profile dirs; resolves once /healthz answers. */
-export async function startCodeServer(opts: { workspace: string; extensionsDir?: string; home?: string; settings?: Record<string, unknown> }): Promise<CodeServer> {
+export async function startCodeServer(opts: {
+  workspace: string;
+  extensionsDir?: string;
+  home?: string;
+  settings?: Record<string, unknown>;
+  /** Extra environment, seen by the extension host too. */
+  env?: Record<string, string>;
+}): Promise<CodeServer> {
   const bin = ensureCodeServer();
   const home = opts.home ?? mkdtempSync(join(tmpdir(), 'llmlab-cs-'));
   const userDataDir = join(home, 'user-data');
@@ -86,7 +93,7 @@ export async function startCodeServer(opts: { workspace: string; extensionsDir?:
   const port = await freePort();
   const args = [bin, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
     '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, opts.workspace];
-  const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, 'config'), XDG_DATA_HOME: join(home, 'data'), XDG_CACHE_HOME: join(home, 'cache') };
+  const env = { ...process.env, ...opts.env, HOME: home, XDG_CONFIG_HOME: join(home, 'config'), XDG_DATA_HOME: join(home, 'data'), XDG_CACHE_HOME: join(home, 'cache') };
   const proc = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
