@@ -183,7 +183,9 @@ export class WorkerClient {
       child.on('error', (err) => log(`Worker error: ${err.message}`));
       child.on('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(new WorkerError('start', `The LLM Lab worker exited before it was ready (code ${code}, signal ${signal}).`));
+        // Only matters when it exits before `ready`: the requests waiting to be sent fail like pending ones.
+        const expected = this.stopping.has(child);
+        reject(expected ? new CancelledError('The LLM Lab worker was stopped.') : new WorkerCrashError({ code, signal, expected, pending: [] }));
         this.onExit(child, code, signal);
       });
     });
