@@ -10,26 +10,78 @@ const SMALL = 128;
 const CACHE_LIMIT = 100_000;
 const CACHE_PIECE_CHARS = 64;
 
-let scratchPos = new Int32Array(SMALL + 2);
-let scratchRank = new Int32Array(SMALL + 2);
+/**
+ * Every merge BPE can make, as (left id, right id) -> id of the joined bytes, in an open-addressing hash table.
+ * Joining two tokens is allowed exactly when their joined bytes are a token, and its rank is that token's id,
+ * so looking pairs up by id gives the same merges as looking the joined bytes up by string, without building
+ * strings.
+ */
+export class MergeTable {
+  private readonly keys: Int32Array; // [left, right] per slot, left = -1 when empty
+  private readonly values: Int32Array;
+  private readonly mask: number;
+  /** The id of each single byte. */
+  readonly byteIds = new Int32Array(256);
 
-function rankOf(ranks: Map<string, number>, bin: string, a: number, b: number): number {
-  const r = ranks.get(bin.substring(a, b));
-  return r === undefined ? NONE : r;
+  constructor(vocab: Vocab) {
+    const pairs: number[] = [];
+    for (const [bytes, id] of vocab.ranks) {
+      if (bytes.length === 1) this.byteIds[bytes.charCodeAt(0)] = id;
+      for (let k = 1; k < bytes.length; k++) {
+        const left = vocab.ranks.get(bytes.substring(0, k));
+        if (left === undefined) continue;
+        const right = vocab.ranks.get(bytes.substring(k));
+        if (right !== undefined) pairs.push(left, right, id);
+      }
+    }
+    let cap = 1024;
+    while (cap < pairs.length / 3 / 0.5) cap *= 2; // load factor at most 1/2
+    this.mask = cap - 1;
+    this.keys = new Int32Array(2 * cap).fill(-1);
+    this.values = new Int32Array(cap);
+    for (let p = 0; p < pairs.length; p += 3) {
+      let h = hash(pairs[p], pairs[p + 1]) & this.mask;
+      while (this.keys[2 * h] !== -1) h = (h + 1) & this.mask;
+      this.keys[2 * h] = pairs[p];
+      this.keys[2 * h + 1] = pairs[p + 1];
+      this.values[h] = pairs[p + 2];
+    }
+  }
+
+  /** The id of left's bytes followed by right's bytes, or NONE when that is not a token. */
+  get(left: number, right: number): number {
+    const keys = this.keys;
+    let h = hash(left, right) & this.mask;
+    for (;;) {
+      const k = keys[2 * h];
+      if (k === left && keys[2 * h + 1] === right) return this.values[h];
+      if (k === -1) return NONE;
+      h = (h + 1) & this.mask;
+    }
+  }
 }
 
-/** Part boundaries after merging (a list of start offsets, then the end), array-scan version. */
-export function mergeSmall(bin: string, ranks: Map<string, number>): Int32Array {
+function hash(a: number, b: number): number {
+  let h = Math.imul(a, 0x9e3779b1) ^ Math.imul(b + 0x7f4a7c15, 0x85ebca6b);
+  h ^= h >>> 15;
+  return Math.imul(h, 0x2c1b3c6d) >>> 0;
+}
+
+let scratchIds = new Int32Array(SMALL + 2);
+let scratchRank = new Int32Array(SMALL + 2);
+
+/** The ids of a piece given as a binary string (one char per byte), array-scan version for short pieces. */
+export function mergeSmall(bin: string, table: MergeTable): number[] {
   const n = bin.length;
-  if (scratchPos.length < n + 2) {
-    scratchPos = new Int32Array(n + 2);
+  if (scratchIds.length < n + 2) {
+    scratchIds = new Int32Array(n + 2);
     scratchRank = new Int32Array(n + 2);
   }
-  const pos = scratchPos;
-  const rank = scratchRank;
-  for (let i = 0; i <= n; i++) pos[i] = i;
-  for (let i = 0; i + 1 < n; i++) rank[i] = rankOf(ranks, bin, i, i + 2);
-  let m = n; // number of parts; pos[0..m] are their boundaries, rank[i] joins parts i and i+1
+  const ids = scratchIds;
+  const rank = scratchRank; // rank[i] joins parts i and i+1
+  for (let i = 0; i < n; i++) ids[i] = table.byteIds[bin.charCodeAt(i)];
+  for (let i = 0; i + 1 < n; i++) rank[i] = table.get(ids[i], ids[i + 1]);
+  let m = n;
   while (m > 1) {
     let best = NONE;
     let at = -1;
@@ -40,54 +92,59 @@ export function mergeSmall(bin: string, ranks: Map<string, number>): Int32Array 
       }
     }
     if (at < 0) break;
-    // Join parts at and at+1: drop boundary at+1 and the pair rank that started there.
-    for (let i = at + 1; i < m; i++) pos[i] = pos[i + 1];
-    for (let i = at + 1; i + 1 < m - 1; i++) rank[i] = rank[i + 1];
+    ids[at] = best;
+    for (let i = at + 1; i + 1 < m; i++) ids[i] = ids[i + 1];
+    for (let i = at + 1; i + 2 < m; i++) rank[i] = rank[i + 1];
     m--;
-    if (at + 1 < m) rank[at] = rankOf(ranks, bin, pos[at], pos[at + 2]);
-    if (at > 0) rank[at - 1] = rankOf(ranks, bin, pos[at - 1], pos[at + 1]);
+    if (at + 1 < m) rank[at] = table.get(best, ids[at + 1]);
+    if (at > 0) rank[at - 1] = table.get(ids[at - 1], best);
   }
-  return pos.slice(0, m + 1);
+  return Array.from(ids.subarray(0, m));
 }
 
-/** Same result as mergeSmall in O(n log n): a min-heap of (rank, start) keys with stale entries skipped. */
-export function mergeLarge(bin: string, ranks: Map<string, number>): Int32Array {
+/** Same result as mergeSmall in O(n log n): a min-heap of (rank, position) keys, stale entries skipped. */
+export function mergeLarge(bin: string, table: MergeTable): number[] {
   const n = bin.length;
-  const next = new Int32Array(n + 1); // start of the following part (n for the last)
-  const prev = new Int32Array(n + 1);
-  const pairRank = new Int32Array(n + 1); // rank of (part at i) + (next part), NONE when not a token
-  const alive = new Uint8Array(n + 1);
+  const ids = new Int32Array(n);
+  const next = new Int32Array(n); // position of the following part (n after the last)
+  const prev = new Int32Array(n);
+  const pairRank = new Int32Array(n); // id of (part at i) joined with the next part, NONE when not a token
+  const alive = new Uint8Array(n);
   const heap: number[] = [];
-  const key = (r: number, i: number): number => r * (n + 1) + i; // orders by rank, then leftmost
+  const key = (r: number, i: number): number => r * n + i; // orders by rank, then leftmost
   for (let i = 0; i < n; i++) {
+    ids[i] = table.byteIds[bin.charCodeAt(i)];
     next[i] = i + 1;
     prev[i] = i - 1;
     alive[i] = 1;
-    pairRank[i] = i + 2 <= n ? rankOf(ranks, bin, i, i + 2) : NONE;
+  }
+  for (let i = 0; i + 1 < n; i++) {
+    pairRank[i] = table.get(ids[i], ids[i + 1]);
     if (pairRank[i] !== NONE) heapPush(heap, key(pairRank[i], i));
   }
+  pairRank[n - 1] = NONE;
   while (heap.length > 0) {
     const k = heapPop(heap);
-    const i = k % (n + 1);
-    const r = (k - i) / (n + 1);
+    const i = k % n;
+    const r = (k - i) / n;
     if (!alive[i] || pairRank[i] !== r) continue; // stale
     const j = next[i];
     const after = next[j];
     alive[j] = 0;
+    ids[i] = r;
     next[i] = after;
     if (after < n) prev[after] = i;
-    pairRank[i] = after < n ? rankOf(ranks, bin, i, next[after]) : NONE;
+    pairRank[i] = after < n ? table.get(r, ids[after]) : NONE;
     if (pairRank[i] !== NONE) heapPush(heap, key(pairRank[i], i));
     const p = prev[i];
     if (p >= 0) {
-      pairRank[p] = rankOf(ranks, bin, p, after);
+      pairRank[p] = table.get(ids[p], r);
       if (pairRank[p] !== NONE) heapPush(heap, key(pairRank[p], p));
     }
   }
   const out: number[] = [];
-  for (let i = 0; i < n; i = next[i]) out.push(i);
-  out.push(n);
-  return Int32Array.from(out);
+  for (let i = 0; i < n; i = next[i]) out.push(ids[i]);
+  return out;
 }
 
 function heapPush(h: number[], v: number): void {
@@ -129,8 +186,11 @@ function isAscii(s: string): boolean {
 /** Encodes pieces to ids against one vocabulary, caching the ids of short pieces. */
 export class PieceEncoder {
   private readonly cache = new Map<string, number | number[]>();
+  private readonly table: MergeTable;
 
-  constructor(private readonly vocab: Vocab) {}
+  constructor(private readonly vocab: Vocab) {
+    this.table = new MergeTable(vocab);
+  }
 
   /** Appends the ids of the piece text[start, end) to `out`. */
   encode(text: string, start: number, end: number, out: number[]): void {
@@ -154,13 +214,6 @@ export class PieceEncoder {
     const bin = isAscii(piece) ? piece : utf8Binary(piece);
     const whole = ranks.get(bin);
     if (whole !== undefined) return [whole];
-    const bounds = bin.length <= SMALL ? mergeSmall(bin, ranks) : mergeLarge(bin, ranks);
-    const ids: number[] = [];
-    for (let p = 0; p + 1 < bounds.length; p++) {
-      const id = ranks.get(bin.substring(bounds[p], bounds[p + 1]));
-      if (id === undefined) throw new Error(`BPE: a byte of "${piece}" has no token in ${this.vocab.name}`);
-      ids.push(id);
-    }
-    return ids;
+    return bin.length <= SMALL ? mergeSmall(bin, this.table) : mergeLarge(bin, this.table);
   }
 }
