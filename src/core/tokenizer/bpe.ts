@@ -7,7 +7,8 @@ import { utf8Binary } from './vocab';
 
 const NONE = 0x7fffffff;
 const SMALL = 128;
-const CACHE_LIMIT = 100_000;
+const CACHE_SLOTS = 1 << 18;
+const CACHE_MASK = CACHE_SLOTS - 1;
 const CACHE_PIECE_CHARS = 64;
 
 /**
@@ -183,10 +184,17 @@ function isAscii(s: string): boolean {
   return true;
 }
 
-/** Encodes pieces to ids against one vocabulary, caching the ids of short pieces. */
+/**
+ * Encodes pieces to ids against one vocabulary. Ids of short pieces are cached in an open-addressing table
+ * probed straight from the text (FNV-1a hash, then a char-by-char compare), so a repeated piece costs no string
+ * allocation; the table is emptied when half full.
+ */
 export class PieceEncoder {
-  private readonly cache = new Map<string, number | number[]>();
   private readonly table: MergeTable;
+  private readonly keys: Array<string | undefined> = new Array<string | undefined>(CACHE_SLOTS).fill(undefined);
+  private readonly hashes = new Int32Array(CACHE_SLOTS);
+  private readonly values: Array<number | number[]> = new Array<number | number[]>(CACHE_SLOTS).fill(0);
+  private size = 0;
 
   constructor(private readonly vocab: Vocab) {
     this.table = new MergeTable(vocab);
@@ -194,25 +202,46 @@ export class PieceEncoder {
 
   /** Appends the ids of the piece text[start, end) to `out`. */
   encode(text: string, start: number, end: number, out: number[]): void {
-    const piece = text.substring(start, end);
-    const hit = this.cache.get(piece);
-    if (hit !== undefined) {
-      if (typeof hit === 'number') out.push(hit);
-      else for (let t = 0; t < hit.length; t++) out.push(hit[t]);
+    const len = end - start;
+    if (len > CACHE_PIECE_CHARS) {
+      const ids = this.encodeUncached(text.substring(start, end));
+      for (let t = 0; t < ids.length; t++) out.push(ids[t]);
       return;
     }
-    const ids = this.encodeUncached(piece);
-    if (piece.length <= CACHE_PIECE_CHARS) {
-      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-      this.cache.set(piece, ids.length === 1 ? ids[0] : ids);
+    let h = 0x811c9dc5;
+    for (let k = start; k < end; k++) h = Math.imul(h ^ text.charCodeAt(k), 0x01000193);
+    const keys = this.keys;
+    let slot = h & CACHE_MASK;
+    for (let key = keys[slot]; key !== undefined; key = keys[slot]) {
+      if (this.hashes[slot] === h && key.length === len) {
+        let k = 0;
+        while (k < len && key.charCodeAt(k) === text.charCodeAt(start + k)) k++;
+        if (k === len) {
+          const hit = this.values[slot];
+          if (typeof hit === 'number') out.push(hit);
+          else for (let t = 0; t < hit.length; t++) out.push(hit[t]);
+          return;
+        }
+      }
+      slot = (slot + 1) & CACHE_MASK;
     }
+    const piece = text.substring(start, end);
+    const ids = this.encodeUncached(piece);
+    if (this.size >= CACHE_SLOTS / 2) {
+      keys.fill(undefined);
+      this.size = 0;
+      slot = h & CACHE_MASK;
+    }
+    keys[slot] = piece;
+    this.hashes[slot] = h;
+    this.values[slot] = ids.length === 1 ? ids[0] : ids;
+    this.size++;
     for (let t = 0; t < ids.length; t++) out.push(ids[t]);
   }
 
   private encodeUncached(piece: string): number[] {
-    const ranks = this.vocab.ranks;
     const bin = isAscii(piece) ? piece : utf8Binary(piece);
-    const whole = ranks.get(bin);
+    const whole = this.vocab.ranks.get(bin);
     if (whole !== undefined) return [whole];
     return bin.length <= SMALL ? mergeSmall(bin, this.table) : mergeLarge(bin, this.table);
   }
