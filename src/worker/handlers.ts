@@ -4,6 +4,7 @@ import type { BackendChoice } from '../core/engine';
 import { BACKEND_CHOICES } from '../core/engine';
 import { LlmLabError } from '../core/errors';
 import type { Handlers } from './server';
+import { scanCorpus, tokenizeText } from './tokenizeJob';
 
 /** The backend the host asked for at fork time (setting llmLab.backend). */
 export function configuredBackend(): BackendChoice {
@@ -17,6 +18,9 @@ export function configuredBackend(): BackendChoice {
 export function createHandlers(): Handlers {
   return {
     'engine/info': async (params) => {
+      if (params.backend !== undefined && !(BACKEND_CHOICES as readonly string[]).includes(params.backend)) {
+        throw new LlmLabError('bad-argument', `Unknown backend "${params.backend}"; use one of ${BACKEND_CHOICES.join(', ')}.`);
+      }
       const info = await initEngine((params.backend as BackendChoice | undefined) ?? configuredBackend());
       return {
         backend: info.backend,
@@ -26,5 +30,7 @@ export function createHandlers(): Handlers {
         runtime: `Node ${process.versions.node}${process.versions.electron ? ` (Electron ${process.versions.electron})` : ''}`,
       };
     },
+    tokenize: async (params) => tokenizeText(params),
+    'corpus/scan': (params, ctx) => scanCorpus(params, ctx.signal),
   };
 }

@@ -148,10 +148,20 @@ export async function pretrainCommand(lab: Lab, args: PretrainArgs = {}): Promis
   }
 
   // 4. Corpus: what is usable and how big, read in the worker.
-  const scan = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `LLM Lab: reading ${files.length} file${files.length === 1 ? '' : 's'}…` },
-    () => lab.worker.request('corpus/scan', { files, maxFileBytes: s.maxFileBytes }),
-  );
+  let scan;
+  try {
+    scan = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `LLM Lab: reading ${files.length} file${files.length === 1 ? '' : 's'}…` },
+      () => lab.worker.request('corpus/scan', { files, maxFileBytes: s.maxFileBytes }),
+    );
+  } catch (e) {
+    // Only binaries, undecodable or oversized files, or paths that do not exist: nothing to train on.
+    if (!(e instanceof LlmLabError && (e.code === 'bad-data' || e.code === 'not-found'))) throw e;
+    lab.notifier.offer('error', `${e.message}`, {
+      'Pick Other Files': () => pretrainCommand(lab, { ...args, files: undefined, include: undefined, sample: false, yes: false }),
+    });
+    return undefined;
+  }
   const skippedNote = scan.skipped.length ? ` Skipped ${scan.skipped.length}: ${scan.skipped.slice(0, 3).map((k) => `${vscode.workspace.asRelativePath(k.path)} (${k.reason})`).join(', ')}${scan.skipped.length > 3 ? ', …' : ''}.` : '';
   if (scan.files.length === 0) {
     lab.notifier.offer('error', `None of the files matching ${what} can be used for training.${skippedNote} Pick other files.`, {
