@@ -89,6 +89,10 @@ export function activate(context: vscode.ExtensionContext): LlmLabApi {
     const state = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Tokenizing…' }, () =>
       tokens.tokenize(editor, enc, s.maxDrawnTokens),
     );
+    // Collapse the selection to its cursor: the selection highlight would hide the token colours.
+    if (!editor.selection.isEmpty && vscode.window.activeTextEditor === editor) {
+      editor.selection = new vscode.Selection(editor.selection.active, editor.selection.active);
+    }
     void tokenCount.schedule(0);
     if (state.truncated) {
       notifier.offer('info', `Drew the first ${state.drawn.toLocaleString('en-US')} of ${state.count.toLocaleString('en-US')} tokens (setting llmLab.tokenizer.maxDrawnTokens); the count is exact.`);

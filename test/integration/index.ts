@@ -21,7 +21,10 @@ export function run(): Promise<void> {
   if (process.env.LLM_LAB_TEST_GREP) mocha.grep(process.env.LLM_LAB_TEST_GREP);
   const dir = join(__dirname, 'suite');
   for (const f of readdirSync(dir).filter((f) => f.endsWith('.test.js')).sort()) mocha.addFile(join(dir, f));
-  return new Promise((resolve, reject) => {
+  return new Promise<void>((resolve, reject) => {
     mocha.run((failures) => (failures > 0 ? reject(new Error(`${failures} integration test(s) failed.`)) : resolve()));
+  }).catch((e: unknown) => {
+    if (log) appendFileSync(log, `${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    throw e;
   });
 }
