@@ -1,6 +1,8 @@
-// The runs folder: where training runs live (default `.llm-lab/runs/<name>/` in the workspace), each with
-// run.json (what was asked), metrics.jsonl (one training event a line) and checkpoints (model folders of
-// config.json + model.safetensors). The folder carries its own `.gitignore` so runs never reach a commit.
+// The runs folder: where training runs live (default `.llm-lab/runs/<name>/` in the workspace). Core's
+// pretrain writes run.json (resolved options), metrics.jsonl (one event a line) and checkpoints/step-N/
+// (config.json + model.safetensors + training state); the extension adds job.json (which files, preset and
+// settings were asked for) so a run can be resumed from the editor. The folder carries its own `.gitignore`
+// so runs never reach a commit.
 // Pure Node: no `vscode`, unit-tested.
 import { promises as fs } from 'node:fs';
 import type { Dirent } from 'node:fs';
@@ -8,8 +10,8 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { LlmLabError } from '../core/errors';
 import type { TrainJob } from '../protocol/worker';
 
-export const RUN_FILE = 'run.json';
-export const METRICS_FILE = 'metrics.jsonl';
+/** The extension's record of the job (core's own run.json sits beside it). */
+export const JOB_FILE = 'job.json';
 const GITIGNORE_TEXT = '# Written by LLM Lab: training runs and checkpoints stay out of version control.\n*\n';
 
 /** Absolute runs folder from the setting (relative paths are taken from the workspace root). */
@@ -62,27 +64,27 @@ export interface RunRecord {
   job: TrainJob;
 }
 
-/** Writes run.json atomically (temp file + rename), so a run folder is never half-described. */
+/** Writes job.json atomically (temp file + rename), so a run folder is never half-described. */
 export async function writeRunRecord(runDir: string, record: RunRecord): Promise<void> {
   await fs.mkdir(runDir, { recursive: true });
-  const tmp = join(runDir, `${RUN_FILE}.tmp-${process.pid}`);
+  const tmp = join(runDir, `${JOB_FILE}.tmp-${process.pid}`);
   await fs.writeFile(tmp, JSON.stringify(record, null, 2) + '\n');
-  await fs.rename(tmp, join(runDir, RUN_FILE));
+  await fs.rename(tmp, join(runDir, JOB_FILE));
 }
 
 export async function readRunRecord(runDir: string): Promise<RunRecord> {
   let text: string;
   try {
-    text = await fs.readFile(join(runDir, RUN_FILE), 'utf8');
+    text = await fs.readFile(join(runDir, JOB_FILE), 'utf8');
   } catch {
-    throw new LlmLabError('not-found', `${runDir} has no ${RUN_FILE}; it is not an LLM Lab run. Pick another run.`);
+    throw new LlmLabError('not-found', `${runDir} has no ${JOB_FILE}; it is not an LLM Lab run. Pick another run.`);
   }
   try {
     const r = JSON.parse(text) as RunRecord;
     if (r.version !== 1 || typeof r.job !== 'object') throw new Error('unknown version');
     return r;
   } catch (e) {
-    throw new LlmLabError('bad-checkpoint', `${join(runDir, RUN_FILE)} is damaged (${(e as Error).message}). Start a new run.`);
+    throw new LlmLabError('bad-checkpoint', `${join(runDir, JOB_FILE)} is damaged (${(e as Error).message}). Start a new run.`);
   }
 }
 

@@ -150,8 +150,16 @@ export class TrainingController implements vscode.Disposable {
       case 'step':
         out.appendLine(`step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(4)}  lr ${e.lr.toExponential(2)}  ${fmtRate(e.tokensPerSec)} tok/s`);
         break;
+      case 'start':
+        out.appendLine(
+          `${e.resumed ? `Resumed at step ${e.step}` : 'Started'}: ${(e.parameters / 1e6).toFixed(2)}M parameters, ${e.trainTokens} training and ${e.valTokens} validation tokens, ${e.trainWindows} windows (${e.stepsPerEpoch} steps an epoch).`,
+        );
+        break;
       case 'eval':
-        out.appendLine(`eval at step ${e.step}: validation loss ${e.valLoss.toFixed(4)}${e.trainLoss !== undefined ? `, training loss ${e.trainLoss.toFixed(4)}` : ''}`);
+        out.appendLine(`eval at step ${e.step}: validation loss ${e.valLoss.toFixed(4)}${e.bestValLoss !== undefined ? ` (best ${e.bestValLoss.toFixed(4)})` : ''}`);
+        break;
+      case 'done':
+        out.appendLine(`done at step ${e.step}: ${e.status}`);
         break;
       case 'sample':
         out.appendLine(`sample at step ${e.step}: ${JSON.stringify(e.text)}`);

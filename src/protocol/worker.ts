@@ -24,18 +24,32 @@ export const tokenSpan = obj({
 });
 export type TokenSpan = Infer<typeof tokenSpan>;
 
+/** Mirrors core's TrainEvent (src/core/train/events.ts), plus `log` lines from the worker. */
 export const trainEvent = tagged('type', {
+  start: obj({
+    step: int({ min: 0 }),
+    totalSteps: int({ min: 0 }),
+    resumed: bool,
+    parameters: int({ min: 0 }),
+    trainTokens: int({ min: 0 }),
+    valTokens: int({ min: 0 }),
+    trainWindows: int({ min: 0 }),
+    stepsPerEpoch: num({ min: 0 }),
+  }),
   step: obj({
     step: int({ min: 0 }),
     totalSteps: int({ min: 0 }),
     loss: num({ allowNonFinite: true }),
     lr: num(),
+    gradNorm: opt(num({ allowNonFinite: true })),
     tokensSeen: num({ min: 0 }),
     tokensPerSec: num({ min: 0 }),
+    elapsedMs: opt(num({ min: 0 })),
   }),
-  eval: obj({ step: int({ min: 0 }), valLoss: num({ allowNonFinite: true }), trainLoss: opt(num({ allowNonFinite: true })) }),
-  sample: obj({ step: int({ min: 0 }), text: str }),
+  eval: obj({ step: int({ min: 0 }), valLoss: num({ allowNonFinite: true }), bestValLoss: opt(num({ allowNonFinite: true })) }),
+  sample: obj({ step: int({ min: 0 }), prompt: opt(str), text: str }),
   checkpoint: obj({ step: int({ min: 0 }), dir: str }),
+  done: obj({ step: int({ min: 0 }), status: literal('completed', 'cancelled', 'diverged') }),
   log: obj({ message: str }),
 });
 export type TrainEventWire = Infer<typeof trainEvent>;
@@ -60,7 +74,7 @@ const modelInfo = obj({
 });
 export type ModelInfo = Infer<typeof modelInfo>;
 
-/** What a pretraining job needs; `runDir` holds run.json, metrics.jsonl and checkpoints. */
+/** What a pretraining job needs; `runDir` gets core's run.json, metrics.jsonl and checkpoints/, and the extension's job.json. */
 export const trainJob = obj({
   runDir: str,
   /** Absolute paths of the corpus files. */

@@ -65,9 +65,9 @@ describe('runs folder', () => {
   it('writes and reads the run record, and refuses a damaged one', async () => {
     const dir = join(root, 'r1');
     await writeRunRecord(dir, { version: 1, name: 'r1', createdAt: 'now', job: { ...job, runDir: dir } });
-    assert.deepEqual(readdirSync(dir), ['run.json'], 'a temp file was left');
+    assert.deepEqual(readdirSync(dir), ['job.json'], 'a temp file was left');
     assert.equal((await readRunRecord(dir)).job.steps, 5);
-    writeFileSync(join(dir, 'run.json'), '{"version": 1, "job": ');
+    writeFileSync(join(dir, 'job.json'), '{"version": 1, "job": ');
     await assert.rejects(readRunRecord(dir), (e: unknown) => e instanceof LlmLabError && e.code === 'bad-checkpoint');
     await assert.rejects(readRunRecord(join(root, 'none')), (e: unknown) => e instanceof LlmLabError && e.code === 'not-found');
   });
@@ -85,6 +85,6 @@ describe('runs folder', () => {
     const runs = await listRuns(root);
     assert.deepEqual(runs.map((r) => r.name), ['tiny-1'], 'a folder that is not a run was listed');
     assert.equal(runs[0].latestModel, join(run, 'checkpoints', 'step-4'));
-    assert.ok(existsSync(join(run, 'run.json')));
+    assert.ok(existsSync(join(run, 'job.json')));
   });
 });
