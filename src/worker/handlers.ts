@@ -3,17 +3,9 @@ import { initEngine } from '../core/engine';
 import type { BackendChoice } from '../core/engine';
 import { BACKEND_CHOICES } from '../core/engine';
 import { LlmLabError } from '../core/errors';
+import { configuredBackend } from './backend';
 import type { Handlers } from './server';
 import { scanCorpus, tokenizeText } from './tokenizeJob';
-
-/** The backend the host asked for at fork time (setting llmLab.backend). */
-export function configuredBackend(): BackendChoice {
-  const asked = process.env.LLM_LAB_BACKEND ?? 'auto';
-  if (!(BACKEND_CHOICES as readonly string[]).includes(asked)) {
-    throw new LlmLabError('bad-argument', `Unknown backend "${asked}" in llmLab.backend; use one of ${BACKEND_CHOICES.join(', ')}.`);
-  }
-  return asked as BackendChoice;
-}
 
 export function createHandlers(): Handlers {
   return {
