@@ -4,6 +4,9 @@ import * as vscode from 'vscode';
 import type { EncodingChoice } from '../../protocol/worker';
 import type { WorkerClient } from '../workerClient';
 
+/** Above this many characters the live count is estimated instead of sent to the worker on every move. */
+export const LIVE_COUNT_MAX_CHARS = 2_000_000;
+
 export class TokenCountItem implements vscode.Disposable {
   readonly item = vscode.window.createStatusBarItem('llmLab.tokenCount', vscode.StatusBarAlignment.Right, 100);
   private readonly disposables: vscode.Disposable[] = [];
@@ -55,12 +58,21 @@ export class TokenCountItem implements vscode.Disposable {
     this.inflight = controller;
     const doc = editor.document;
     const selected = editor.selections.filter((s) => !s.isEmpty);
+    const what = selected.length ? 'selection' : 'file';
+    const length = selected.length ? selected.reduce((n, s) => n + doc.offsetAt(s.end) - doc.offsetAt(s.start), 0) : doc.getText().length;
+    if (length > LIVE_COUNT_MAX_CHARS) {
+      // Too big to recount on every cursor move: an estimate, labelled as one; Tokenize Selection counts exactly.
+      const approx = Math.round(length / 4);
+      this.item.text = `$(symbol-key) ≈${approx.toLocaleString('en-US')} tokens`;
+      this.item.tooltip = `About ${approx.toLocaleString('en-US')} tokens in the ${what} (estimated from its ${length.toLocaleString('en-US')} characters). Click for the exact count.`;
+      this.item.show();
+      return;
+    }
     const text = selected.length ? selected.map((s) => doc.getText(s)).join('') : doc.getText();
     try {
       const encoding = await this.encoding();
       const res = await this.worker.request('tokenize', { text, encoding, maxSpans: 0 }, { signal: controller.signal });
       if (gen !== this.generation) return;
-      const what = selected.length ? 'selection' : 'file';
       this.item.text = `$(symbol-key) ${res.count.toLocaleString('en-US')} tokens`;
       this.item.tooltip = `${res.count.toLocaleString('en-US')} ${encoding} tokens in the ${what}. Click to draw them (LLM Lab: Tokenize Selection).`;
       this.item.show();
