@@ -122,6 +122,24 @@ export const workerRequests = {
     params: obj({ files: arr(str), maxFileBytes: int({ min: 1 }) }),
     result: obj({ files: fileList, skipped: skippedList, tokens: int({ min: 0 }) }),
   },
+  /** Sliding training windows over a corpus (GPT-2 tokens), as the panel's Data tab shows them. */
+  'data/preview': {
+    params: obj({
+      files: arr(str),
+      maxFileBytes: int({ min: 1 }),
+      maxLength: int({ min: 1 }),
+      stride: int({ min: 1 }),
+      offset: int({ min: 0 }),
+      count: int({ min: 0, max: 200 }),
+    }),
+    result: obj({
+      totalTokens: int({ min: 0 }),
+      totalWindows: int({ min: 0 }),
+      windows: arr(
+        obj({ index: int({ min: 0 }), inputIds: arr(int({ min: 0 })), targetIds: arr(int({ min: 0 })), inputTokens: arr(str), targetTokens: arr(str) }),
+      ),
+    }),
+  },
   /** Pretrains (or resumes) a run; pushes `train/didEvent`. One at a time. */
   'train/start': {
     params: trainJob,

@@ -5,7 +5,7 @@ import { BACKEND_CHOICES } from '../core/engine';
 import { LlmLabError } from '../core/errors';
 import { configuredBackend } from './backend';
 import type { Handlers } from './server';
-import { scanCorpus, tokenizeText } from './tokenizeJob';
+import { previewData, scanCorpus, tokenizeText } from './tokenizeJob';
 
 export function createHandlers(): Handlers {
   return {
@@ -24,5 +24,6 @@ export function createHandlers(): Handlers {
     },
     tokenize: async (params) => tokenizeText(params),
     'corpus/scan': (params, ctx) => scanCorpus(params, ctx.signal),
+    'data/preview': (params, ctx) => previewData(params, ctx.signal),
   };
 }

@@ -1,6 +1,6 @@
 // Tokenizing for the editor, in the worker so a huge selection never blocks the extension host: the exact
 // count always, spans (UTF-16 offsets) and bytes for at most `maxSpans` tokens.
-import { encodeCorpus, loadCorpus } from '../core/data';
+import { TokenWindows, encodeCorpus, loadCorpus } from '../core/data';
 import { getTokenizer } from '../core/tokenizer';
 import type { ParamsOf, ResultOf } from '../protocol/worker';
 
@@ -23,4 +23,25 @@ export async function scanCorpus(params: ParamsOf<'corpus/scan'>, signal: AbortS
   const corpus = await loadCorpus(params.files, { maxFileBytes: params.maxFileBytes, signal });
   const ids = corpus.files.length ? await encodeCorpus(corpus.text, getTokenizer('gpt2'), { signal }) : new Int32Array(0);
   return { files: corpus.files, skipped: corpus.skipped, tokens: ids.length };
+}
+
+let lastCorpus: { key: string; ids: Int32Array } | undefined;
+
+/** Windows `offset..offset+count` of the corpus; the encoded corpus is kept for the next page. */
+export async function previewData(params: ParamsOf<'data/preview'>, signal: AbortSignal): Promise<ResultOf<'data/preview'>> {
+  const key = JSON.stringify([params.files, params.maxFileBytes]);
+  const tok = getTokenizer('gpt2');
+  if (lastCorpus?.key !== key) {
+    const corpus = await loadCorpus(params.files, { maxFileBytes: params.maxFileBytes, signal });
+    lastCorpus = { key, ids: await encodeCorpus(corpus.text, tok, { signal }) };
+  }
+  const windows = new TokenWindows(lastCorpus.ids, params.maxLength, params.stride);
+  const out: ResultOf<'data/preview'>['windows'] = [];
+  const piece = (id: number) => tok.decode([id]);
+  for (let i = params.offset; i < Math.min(windows.count, params.offset + params.count); i++) {
+    const inputIds = Array.from(windows.input(i));
+    const targetIds = Array.from(windows.target(i));
+    out.push({ index: i, inputIds, targetIds, inputTokens: inputIds.map(piece), targetTokens: targetIds.map(piece) });
+  }
+  return { totalTokens: lastCorpus.ids.length, totalWindows: windows.count, windows: out };
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LlmLabError } from '../../../src/core/errors';
 import { getTokenizer } from '../../../src/core/tokenizer';
-import { scanCorpus, tokenizeText } from '../../../src/worker/tokenizeJob';
+import { previewData, scanCorpus, tokenizeText } from '../../../src/worker/tokenizeJob';
 
 describe('worker tokenize job', () => {
   it('returns the book example ids with spans into the text and each token\'s bytes', () => {
@@ -71,5 +71,18 @@ describe('worker corpus scan', () => {
       scanCorpus({ files: [join(dir, 'blob.bin')], maxFileBytes: 1000 }, new AbortController().signal),
       (e: unknown) => e instanceof LlmLabError && e.code === 'bad-data' && /binary/.test(e.message),
     );
+  });
+
+  it('previews training windows: inputs and targets shifted by one, paged by offset', async () => {
+    writeFileSync(join(dir, 'a.txt'), 'one two three four five six seven eight nine ten');
+    const signal = new AbortController().signal;
+    const ids = getTokenizer('gpt2').encode('one two three four five six seven eight nine ten');
+    const r = await previewData({ files: [join(dir, 'a.txt')], maxFileBytes: 1000, maxLength: 4, stride: 2, offset: 1, count: 2 }, signal);
+    assert.equal(r.totalTokens, ids.length);
+    assert.equal(r.totalWindows, Math.floor((ids.length - 4 - 1) / 2) + 1);
+    assert.deepEqual(r.windows.map((w) => w.index), [1, 2]);
+    assert.deepEqual(r.windows[0].inputIds, ids.slice(2, 6));
+    assert.deepEqual(r.windows[0].targetIds, ids.slice(3, 7));
+    assert.deepEqual(r.windows[0].inputTokens, [' three', ' four', ' five', ' six']);
   });
 });
