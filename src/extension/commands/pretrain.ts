@@ -5,7 +5,8 @@ import * as vscode from 'vscode';
 import { totalmem } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { LlmLabError } from '../../core/errors';
-import { PRESETS, PRESET_NAMES, countParameters, estimateMemory, formatBytes, isPresetName } from '../../core/model/config';
+import { PRESETS, PRESET_NAMES, countParameters, formatBytes, isPresetName } from '../../core/model/config';
+import { memoryCheck, minimumTokens } from '../preflight';
 import type { GptConfig, PresetName } from '../../core/model/config';
 import type { TrainJob } from '../../protocol/worker';
 import { findCorpusFiles } from '../corpusFiles';
@@ -42,12 +43,6 @@ const STEP_CHOICES = [
   { label: 'Medium', steps: 1000 },
   { label: 'Long', steps: 5000 },
 ];
-
-/** Whether a training of this config and batch fits: under 80% of the machine's memory. */
-export function memoryCheck(config: GptConfig, batchSize: number, machineBytes = totalmem()): { needed: number; fits: boolean } {
-  const needed = estimateMemory(config, batchSize).trainingBytes;
-  return { needed, fits: needed <= 0.8 * machineBytes };
-}
 
 async function askPreset(initial: string, batchSize: number): Promise<PresetName | undefined> {
   const items = PRESET_NAMES.map((name) => {
@@ -169,8 +164,8 @@ export async function pretrainCommand(lab: Lab, args: PretrainArgs = {}): Promis
     });
     return undefined;
   }
-  if (scan.tokens < config.contextLength + 1) {
-    lab.notifier.offer('error', `The corpus has ${scan.tokens} tokens, fewer than one context window of preset ${preset} (${config.contextLength + 1} tokens). Add more text or pick other files.`, {
+  if (scan.tokens < minimumTokens(config.contextLength)) {
+    lab.notifier.offer('error', `The corpus has ${scan.tokens} tokens, fewer than one context window of preset ${preset} (${minimumTokens(config.contextLength)} tokens). Add more text or pick other files.`, {
       'Pick Other Files': () => pretrainCommand(lab, { ...args, files: undefined, include: undefined, sample: false, yes: false }),
     });
     return undefined;
