@@ -61,6 +61,7 @@ async function main(): Promise<number> {
     await page.goto(url);
     const timeout = new Promise<number>((r) => setTimeout(() => r(124), timeoutMs).unref());
     const code = await Promise.race([exited, timeout]);
+    tail();
     if (code === 124) console.error(`The suite did not finish within ${timeoutMs / 1000} s.`);
     console.log(`Integration suite exited with ${code} after ${((Date.now() - started) / 1000).toFixed(0)} s.`);
     if (code !== 0) console.log('--- code-server output (tail) ---\n' + server.output().slice(-4000));
