@@ -2,7 +2,7 @@
 // makes stock TensorFlow.js slow or broken to train on wasm:
 // - matmuls: XNNPACK serves BatchMatMul only for untransposed 2-D operands, but tf's matMul gradients ask for
 //   transposed ones (a naive ~1 GFLOP/s loop). Here every gradient transposes explicitly and multiplies plainly.
-//   Inputs are read from the closure instead of `save`d, because wasm copies whatever a gradient saves.
+//   (What a gradient saves is shared, not copied: see shareIdentity in loader.ts.)
 // - embedding: wasm has no UnsortedSegmentSum, the gradient of gather, and cpu's loops over the whole vocabulary;
 //   here the gradient is a direct scatter-add of the N rows into a zeroed (V, C) table.
 // - cross-entropy: log-softmax and a one-hot over 50,257 columns make several (N, V) tensors; here the forward
@@ -16,27 +16,33 @@ import { floatView, idsCopy } from './views';
 
 /** x (N, K) @ w (K, M) → (N, M); gradients dx = dy·wᵀ and dw = xᵀ·dy with explicit transposes. */
 function matMulPlain(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
-  const f = tf.customGrad((a, b) => ({
-    value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D), // (N, M)
-    gradFunc: (dy) =>
-      tf.tidy(() => [
-        tf.matMul(dy as tf.Tensor2D, tf.transpose(w)), // (N, M)·(M, K) → (N, K)
-        tf.matMul(tf.transpose(x), dy as tf.Tensor2D), // (K, N)·(N, M) → (K, M)
-      ]),
-  }));
+  const f = tf.customGrad((a, b, save) => {
+    (save as tf.GradSaveFunc)([a as tf.Tensor, b as tf.Tensor]);
+    return {
+      value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D), // (N, M)
+      gradFunc: (dy, [sa, sb]) =>
+        tf.tidy(() => [
+          tf.matMul(dy as tf.Tensor2D, tf.transpose(sb as tf.Tensor2D)), // (N, M)·(M, K) → (N, K)
+          tf.matMul(tf.transpose(sa as tf.Tensor2D), dy as tf.Tensor2D), // (K, N)·(N, M) → (K, M)
+        ]),
+    };
+  });
   return f(x, w) as tf.Tensor2D;
 }
 
 /** x (N, C) @ tableᵀ with table (V, C) → (N, V); dx = dy·table, dtable = (xᵀ·dy)ᵀ: only small transposes. */
 function matMulByTransposed(x: tf.Tensor2D, table: tf.Tensor2D): tf.Tensor2D {
-  const f = tf.customGrad((a, b) => ({
-    value: tf.matMul(a as tf.Tensor2D, tf.transpose(b as tf.Tensor2D)), // (N, C)·(C, V) → (N, V)
-    gradFunc: (dy) =>
-      tf.tidy(() => [
-        tf.matMul(dy as tf.Tensor2D, table), // (N, V)·(V, C) → (N, C)
-        tf.transpose(tf.matMul(tf.transpose(x), dy as tf.Tensor2D)), // ((C, N)·(N, V))ᵀ → (V, C)
-      ]),
-  }));
+  const f = tf.customGrad((a, b, save) => {
+    (save as tf.GradSaveFunc)([a as tf.Tensor, b as tf.Tensor]);
+    return {
+      value: tf.matMul(a as tf.Tensor2D, tf.transpose(b as tf.Tensor2D)), // (N, C)·(C, V) → (N, V)
+      gradFunc: (dy, [sa, sb]) =>
+        tf.tidy(() => [
+          tf.matMul(dy as tf.Tensor2D, sb as tf.Tensor2D), // (N, V)·(V, C) → (N, C)
+          tf.transpose(tf.matMul(tf.transpose(sa as tf.Tensor2D), dy as tf.Tensor2D)), // ((C, N)·(N, V))ᵀ → (V, C)
+        ]),
+    };
+  });
   return f(x, table) as tf.Tensor2D;
 }
 
@@ -112,7 +118,8 @@ export function directCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, ig
     }
     count++;
   }
-  const f = tf.customGrad((lg) => {
+  const f = tf.customGrad((lg, save) => {
+    (save as tf.GradSaveFunc)([lg as tf.Tensor]);
     const p = tf.softmax(lg as tf.Tensor2D); // (N, V)
     const pv = floatView(p);
     let total = 0;
@@ -131,9 +138,9 @@ export function directCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, ig
     p.dispose();
     return {
       value: tf.scalar(total / Math.max(count, 1)),
-      gradFunc: (dy) => {
+      gradFunc: (dy, [saved]) => {
         const scale = (dy.dataSync()[0] ?? 0) / Math.max(count, 1);
-        const g = tf.softmax(logits); // (N, V), fresh: becomes the gradient in place
+        const g = tf.softmax(saved as tf.Tensor2D); // (N, V), fresh: becomes the gradient in place
         const gv = floatView(g);
         for (let i = 0; i < n; i++) {
           const row = i * vocab;
