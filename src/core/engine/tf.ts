@@ -4,4 +4,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 
+// Production mode only silences TensorFlow.js's console notes, e.g. the banner urging tfjs-node on the first
+// cpu op: the engine chooses backends itself and reports why (describeEngine).
+tf.env().set('PROD', true);
+
 export { tf };

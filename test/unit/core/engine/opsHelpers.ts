@@ -48,13 +48,16 @@ export function assertNoLeak(body: () => void, what: string): void {
 
 /**
  * Gradients of sum(f(inputs) · weights) with respect to `inputs`, with fixed random weights so the incoming
- * gradient is not uniform. Returns the value and the gradients; the caller disposes them.
+ * gradient is not uniform. As in the model, the op's inputs are intermediates of a tidy that has ended before
+ * the backward pass runs (so an op must save what its gradient needs). The caller disposes the results.
  */
 export function valueAndGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[], seed = 99): { value: tf.Tensor; grads: tf.Tensor[] } {
   return tf.tidy(() => {
     const value = f(...inputs);
     const weights = seeded(value.shape, seed);
-    const grads = tf.grads((...xs: tf.Tensor[]) => tf.sum(tf.mul(f(...xs), weights)))(inputs);
+    const loss = (...xs: tf.Tensor[]): tf.Scalar =>
+      tf.tidy(() => tf.sum(tf.mul(f(...xs.map((x) => tf.mul(x, 1))), weights)));
+    const grads = tf.grads(loss)(inputs);
     return { value, grads };
   });
 }
