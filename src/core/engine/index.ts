@@ -54,6 +54,14 @@ export function engineInfo(): EngineInfo | undefined {
   return current;
 }
 
+/**
+ * Forgets the current choice, so the next initEngine (even `auto`) chooses again, e.g. after the user changed
+ * the backend setting. Backends already started stay registered and start again at no cost.
+ */
+export function resetEngineChoice(): void {
+  current = undefined;
+}
+
 function starter(name: BackendName, opts: EngineOptions): () => Promise<Started> {
   switch (name) {
     case 'tensorflow':
