@@ -3,7 +3,7 @@
 // for the rest of LLM Lab. Importing it also registers the wasm and cpu fused ops (see wasm/fusedOps.ts).
 import { LlmLabError } from '../errors';
 import type { RequireFn, Started } from './backends';
-import { startCpu, startNative, startTensorflow, startWasmBackend } from './backends';
+import { ensureGradients, startCpu, startNative, startTensorflow, startWasmBackend } from './backends';
 import { fusedOpNames } from './fused';
 import { tf } from './tf';
 import { registerWasmFusedOps } from './wasm/fusedOps';
@@ -36,6 +36,8 @@ export interface EngineInfo {
   attempts: BackendAttempt[];
   /** Model-level ops this backend serves with its own fused kernels (the rest use the portable versions). */
   fusedOps: string[];
+  /** Why training cannot compute gradients here, when it cannot (inference still works); undefined when it can. */
+  gradientsMissing?: string;
 }
 
 export interface EngineOptions {
@@ -108,7 +110,8 @@ export async function initEngine(choice: BackendChoice = 'auto', opts: EngineOpt
       const started = await starter(name, opts)();
       tried.set(name, { name, ok: true, detail: started.detail });
       const attempts = AUTO_ORDER.map((n) => tried.get(n) ?? { name: n, ok: false, detail: untried(n, name, named) });
-      current = { backend: name, threads: started.threads, attempts, fusedOps: fusedOpNames(tf.getBackend()) };
+      const gradientsMissing = ensureGradients(opts.loadNative);
+      current = { backend: name, threads: started.threads, attempts, fusedOps: fusedOpNames(tf.getBackend()), gradientsMissing };
       return current;
     } catch (e) {
       tried.set(name, { name, ok: false, detail: errorText(e) });
@@ -131,6 +134,7 @@ export function describeEngine(info: EngineInfo): string {
     `Backend: ${info.backend}${used ? ` — ${used.detail}` : ''}`,
     `Threads: ${info.threads || 'managed by the backend'}`,
     `Fused ops: ${info.fusedOps.length ? info.fusedOps.join(', ') : 'none (portable TensorFlow.js ops)'}`,
+    ...(info.gradientsMissing ? [`Training: unavailable, gradients are not registered (${info.gradientsMissing})`] : []),
     'Backends, fastest first:',
   ];
   const width = Math.max(...info.attempts.map((a) => a.name.length));

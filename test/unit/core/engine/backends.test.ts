@@ -7,9 +7,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BackendName, EngineInfo } from '../../../../src/core/engine';
 import { AUTO_ORDER, describeEngine, engineInfo, initEngine, resetEngineChoice, tf } from '../../../../src/core/engine';
-import { startNative, startTensorflow, tensorflowLoadReason } from '../../../../src/core/engine/backends';
+import { ensureGradients, startNative, startTensorflow, tensorflowLoadReason } from '../../../../src/core/engine/backends';
 import { defaultThreads, findDir } from '../../../../src/core/engine/wasm/loader';
 import { LlmLabError } from '../../../../src/core/errors';
+import { ensureGradientsForTests } from './gradientsForTests';
 
 function moduleNotFound(id: string): Error {
   return Object.assign(new Error(`Cannot find module '${id}'\nRequire stack:\n- /x/y.js`), { code: 'MODULE_NOT_FOUND' });
@@ -24,7 +25,10 @@ function failingRequire(errors: Record<string, Error>): (id: string) => unknown 
 
 describe('engine backend choice', () => {
   let previous: BackendName | undefined;
-  before(() => (previous = engineInfo()?.backend));
+  before(() => {
+    ensureGradientsForTests();
+    previous = engineInfo()?.backend;
+  });
   after(async () => {
     if (previous) await initEngine(previous);
   });
@@ -155,6 +159,26 @@ describe('engine backend choice', () => {
       assert.match(text, /^ {2}- tensorflow {2}@tensorflow\/tfjs-node: not installed/m);
       assert.match(text, /^ {2}- native {6}not built: run npm run build:native$/m);
       assert.match(text, /^ {2}\* wasm {8}in use$/m);
+      assert.doesNotMatch(text, /Training: unavailable/);
+      const noGrads = describeEngine({ ...info, gradientsMissing: 'the gradient bundle is not built: run npm run build:native' });
+      assert.match(noGrads, /^Training: unavailable, gradients are not registered \(the gradient bundle is not built: run npm run build:native\)$/m);
+    });
+
+    it('registers gradients through the native module when tfjs-core lacks them, and says why it cannot', () => {
+      // Gradients are already registered in this process (the tests load them), so only the reasons are checked.
+      assert.equal(ensureGradients(() => ({})), undefined);
+      const saved = tf.getGradient('Sum')!;
+      tf.unregisterGradient('Sum');
+      try {
+        assert.equal(ensureGradients(() => ({})), 'this build has no gradient bundle');
+        assert.equal(ensureGradients(() => { throw moduleNotFound('./native'); }), 'the gradient bundle is not built: run npm run build:native');
+        let called = false;
+        const fake = { ensureTfGradients: () => { called = true; tf.registerGradient(saved); } };
+        assert.equal(ensureGradients(() => fake), undefined);
+        assert.ok(called && tf.getGradient('Sum'));
+      } finally {
+        if (!tf.getGradient('Sum')) tf.registerGradient(saved);
+      }
     });
   });
 });
