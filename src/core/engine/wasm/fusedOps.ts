@@ -11,6 +11,7 @@
 // Each matches ops.ts's portable reference in values and gradients (test/unit/core/engine).
 import { LlmLabError } from '../../errors';
 import { registerFusedOps } from '../fused';
+import type { AdamWStep } from '../ops';
 import { tf } from '../tf';
 import { floatView, idsCopy } from './views';
 
@@ -159,13 +160,40 @@ export function directCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, ig
   return f(logits) as tf.Scalar;
 }
 
-/** Registers these ops for 'wasm' (all) and 'cpu' (embedding and cross-entropy, which cpu does badly). */
+/**
+ * One AdamW step in a single pass over parameter, gradient and moments (the portable version makes a dozen
+ * passes, each with its own (P) temporary). New values go to fresh tensors that the variables then take.
+ */
+export function directAdamw(param: tf.Variable, grad: tf.Tensor, m: tf.Variable, v: tf.Variable, h: AdamWStep): void {
+  const next = [tf.zerosLike(param), tf.zerosLike(m), tf.zerosLike(v)]; // fresh (P) buffers, ours to write
+  const [p0, g, m0, v0] = [floatView(param), floatView(grad), floatView(m), floatView(v)];
+  const [p1, m1, v1] = next.map(floatView);
+  const { beta1, beta2, eps, lr } = h;
+  const decay = 1 - lr * h.weightDecay;
+  const bc1 = 1 - Math.pow(beta1, h.step);
+  const bc2 = 1 - Math.pow(beta2, h.step);
+  for (let i = 0; i < p0.length; i++) {
+    const gi = g[i];
+    const mi = beta1 * m0[i] + (1 - beta1) * gi;
+    const vi = beta2 * v0[i] + (1 - beta2) * gi * gi;
+    m1[i] = mi;
+    v1[i] = vi;
+    p1[i] = p0[i] * decay - (lr * (mi / bc1)) / (Math.sqrt(vi / bc2) + eps);
+  }
+  param.assign(next[0]);
+  m.assign(next[1]);
+  v.assign(next[2]);
+  tf.dispose(next);
+}
+
+/** Registers these ops for 'wasm' (all) and 'cpu' (those cpu does badly: embedding, cross-entropy, AdamW). */
 export function registerWasmFusedOps(): void {
   registerFusedOps('wasm', {
     linear: wasmLinear,
     lmLogits: wasmLmLogits,
     embedding: directEmbedding,
     crossEntropy: directCrossEntropy,
+    adamw: directAdamw,
   });
-  registerFusedOps('cpu', { embedding: directEmbedding, crossEntropy: directCrossEntropy });
+  registerFusedOps('cpu', { embedding: directEmbedding, crossEntropy: directCrossEntropy, adamw: directAdamw });
 }
