@@ -30,7 +30,8 @@ export class AdamW {
     readonly options: AdamWOptions,
   ) {
     for (const [name, p] of model.params) {
-      this.moments.set(name, { m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) });
+      const zeros = (): tf.Variable => tf.tidy(() => tf.variable(tf.zerosLike(p), false)); // tidy frees the temporary
+      this.moments.set(name, { m: zeros(), v: zeros() });
     }
   }
 
