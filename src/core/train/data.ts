@@ -2,7 +2,7 @@
 // validation tokens, cut into context-length windows, with a seeded batch sampler over the training windows
 // and a fingerprint that lets a resumed run check it is given the same data.
 import { LlmLabError } from '../errors';
-import { BatchSampler, TokenWindows, splitTokens } from './localData';
+import { BatchSampler, TokenWindows, splitTokens } from '../data';
 import type { ResolvedPretrainOptions } from './options';
 
 export interface RunData {

@@ -29,7 +29,7 @@ export interface RunEstimate {
 export function estimateRun(tokenCount: number, options: Omit<PretrainOptions, 'outDir'> = {}): RunEstimate {
   const o = resolvePretrainOptions({ ...options, outDir: '.' });
   const T = o.model.contextLength;
-  const trainTokens = Math.round(tokenCount * (1 - o.valFraction));
+  const trainTokens = Math.floor((1 - o.valFraction) * tokenCount + 1e-7); // as splitTokens
   const valTokens = tokenCount - trainTokens;
   const trainWindows = windowCount(trainTokens, T, o.stride);
   const stepsPerEpoch = Math.floor(trainWindows / o.batchSize);

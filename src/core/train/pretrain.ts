@@ -11,9 +11,12 @@ import { loadModelFrom } from '../checkpoint/modelFiles';
 import { loadTrainingState, saveTrainingCheckpoint } from '../checkpoint/trainingState';
 import { engineInfo, tf } from '../engine';
 import { LlmLabError } from '../errors';
+import type { SamplerState } from '../data';
+import { encodeCorpus } from '../data';
 import { countParameters } from '../model/config';
 import { GptModel } from '../model/gpt';
-import { loadCodec } from './codec';
+import type { Tokenizer } from '../tokenizer';
+import { getTokenizer } from '../tokenizer';
 import type { RunData } from './data';
 import { makeSampler, prepareData, toTokenArray } from './data';
 import type { TrainEvent } from './events';
@@ -62,26 +65,23 @@ interface SavedState {
   options: ResolvedPretrainOptions;
 }
 
-function tokensOf(opts: PretrainOptions, o: ResolvedPretrainOptions): Int32Array {
+async function tokensOf(opts: PretrainOptions, o: ResolvedPretrainOptions, signal?: AbortSignal): Promise<Int32Array> {
   if ((opts.text === undefined) === (opts.tokens === undefined)) {
     throw new LlmLabError('bad-argument', 'Give the training data as either text or tokens (exactly one of them).');
   }
   if (opts.tokens !== undefined) return toTokenArray(opts.tokens, o.model.vocabSize);
-  const codec = loadCodec(o.tokenizer);
-  if (!codec) throw new LlmLabError('bad-argument', `The ${o.tokenizer} tokenizer is not available; pass token ids instead.`);
   const text = opts.text ?? '';
   if (text.trim().length === 0) throw new LlmLabError('bad-data', 'The training text is empty; give a corpus with some text in it.');
-  return toTokenArray(codec.encode(text), o.model.vocabSize);
+  return toTokenArray(await encodeCorpus(text, getTokenizer(o.tokenizer), { signal }), o.model.vocabSize);
 }
 
-/** The sample prompt's ids and a decoder; without a usable tokenizer, the first training tokens, shown as ids. */
+/** The sample prompt's ids and a decoder; when the tokenizer does not fit the model, the first training tokens, shown as ids. */
 function samplePlan(o: ResolvedPretrainOptions, data: RunData): { prompt: number[]; label: string; decode: (ids: number[]) => string } {
-  const codec = loadCodec(o.tokenizer);
-  const V = o.model.vocabSize;
-  if (codec && codec.vocabSize <= V) {
-    const prompt = codec.encode(o.samplePrompt);
+  const tokenizer: Tokenizer = getTokenizer(o.tokenizer);
+  if (tokenizer.vocabSize <= o.model.vocabSize) {
+    const prompt = tokenizer.encode(o.samplePrompt);
     if (prompt.length > 0 && prompt.length < o.model.contextLength) {
-      return { prompt, label: o.samplePrompt, decode: (ids) => codec.decode(ids) };
+      return { prompt, label: o.samplePrompt, decode: (ids) => tokenizer.decode(ids) };
     }
   }
   const prompt = [...data.train.subarray(0, Math.min(4, o.model.contextLength - 1))];
@@ -100,7 +100,7 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
   const outDir = path.resolve(options.outDir);
   const start = await planRunStart(outDir, options, resolvePretrainOptions(options));
   const o = start.options;
-  const data = prepareData(tokensOf(options, o), o);
+  const data = prepareData(await tokensOf(options, o, hooks.signal), o);
 
   let model: GptModel | undefined;
   let optimizer: AdamW | undefined;
@@ -124,7 +124,7 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
       model = (await loadModelFrom(start.resumeFrom.dir)).model;
       optimizer = new AdamW(model, o);
       optimizer.loadState(optimizerTensors, start.resumeFrom.dir);
-      sampler.setState(s.sampler as Parameters<typeof sampler.setState>[0]);
+      sampler.setState(s.sampler as SamplerState);
       ({ step, tokensSeen, elapsedMs, bestValLoss, lastValLoss } = s);
       checkpointDir = start.resumeFrom.dir;
     } else {

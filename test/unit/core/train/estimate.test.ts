@@ -9,8 +9,8 @@ describe('run estimate and options', () => {
     const e = estimateRun(5145);
     assert.equal(e.config.contextLength, 64);
     assert.equal(e.trainTokens + e.valTokens, 5145);
-    assert.equal(e.valTokens, 514);
-    assert.equal(e.trainWindows, 72); // (4631 − 65) / 64 + 1, stride = context
+    assert.equal(e.valTokens, 515);
+    assert.equal(e.trainWindows, 72); // ⌊(4630 − 65) / 64⌋ + 1, stride = context
     assert.equal(e.valWindows, 8);
     assert.equal(e.stepsPerEpoch, 9);
     assert.ok(Math.abs(e.epochs - 800 / 9) < 1e-9);

@@ -220,5 +220,12 @@ describe('pretrain', function () {
       await expectError(pretrain(opts(path.join(root, 'y'), { tokens: [...tokens, 99] })), 'bad-data', /99.*vocabulary/);
       await expectError(pretrain(opts(path.join(root, 'z'), { gradAccumSteps: 3 })), 'bad-argument', /gradAccumSteps/);
     });
+    it('empty text, both text and tokens, and text whose GPT-2 ids do not fit a small vocabulary', async () => {
+      const o = (extra: Partial<PretrainOptions>): PretrainOptions => ({ ...opts(path.join(root, 't')), tokens: undefined, ...extra });
+      await expectError(pretrain(o({ text: '  \n' })), 'bad-data', /text is empty/);
+      await expectError(pretrain(o({ text: 'a', tokens })), 'bad-argument', /either text or tokens/);
+      // "Hello" is GPT-2 token 15496, far outside a 16-token vocabulary
+      await expectError(pretrain(o({ text: 'Hello' })), 'bad-data', /is 15496, outside the model's vocabulary 0\.\.15/);
+    });
   });
 });
