@@ -39,7 +39,7 @@ export type TrainEvent =
   | { type: 'eval'; step: number; valLoss: number; bestValLoss: number }
   | { type: 'sample'; step: number; prompt: string; text: string }
   | { type: 'checkpoint'; step: number; dir: string }
-  | { type: 'done'; step: number; status: 'completed' | 'cancelled' };
+  | { type: 'done'; step: number; status: 'completed' | 'cancelled' | 'diverged' };
 
 /** Appends events to `<run>/metrics.jsonl`, each with the wall-clock time. */
 export class MetricsLog {

@@ -97,6 +97,12 @@ const nextTick = (): Promise<void> => new Promise((resolve) => setImmediate(reso
  */
 export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = {}): Promise<TrainResult> {
   if (!options.outDir) throw new LlmLabError('bad-argument', 'Give an output folder (outDir) for the run.');
+  if (!tf.getGradient('Sum')) {
+    throw new LlmLabError(
+      'backend',
+      `TensorFlow.js gradients are not loaded on the ${tf.getBackend()} backend, so nothing can be trained; reinstall LLM Lab (npm install sets them up).`,
+    );
+  }
   const outDir = path.resolve(options.outDir);
   const start = await planRunStart(outDir, options, resolvePretrainOptions(options));
   const o = start.options;
@@ -234,6 +240,9 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
       }
       if (step !== savedStep) await save();
       emit({ type: 'done', step, status });
+    } catch (e) {
+      if (e instanceof LlmLabError && e.code === 'diverged') emit({ type: 'done', step, status: 'diverged' });
+      throw e;
     } finally {
       await log.flush();
     }

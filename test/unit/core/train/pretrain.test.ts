@@ -149,6 +149,8 @@ describe('pretrain', function () {
       registerFusedOps('cpu', { crossEntropy: undefined });
     }
     assert.deepEqual((await listCheckpoints(path.join(out, 'checkpoints'))).map((c) => c.step), [2, 4]);
+    const last = (await readMetrics(out)).pop();
+    assert.ok(last && last.type === 'done' && last.status === 'diverged' && last.step === 4);
     const { model } = await loadModel(out);
     assert.ok([...model.params.get('wte.weight')!.dataSync()].every(Number.isFinite));
     model.dispose();
