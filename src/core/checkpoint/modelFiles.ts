@@ -62,14 +62,21 @@ export async function findCheckpoint(dir: string): Promise<string | undefined> {
   return undefined;
 }
 
-/** The model's weights as float32 tensors in the written order; a zero c_attn.bias when the model has none. */
+/**
+ * The model's weights as float32 tensors in the written order; a zero c_attn.bias when the model has none.
+ * A tied model's names have no prefix (as openai-community/gpt2's file); an untied one's body is written under
+ * `transformer.` beside `lm_head.weight`, as transformers' save_pretrained does, because transformers refuses
+ * an unprefixed file that also holds a head tensor.
+ */
 async function tensorsToWrite(model: GptModel): Promise<TensorToWrite[]> {
   const c = model.config;
+  const prefix = c.tiedHead ? '' : 'transformer.';
   const out: TensorToWrite[] = [];
   for (const [name, shape] of parameterShapes({ ...c, qkvBias: true })) {
+    const stored = name === 'lm_head.weight' ? name : prefix + name;
     const v = model.params.get(name);
-    if (v) out.push({ name, shape, data: (await v.data()) as Float32Array });
-    else out.push({ name, shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) }); // qkv bias off: zeros
+    if (v) out.push({ name: stored, shape, data: (await v.data()) as Float32Array });
+    else out.push({ name: stored, shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) }); // qkv bias off: zeros
   }
   return out;
 }

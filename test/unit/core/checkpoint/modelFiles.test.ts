@@ -61,7 +61,8 @@ describe('model checkpoints', () => {
     assert.equal(config.llm_lab.qkvBias, true);
     assert.equal(config.llm_lab.note, 'test');
     const header = await readSafetensorsHeader(path.join(out, 'model.safetensors'));
-    assert.deepEqual(header.tensors.get('h.1.attn.c_attn.weight')!.shape, [8, 24]);
+    assert.deepEqual(header.tensors.get('h.1.attn.c_attn.weight')!.shape, [8, 24]); // tied: no prefix, no lm_head
+    assert.ok(!header.tensors.has('lm_head.weight'));
     assert.equal(header.tensors.get('wte.weight')!.dtype, 'F32');
     assert.equal(header.metadata.format, 'pt');
     const loaded = await loadModel(out);
@@ -76,8 +77,9 @@ describe('model checkpoints', () => {
     const model = GptModel.create(c2, 4);
     await saveModel(dir, model);
     const { tensors } = await readSafetensors(path.join(dir, 'model.safetensors'));
-    assert.ok([...tensors.get('h.0.attn.c_attn.bias')!.data].every((x) => x === 0));
+    assert.ok([...tensors.get('transformer.h.0.attn.c_attn.bias')!.data].every((x) => x === 0));
     assert.deepEqual(tensors.get('lm_head.weight')!.shape, [37, 8]);
+    assert.deepEqual(tensors.get('transformer.wte.weight')!.shape, [37, 8]); // untied: the body under transformer.
     const loaded = await loadModel(dir);
     assert.equal(loaded.config.qkvBias, false);
     assert.equal(loaded.config.tiedHead, false);
