@@ -9,7 +9,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { loadModelFrom } from '../checkpoint/modelFiles';
 import { loadTrainingState, saveTrainingCheckpoint } from '../checkpoint/trainingState';
-import { engineInfo, tf } from '../engine';
+import { tf } from '../engine';
 import { LlmLabError } from '../errors';
 import type { SamplerState } from '../data';
 import { encodeCorpus } from '../data';
@@ -121,6 +121,12 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
     if (start.resumeFrom) {
       const { state, optimizerTensors } = await loadTrainingState(start.resumeFrom.dir);
       const s = state as unknown as SavedState;
+      if (typeof s.sampler !== 'object' || s.sampler === null || typeof s.tokensSeen !== 'number') {
+        throw new LlmLabError(
+          'bad-checkpoint',
+          `${path.join(start.resumeFrom.dir, 'training_state.json')} lacks the data position; resume from an earlier checkpoint or start a new run.`,
+        );
+      }
       if (s.dataFingerprint !== data.fingerprint) {
         throw new LlmLabError(
           'bad-argument',
@@ -145,7 +151,7 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
       kind: 'pretrain',
       options: o,
       dataFingerprint: data.fingerprint,
-      backend: engineInfo()?.backend ?? tf.getBackend(),
+      backend: tf.getBackend(),
       createdAt: start.record?.createdAt ?? now,
       updatedAt: now,
     });
