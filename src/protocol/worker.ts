@@ -110,6 +110,12 @@ export const workerRequests = {
       attempts: arr(obj({ name: str, ok: bool, detail: str })),
       pid: int(),
       runtime: str,
+      /** Model-level ops the backend runs with fused kernels. */
+      fusedOps: arr(str),
+      /** Why training cannot compute gradients here (inference still works); absent when it can. */
+      gradientsMissing: opt(str),
+      /** core's describeEngine text: what runs and why not the others. */
+      summary: str,
     }),
   },
   /** Token ids and spans of a text; `maxSpans` caps the spans returned (the count is always exact). */

@@ -1,11 +1,12 @@
 // The worker's handlers, one per protocol method; each calls into src/core and nothing else.
 import { initEngine } from '../core/engine';
 import type { BackendChoice } from '../core/engine';
-import { BACKEND_CHOICES } from '../core/engine';
+import { BACKEND_CHOICES, describeEngine } from '../core/engine';
 import { LlmLabError } from '../core/errors';
 import { configuredBackend } from './backend';
 import type { Handlers } from './server';
 import { previewData, scanCorpus, tokenizeText } from './tokenizeJob';
+import { trainJob } from './trainJob';
 
 export function createHandlers(): Handlers {
   return {
@@ -20,10 +21,14 @@ export function createHandlers(): Handlers {
         attempts: info.attempts.map((a) => ({ name: a.name, ok: a.ok, detail: a.detail })),
         pid: process.pid,
         runtime: `Node ${process.versions.node}${process.versions.electron ? ` (Electron ${process.versions.electron})` : ''}`,
+        fusedOps: info.fusedOps,
+        ...(info.gradientsMissing ? { gradientsMissing: info.gradientsMissing } : {}),
+        summary: describeEngine(info),
       };
     },
     tokenize: async (params) => tokenizeText(params),
     'corpus/scan': (params, ctx) => scanCorpus(params, ctx.signal),
     'data/preview': (params, ctx) => previewData(params, ctx.signal),
+    'train/start': (params, ctx) => trainJob(params, ctx),
   };
 }

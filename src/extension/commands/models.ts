@@ -133,9 +133,12 @@ export async function evaluateCommand(lab: Lab, args: { file?: string } = {}): P
 export async function showEngineCommand(lab: Lab): Promise<ResultOf<'engine/info'>> {
   const info = await lab.worker.request('engine/info', {});
   const out = lab.output;
-  out.appendLine(`Engine: ${info.backend} backend, ${info.threads} thread(s), worker pid ${info.pid}, ${info.runtime}.`);
-  for (const a of info.attempts) out.appendLine(`  ${a.ok ? '✓' : '✗'} ${a.name}: ${a.detail}`);
+  out.appendLine(`Engine of the worker (pid ${info.pid}, ${info.runtime}):`);
+  out.appendLine(info.summary);
   const others = info.attempts.filter((a) => !a.ok).map((a) => `${a.name} (${a.detail})`).join('; ');
-  lab.notifier.offer('info', `LLM Lab runs on the ${info.backend} backend.${others ? ` Not used: ${others}.` : ''}`, { 'Show Details': () => out.show() });
+  const training = info.gradientsMissing ? ` Training is unavailable: ${info.gradientsMissing}.` : '';
+  lab.notifier.offer(info.gradientsMissing ? 'warning' : 'info', `LLM Lab runs on the ${info.backend} backend.${others ? ` Not used: ${others}.` : ''}${training}`, {
+    'Show Details': () => out.show(),
+  });
   return info;
 }

@@ -75,6 +75,23 @@ describe('commands', () => {
     assert.throws(() => readFileSync(join(workspaceRoot(), '.llm-lab', 'runs', '.gitignore')), 'the runs folder was created for nothing');
   });
 
+  it('Pretrain never offers files that .gitignore or files.exclude hide', async () => {
+    const a = await api();
+    assert.ok(readFileSync(join(workspaceRoot(), 'ignored', 'secret.txt'), 'utf8').length > 0, 'the fixture lacks its ignored file');
+    const t0 = Date.now();
+    const out = await vscode.commands.executeCommand('llmLab.pretrain', { include: ['ignored/**', 'excluded/**'], preset: 'tiny', steps: 2, yes: true });
+    assert.strictEqual(out, undefined);
+    assert.ok(messagesSince(a, t0).some((m) => /^error: No files in the workspace match ignored\/\*\*, excluded\/\*\*/.test(m)), messagesSince(a, t0).join('\n'));
+  });
+
+  it('Pretrain says when the corpus is shorter than one context window', async () => {
+    const a = await api();
+    const t0 = Date.now();
+    const out = await vscode.commands.executeCommand('llmLab.pretrain', { files: ['hello.txt'], preset: 'tiny', steps: 2, yes: true });
+    assert.strictEqual(out, undefined);
+    assert.ok(messagesSince(a, t0).some((m) => /^error: The corpus has \d+ tokens, fewer than one context window of preset tiny \(65 tokens\)/.test(m)), messagesSince(a, t0).join('\n'));
+  });
+
   it('Pretrain refuses a preset that will not fit in memory', async () => {
     const a = await api();
     const t0 = Date.now();

@@ -32,6 +32,15 @@ function collect(a: Awaited<ReturnType<typeof api>>): { events: TrainingEvent[];
 describe('pretraining', function () {
   this.timeout(240_000);
 
+  before(async function () {
+    // An engine without gradients (the install-time bundle missing) cannot train at all; say so plainly.
+    const info = (await vscode.commands.executeCommand('llmLab.showEngine')) as { gradientsMissing?: string };
+    if (info.gradientsMissing) {
+      console.log(`    (skipped: this build cannot train: ${info.gradientsMissing})`);
+      this.skip();
+    }
+  });
+
   it('a short run writes a checkpoint, logs metrics and reports progress, touching nothing else', async () => {
     const a = await api();
     const root = workspaceRoot();
