@@ -133,6 +133,8 @@ describe('engine backend choice', () => {
       const info = await initEngine('wasm');
       assert.equal(info.threads, defaultThreads(), info.attempts[2].detail);
       assert.match(info.attempts[2].detail, new RegExp(`${info.threads} threads?`));
+      const rethrowers = process.listeners('uncaughtException').filter((l) => /ExitStatus/.test(String(l)));
+      assert.equal(rethrowers.length, 0, "Emscripten's process-wide rethrowing handler was removed");
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llm-lab-find-'));
       fs.writeFileSync(path.join(dir, 'a.wasm'), '');
       assert.equal(findDir(['/nonexistent', dir], ['a.wasm']), dir);
