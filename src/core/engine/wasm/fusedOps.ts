@@ -13,6 +13,7 @@ import { LlmLabError } from '../../errors';
 import { registerFusedOps } from '../fused';
 import type { AdamWStep } from '../ops';
 import { tf } from '../tf';
+import { directCausalAttention } from './fusedAttention';
 import { directGelu, directLayerNorm } from './fusedLayers';
 import { floatView, idsCopy } from './views';
 
@@ -197,6 +198,7 @@ export function registerWasmFusedOps(): void {
     adamw: directAdamw,
     layerNorm: directLayerNorm,
     gelu: directGelu,
+    causalAttention: directCausalAttention,
   });
   registerFusedOps('cpu', {
     embedding: directEmbedding,
@@ -204,5 +206,6 @@ export function registerWasmFusedOps(): void {
     adamw: directAdamw,
     layerNorm: directLayerNorm,
     gelu: directGelu,
+    causalAttention: directCausalAttention,
   });
 }

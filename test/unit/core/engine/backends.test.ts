@@ -126,7 +126,7 @@ describe('engine backend choice', () => {
       assert.equal(fresh.attempts[2].ok, true);
       assert.match(fresh.attempts[3].detail, /available, not used/);
       assert.equal(tf.getBackend(), 'wasm');
-      assert.deepEqual([...fresh.fusedOps].sort(), ['adamw', 'crossEntropy', 'embedding', 'gelu', 'layerNorm', 'linear', 'lmLogits']);
+      assert.deepEqual([...fresh.fusedOps].sort(), ['adamw', 'causalAttention', 'crossEntropy', 'embedding', 'gelu', 'layerNorm', 'linear', 'lmLogits']);
     });
 
     it('runs wasm on every core it is allowed (at most 8), from files it finds', async () => {
