@@ -12,8 +12,8 @@ export class TokenTextStream {
   private used = 0;
   /** Text handed out so far. */
   private emitted = '';
-  private readonly streaming = new TextDecoder('utf-8');
-  private readonly whole = new TextDecoder('utf-8');
+  private readonly streaming = new TextDecoder('utf-8', { ignoreBOM: true }); // keep a leading U+FEFF, as decode does
+  private readonly whole = new TextDecoder('utf-8', { ignoreBOM: true });
 
   constructor(private readonly tokenizer: TokenBytesSource) {}
 
