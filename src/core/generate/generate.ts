@@ -10,7 +10,8 @@ import { LlmLabError, throwIfAborted } from '../errors';
 import { KvCache } from '../model/kvCache';
 import type { GptModel } from '../model/gpt';
 import type { SamplingOptions } from './sampling';
-import { argmax, drawFrom, samplingDistribution, SamplingRng, softmax, topEntries, validateSampling } from './sampling';
+import { Rng } from '../rng';
+import { argmax, drawFrom, samplingDistribution, softmax, topEntries, validateSampling } from './sampling';
 import type { TokenBytesSource } from './textStream';
 import { TokenTextStream } from './textStream';
 
@@ -108,7 +109,7 @@ export async function* generate(
   const temperature = opts.temperature ?? 1;
   const stopAtEot = opts.stopAtEot ?? true;
   const nCand = opts.topCandidates ?? 0;
-  const rng = new SamplingRng(opts.seed ?? Math.floor(Math.random() * 2 ** 32));
+  const rng = new Rng(opts.seed ?? Math.floor(Math.random() * 2 ** 32));
   const all = promptIds(tokenizer, prompt, opts.allowSpecial ?? true);
   for (const id of all) {
     if (id >= model.config.vocabSize) {

@@ -1,6 +1,6 @@
 // Choosing the next token from one row of logits, in plain JavaScript on a Float32Array: greedy, temperature,
-// top-k and top-p (nucleus). Sampling runs off the tensor backend with a seeded generator, so the same seed
-// picks the same tokens on every backend.
+// top-k and top-p (nucleus). Sampling runs off the tensor backend with the project's seeded Rng, so the same
+// seed picks the same tokens on every backend.
 import { LlmLabError } from '../errors';
 
 /** How the next token is chosen. */
@@ -13,27 +13,9 @@ export interface SamplingOptions {
   topP?: number;
 }
 
-/** A source of uniform numbers in [0, 1). */
+/** A source of uniform numbers in [0, 1) (the project's Rng is one). */
 export interface UniformSource {
   float(): number;
-}
-
-/**
- * A small seeded generator (mulberry32: a 32-bit state, full period) for sampling. Reproducible: the same
- * seed gives the same sequence on every platform.
- */
-export class SamplingRng implements UniformSource {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  float(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
 }
 
 /** Checks sampling options, with a message that names the bad one. */
