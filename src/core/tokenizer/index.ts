@@ -72,11 +72,11 @@ class BpeTokenizer implements Tokenizer {
   }
 
   decode(ids: ArrayLike<number>): string {
-    const { bytes, offsets } = this.vocab;
+    const { bytes, offsets, present } = this.vocab;
     let total = 0;
     for (let t = 0; t < ids.length; t++) {
       const id = ids[t];
-      this.check(id);
+      if (present[id] !== 1) this.check(id); // undefined for negative, fractional or too large ids: throws
       total += offsets[id + 1] - offsets[id];
     }
     const buf = new Uint8Array(total);
@@ -84,7 +84,8 @@ class BpeTokenizer implements Tokenizer {
     for (let t = 0; t < ids.length; t++) {
       const id = ids[t];
       const e = offsets[id + 1];
-      for (let p = offsets[id]; p < e; p++) buf[at++] = bytes[p];
+      let p = offsets[id];
+      while (p < e) buf[at++] = bytes[p++];
     }
     return this.decoder.decode(buf);
   }
@@ -176,15 +177,21 @@ class BpeTokenizer implements Tokenizer {
 
 const cache = new Map<EncodingName, Tokenizer>();
 
-/** The tokenizer of an encoding (default gpt2), built once per process (~50 ms for gpt2) and shared. */
+/** The tokenizer of an encoding (default gpt2), built once per process and shared (about 0.1 s for gpt2, 0.3 s
+ *  for cl100k_base, 0.7 s for o200k_base, on first use). */
 export function getTokenizer(name: EncodingName = 'gpt2'): Tokenizer {
-  if (!ENCODING_NAMES.includes(name)) {
-    throw new LlmLabError('bad-argument', `Unknown encoding "${String(name)}": use one of ${ENCODING_NAMES.join(', ')}.`);
-  }
   let t = cache.get(name);
   if (!t) {
-    t = new BpeTokenizer(buildVocab(name));
+    t = createTokenizer(name);
     cache.set(name, t);
   }
   return t;
+}
+
+/** A new, unshared tokenizer with its own piece cache (for benchmarks; prefer getTokenizer). */
+export function createTokenizer(name: EncodingName = 'gpt2'): Tokenizer {
+  if (!ENCODING_NAMES.includes(name)) {
+    throw new LlmLabError('bad-argument', `Unknown encoding "${String(name)}": use one of ${ENCODING_NAMES.join(', ')}.`);
+  }
+  return new BpeTokenizer(buildVocab(name));
 }
