@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { OptionSpecs, FlagValues } from '../args';
 import { choice } from '../args';
 import type { BackendChoice, EngineInfo } from '../../core/engine';
-import { BACKEND_CHOICES, initEngine } from '../../core/engine';
+import { BACKEND_CHOICES, describeEngine, initEngine } from '../../core/engine';
 import { LlmLabError } from '../../core/errors';
 import type { CliIo } from '../io';
 
@@ -19,12 +19,9 @@ export async function startEngine(values: FlagValues): Promise<EngineInfo> {
   return initEngine(which);
 }
 
-/** "cpu (plain JavaScript kernels, …); not used: tensorflow (not installed), …" */
+/** The engine's report: the backend in use, its threads and fused ops, and why each other one is not used. */
 export function describeBackend(info: EngineInfo): string[] {
-  const used = info.attempts.find((a) => a.ok);
-  const lines = [`backend: ${info.backend}${used ? ` (${used.detail})` : ''}`];
-  for (const a of info.attempts) if (!a.ok) lines.push(`  not used: ${a.name} (${a.detail})`);
-  return lines;
+  return describeEngine(info).split('\n');
 }
 
 /** A text file's content; a missing or unreadable file is a user-facing error that names it. */
