@@ -66,7 +66,14 @@ export const demoCommand: Command = {
     say();
     const view = new TrainView(io, false);
     const r = await pretrain(
-      { text, outDir: out, steps, sampleEvery: Math.max(50, Math.round(steps / 3)), evalEvery: Math.max(10, Math.round(steps / 10)) },
+      {
+        text,
+        outDir: out,
+        steps,
+        warmupSteps: Math.min(PRETRAIN_DEFAULTS.warmupSteps, Math.round(steps / 10)),
+        sampleEvery: Math.max(50, Math.round(steps / 3)),
+        evalEvery: Math.max(10, Math.round(steps / 10)),
+      },
       { signal: io.signal, onEvent: json ? undefined : view.onEvent },
     );
     view.close();
@@ -100,7 +107,8 @@ export const demoCommand: Command = {
     if (valLoss !== undefined) say(`validation loss: ${valLoss.toFixed(3)} (perplexity ${Math.exp(valLoss).toFixed(1)})`);
     say(`after training: ${JSON.stringify(PROMPT + after)}`);
     say(`${r.status === 'cancelled' ? 'stopped' : 'done'} at step ${r.step} in ${duration(ms)}; the run is in ${r.outDir}`);
-    say(`next: llm-lab generate --model ${path.relative(io.cwd, r.outDir) || '.'} --prompt '${PROMPT}'`);
+    const rel = path.relative(io.cwd, r.outDir);
+    say(`next: llm-lab generate --model ${rel && !rel.startsWith('..') ? rel : r.outDir} --prompt '${PROMPT}'`);
     return r.status === 'cancelled' ? 130 : 0;
   },
 };
