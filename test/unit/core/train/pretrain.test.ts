@@ -12,7 +12,7 @@ import { readMetrics } from '../../../../src/core/train/events';
 import { greedyContinue } from '../../../../src/core/train/monitor';
 import type { PretrainOptions } from '../../../../src/core/train/options';
 import { pretrain } from '../../../../src/core/train/pretrain';
-import { ensureGradientsForTests } from './tfGradients';
+import { ensureGradientsForTests } from '../engine/gradientsForTests';
 
 /** 0 1 2 … 9 0 1 2 …: a sequence a small model learns in a few dozen steps. */
 const tokens = Array.from({ length: 400 }, (_, i) => i % 10);
