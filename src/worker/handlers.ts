@@ -5,6 +5,7 @@ import { BACKEND_CHOICES, describeEngine } from '../core/engine';
 import { LlmLabError } from '../core/errors';
 import { configuredBackend } from './backend';
 import type { Handlers } from './server';
+import { attentionJob, evaluateJob, generateJob, modelInfoJob } from './modelJobs';
 import { previewData, scanCorpus, tokenizeText } from './tokenizeJob';
 import { trainJob } from './trainJob';
 
@@ -30,5 +31,9 @@ export function createHandlers(): Handlers {
     'corpus/scan': (params, ctx) => scanCorpus(params, ctx.signal),
     'data/preview': (params, ctx) => previewData(params, ctx.signal),
     'train/start': (params, ctx) => trainJob(params, ctx),
+    'model/info': (params) => modelInfoJob(params),
+    generate: (params, ctx) => generateJob(params, ctx),
+    evaluate: (params, ctx) => evaluateJob(params, ctx),
+    attention: (params) => attentionJob(params),
   };
 }
