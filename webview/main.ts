@@ -119,7 +119,13 @@ tabs.addEventListener('vsc-tabs-select', () => {
   changed();
   training.schedule();
 });
-document.getElementById('app')?.append(tabs);
+const notice = el('div', { id: 'notice', role: 'alert', class: 'notice', hidden: true });
+document.getElementById('app')?.append(notice, tabs);
+
+function showNotice(message: string): void {
+  notice.textContent = message;
+  notice.hidden = false;
+}
 
 attention.restore(restored.attention, (r) => {
   const p = parseToPanel({ type: 'attention/didCompute', body: r });
@@ -142,6 +148,7 @@ function handle(m: ToPanelMessage): void {
       for (const e of m.body.evals) runs.addEval(e);
       break;
     case 'train/didChangeState':
+      notice.hidden = true;
       training.setState(m.body.runId, m.body.state, m.body.message);
       return;
     case 'attention/didCompute':
@@ -166,6 +173,7 @@ function handle(m: ToPanelMessage): void {
       if (m.body.requestId === attentionRequest) attention.fail(m.body.message);
       else if (m.body.requestId === dataRequest) data.fail(m.body.message);
       else if (m.body.requestId) playground.finish(m.body.requestId, 'error', m.body.message);
+      else showNotice(m.body.message);
       return;
   }
   // A training point arrived.
