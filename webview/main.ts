@@ -112,7 +112,7 @@ const views: Array<[string, HTMLElement]> = [
 ];
 const tabs = el('vscode-tabs', { id: 'tabs', 'selected-index': String(restored.tab ?? 0), panel: true });
 for (const [name, root] of views) {
-  tabs.append(el('vscode-tab-header', { slot: 'header', id: `tab-${name.toLowerCase()}` }, name));
+  tabs.append(el('vscode-tab-header', { slot: 'header', 'data-tab': name.toLowerCase() }, name));
   tabs.append(el('vscode-tab-panel', {}, root));
 }
 tabs.addEventListener('vsc-tabs-select', () => {

@@ -2,7 +2,7 @@
 // seed); generated tokens stream in one by one, each a focusable chip that shows the model's top
 // candidates for that position with their probabilities; stop, copy and insert into the editor.
 import type { Candidate, GenerateRequest } from '../src/protocol/panel';
-import { button, clear, el, field, fmt, setDisabled, setValue, valueOf } from './dom';
+import { button, clear, el, field, setDisabled, setValue, valueOf } from './dom';
 
 export interface GeneratedToken {
   id: number;
@@ -165,7 +165,7 @@ export class PlaygroundView {
     for (const c of t.candidates) {
       const bar = el('span', { class: 'bar' });
       bar.style.width = `${Math.round(c.prob * 100)}%`;
-      list.append(el('li', { class: c.id === t.id ? 'chosen' : undefined }, el('code', {}, JSON.stringify(c.text)), ` ${fmt(c.prob * 100, 2)}%`, el('span', { class: 'bar-box' }, bar)));
+      list.append(el('li', { class: c.id === t.id ? 'chosen' : undefined }, el('code', {}, JSON.stringify(c.text)), ` ${(c.prob * 100).toFixed(1)}%`, el('span', { class: 'bar-box' }, bar)));
     }
     this.candidates.append(list);
   }
