@@ -11,6 +11,7 @@ export interface FusedOps {
   gelu: typeof ops.gelu;
   causalAttention: typeof ops.causalAttention;
   crossEntropy: typeof ops.crossEntropy;
+  lmLogits: typeof ops.lmLogits;
   adamw: typeof ops.adamw;
 }
 

@@ -99,6 +99,11 @@ function portableCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, ignoreI
   });
 }
 
+/** Output-head logits x @ tableᵀ against the token-embedding table (tied head). x: (N, C), table: (V, C) → (N, V). */
+function portableLmLogits(x: tf.Tensor2D, table: tf.Tensor2D): tf.Tensor2D {
+  return tf.matMul(x, table, false, true); // (N, V)
+}
+
 /** Hyper-parameters of one AdamW step (decoupled weight decay, as in PyTorch's AdamW). */
 export interface AdamWStep {
   lr: number;
@@ -139,6 +144,7 @@ export const portable = {
   gelu: portableGelu,
   causalAttention: portableCausalAttention,
   crossEntropy: portableCrossEntropy,
+  lmLogits: portableLmLogits,
   adamw: portableAdamw,
 };
 
@@ -180,4 +186,9 @@ export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, ignoreIn
 /** One AdamW update of a parameter and its moments, in place. */
 export function adamw(param: tf.Variable, grad: tf.Tensor, m: tf.Variable, v: tf.Variable, h: AdamWStep): void {
   (fusedOp(tf.getBackend(), 'adamw') ?? portableAdamw)(param, grad, m, v, h);
+}
+
+/** Logits x @ tableᵀ of a tied output head. x: (N, C), table: (V, C) → (N, V). */
+export function lmLogits(x: tf.Tensor2D, table: tf.Tensor2D): tf.Tensor2D {
+  return (fusedOp(tf.getBackend(), 'lmLogits') ?? portableLmLogits)(x, table);
 }
