@@ -39,6 +39,8 @@ export class AttentionView {
   private head = 0;
   private cell = 0;
   private focus: [number, number] = [0, 0];
+  /** True once the arrow keys were used: the focused cell gets an outline. */
+  private keyboard = false;
   private averages: Float32Array[] = [];
 
   constructor(private readonly actions: AttentionActions) {
@@ -58,6 +60,10 @@ export class AttentionView {
     );
     this.big.addEventListener('mousemove', (e) => this.hover(e));
     this.big.addEventListener('mouseleave', () => (this.tooltip.hidden = true));
+    this.big.addEventListener('blur', () => {
+      this.keyboard = false;
+      if (this.result) this.renderBig(this.result);
+    });
     this.big.addEventListener('keydown', (e) => this.key(e));
     this.text.addEventListener('input', () => actions.changed());
   }
@@ -194,6 +200,12 @@ export class AttentionView {
         ctx.restore();
       }
     }
+    if (this.keyboard) {
+      const [fi, fj] = this.focus;
+      ctx.strokeStyle = p.focus;
+      ctx.lineWidth = 2;
+      ctx.strokeRect(LABEL + fj * this.cell + 1, LABEL + fi * this.cell + 1, this.cell - 2, this.cell - 2);
+    }
     const what = this.head < 0 ? 'average of heads' : `head ${this.head}`;
     this.title.textContent = `Layer ${this.layer}, ${what} (rows: query token, columns: key token)`;
     this.big.setAttribute('aria-label', `Attention map, layer ${this.layer}, ${what}; arrow keys move between cells`);
@@ -234,6 +246,8 @@ export class AttentionView {
     if (!d) return;
     e.preventDefault();
     this.focus = [Math.min(T - 1, Math.max(0, i + d[0])), Math.min(T - 1, Math.max(0, j + d[1]))];
+    this.keyboard = true;
+    this.renderBig(r);
     this.readout.textContent = this.describe(...this.focus);
   }
 

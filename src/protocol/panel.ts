@@ -130,6 +130,8 @@ export const LIMITS = {
   textChars: 200_000,
   maxNewTokens: 4096,
   attentionTokens: 1024,
+  /** Weights in one attention message (layers × heads × T²): 4M keeps GPT-2 small (144 maps) at 166 tokens. */
+  attentionValues: 4_000_000,
   replayPoints: 200_000,
   previewWindows: 64,
   windowLength: 4096,
@@ -179,6 +181,9 @@ function attentionShape(v: AttentionResult, p: string): string | null {
   if (T === 0) return `${p}.tokens: empty`;
   if (v.weights.length === 0) return `${p}.weights: no layers`;
   const heads = v.weights[0].length;
+  if (v.weights.length * heads * T * T > LIMITS.attentionValues) {
+    return `${p}.weights: more than ${LIMITS.attentionValues} values; use a shorter text`;
+  }
   for (let l = 0; l < v.weights.length; l++) {
     const layer = v.weights[l];
     if (layer.length !== heads || heads === 0) return `${p}.weights[${l}]: expected ${heads || 'some'} heads`;

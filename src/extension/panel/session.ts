@@ -173,6 +173,11 @@ export class PanelSession {
         throw new Error(`That text is ${T} tokens; attention maps show at most ${LIMITS.attentionTokens}. Select a shorter text.`);
       }
       if (T === 0) throw new Error('That text has no tokens; type or select some text first.');
+      const mapCount = maps.layers.length * (maps.layers[0]?.length ?? 0);
+      if (mapCount * T * T > LIMITS.attentionValues) {
+        const most = Math.floor(Math.sqrt(LIMITS.attentionValues / mapCount));
+        throw new Error(`That text is ${T} tokens; with ${mapCount} attention maps the panel shows at most ${most} tokens. Select a shorter text.`);
+      }
       this.send('attention/didCompute', { requestId: body.requestId, tokens: maps.tokens, weights: toPlain(maps) });
     } catch (e) {
       if (!c.signal.aborted) this.send('panel/didFail', { requestId: body.requestId, message: errorText(e) });

@@ -88,6 +88,9 @@ describe('panel protocol', () => {
     refused(parseToPanel(attention([[[1, 0, -0.1, 0]]])), 'is below 0');
     refused(parseToPanel(attention([], ['a'])), 'no layers');
     refused(parseToPanel(attention([[[]]], [])), 'tokens: empty');
+    const T = 600; // 12 maps of 600² = 4.32M weights, above the 4M a message may carry
+    const big = Array.from({ length: 12 }, () => [new Array(T * T).fill(0)]);
+    refused(parseToPanel(attention(big, new Array(T).fill('t'))), 'use a shorter text');
   });
 
   it('refuses data windows whose input and target lists differ in length', () => {

@@ -154,6 +154,13 @@ describe('PanelSession', () => {
     const fail = posted.find((m) => m.type === 'panel/didFail');
     assert.ok(fail && fail.type === 'panel/didFail' && fail.body.requestId === 'a2');
     assert.match(fail.body.message, /1025 tokens.*at most 1024.*shorter/);
+    // GPT-2 small has 12 layers × 12 heads: 200 tokens is too many weights for one message.
+    backend.attentionResult = { tokens: new Array(200).fill('x'), layers: Array.from({ length: 12 }, () => Array.from({ length: 12 }, () => new Float32Array(200 * 200))) };
+    session.receive({ type: 'attention/request', body: { requestId: 'a3', text: 'gpt2' } });
+    await tick();
+    const fail3 = posted.find((m) => m.type === 'panel/didFail' && m.body.requestId === 'a3');
+    assert.ok(fail3 && fail3.type === 'panel/didFail');
+    assert.match(fail3.body.message, /200 tokens; with 144 attention maps the panel shows at most 166 tokens/);
   });
 
   it('answers a selection request with the text, or with advice when nothing is selected', async () => {
