@@ -58,7 +58,8 @@ export class DataView {
         );
       }
       table.append(body);
-      this.list.append(table);
+      const text = el('p', { class: 'window-text' }, `Input: ${w.inputTokens.join('')} → target: ${w.targetTokens.join('')}`);
+      this.list.append(table, text);
     }
   }
 

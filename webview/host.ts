@@ -14,6 +14,11 @@ declare function acquireVsCodeApi(): VsCodeApi;
 export class Host {
   private readonly api: VsCodeApi = acquireVsCodeApi();
   private saveTimer: ReturnType<typeof setTimeout> | undefined;
+  private pending: (() => unknown) | undefined;
+
+  constructor() {
+    window.addEventListener('pagehide', () => this.flush());
+  }
 
   post<K extends keyof FromPanel>(type: K, body: FromPanel[K]): void {
     this.api.postMessage(fromPanel(type, body) satisfies FromPanelMessage);
@@ -36,13 +41,19 @@ export class Host {
     return this.api.getState();
   }
 
-  /** Saves soon; many calls in a burst cost one save. */
+  /** Saves soon; many calls in a burst cost one save. A save still pending when the page goes away is made then. */
   saveState(get: () => unknown, delayMs = 300): void {
+    this.pending = get;
     if (this.saveTimer) return;
-    this.saveTimer = setTimeout(() => {
-      this.saveTimer = undefined;
-      this.api.setState(get());
-    }, delayMs);
+    this.saveTimer = setTimeout(() => this.flush(), delayMs);
+  }
+
+  flush(): void {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    const get = this.pending;
+    this.pending = undefined;
+    if (get) this.api.setState(get());
   }
 }
 

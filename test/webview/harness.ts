@@ -101,6 +101,16 @@ function initScript(arg: { state: unknown; theme: Record<string, string>; bodyCl
     getState: () => state,
     setState: (s: unknown) => (state = JSON.parse(JSON.stringify(s))),
   });
+  const settlers: Record<string, () => void> = {};
+  w.__settlers = settlers;
+  (w as unknown as { addEventListener(t: string, f: (e: { data: unknown; stopImmediatePropagation(): void }) => void): void }).addEventListener('message', (e) => {
+    if (typeof e.data === 'string' && settlers[e.data]) {
+      e.stopImmediatePropagation();
+      const done = settlers[e.data];
+      delete settlers[e.data];
+      setTimeout(done, 0);
+    }
+  });
   w.document.addEventListener('securitypolicyviolation', (e) => errors.push(`${e.violatedDirective} ${e.blockedURI}`));
   // Like VS Code, put the theme variables on <html> and the theme class on <body> as soon as they exist.
   let themed = false;
@@ -119,10 +129,39 @@ function initScript(arg: { state: unknown; theme: Record<string, string>; bodyCl
   }
 }
 
+/** The page's globals as tests read them (this build has no DOM types; a cast, compiled away). */
+export interface PageWindow {
+  __sent: Array<{ type: string; body: Record<string, unknown> }>;
+  __getState(): unknown;
+  document: { querySelector(s: string): { dataset: Record<string, string | undefined> } | null };
+  postMessage(m: unknown, o: string): void;
+  __settlers: Record<string, () => void>;
+}
+
+/**
+ * Posts host messages to the panel as VS Code does, and resolves once the panel has handled them: a
+ * sentinel posted after them arrives after they were dispatched, and the init script's listener (added
+ * before the panel's) catches it so the panel never sees it.
+ */
+async function postAndSettle(page: Page, messages: unknown[]): Promise<void> {
+  await page.evaluate(
+    (ms) =>
+      new Promise<void>((done) => {
+        const w = globalThis as unknown as PageWindow;
+        const sentinel = `__settle-${Math.random()}`;
+        w.__settlers[sentinel] = done;
+        for (const m of ms) w.postMessage(m, '*');
+        w.postMessage(sentinel, '*');
+      }),
+    messages,
+  );
+}
+
 export interface PanelPage {
   page: Page;
-  /** Posts a host message to the panel, as VS Code does. */
+  /** Posts a host message to the panel and waits until the panel handled it. */
   post(message: unknown): Promise<void>;
+  postAll(messages: unknown[]): Promise<void>;
   /** Everything the panel posted to the host so far. */
   sent(): Promise<Array<{ type: string; body: Record<string, unknown> }>>;
   /** The last state the panel saved with setState. */
@@ -140,11 +179,12 @@ export async function openPanel(browser: Browser, origin: string, opts: { state?
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   await page.addInitScript(initScript, { state: opts.state ?? null, theme: opts.theme ?? DARK, bodyClass: opts.bodyClass ?? 'vscode-dark' });
   await page.goto(`${origin}/`);
-  await page.waitForFunction('window.__sent.some((m) => m.type === "ready")');
+  await page.waitForFunction(() => (globalThis as unknown as PageWindow).__sent.some((m) => m.type === 'ready'));
   if (pageErrors.length) throw new Error(`The panel threw: ${pageErrors.join('; ')}`);
   return {
     page,
-    post: (m) => page.evaluate((msg) => (globalThis as unknown as { postMessage(m: unknown, o: string): void }).postMessage(msg, '*'), m),
+    post: (m) => postAndSettle(page, [m]),
+    postAll: (ms) => postAndSettle(page, ms),
     sent: () => page.evaluate('window.__sent') as Promise<Array<{ type: string; body: Record<string, unknown> }>>,
     state: () => page.evaluate('window.__getState()'),
     cspViolations: () => page.evaluate('window.__cspViolations') as Promise<string[]>,

@@ -5,7 +5,7 @@
 import * as assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import type { Browser } from 'playwright-core';
-import type { PanelPage } from './harness';
+import type { PageWindow, PanelPage } from './harness';
 import { DARK, launch, openPanel, startServer } from './harness';
 
 type Rgb = [number, number, number];
@@ -21,14 +21,10 @@ const step = (runId: string, n: number) => ({
 });
 const evalAt = (runId: string, n: number) => ({ type: 'train/didReportEval', body: { runId, step: n, valLoss: 11 / (1 + n / 100), tokensSeen: n * 512 } });
 
-async function postAll(p: PanelPage, messages: unknown[]): Promise<void> {
-  await p.page.evaluate((ms) => ms.forEach((m) => (globalThis as unknown as { postMessage(m: unknown, o: string): void }).postMessage(m, '*')), messages);
-}
-
 async function points(p: PanelPage, chart: string, expected: Record<string, number>): Promise<Record<string, number>> {
   const want = JSON.stringify(expected);
   try {
-    await p.page.waitForFunction(([sel, w]) => (globalThis as unknown as { document: { querySelector(s: string): { dataset: Record<string, string> } } }).document.querySelector(sel).dataset.points === w, [chart, want] as const, { timeout: 5000 });
+    await p.page.waitForFunction(([sel, w]) => (globalThis as unknown as PageWindow).document.querySelector(sel)?.dataset.points === w, [chart, want] as const, { timeout: 5000 });
   } catch {
     // fall through and report what is there
   }
@@ -81,8 +77,8 @@ describe('lab panel in Chromium', function () {
     const run1 = [];
     for (let n = 1; n <= 1500; n++) run1.push(step('run-1', n));
     for (let n = 100; n <= 1500; n += 100) run1.push(evalAt('run-1', n));
-    await postAll(p, run1);
-    await postAll(p, [...Array.from({ length: 300 }, (_, i) => step('run-2', i + 1)), evalAt('run-2', 300)]);
+    await p.postAll(run1);
+    await p.postAll([...Array.from({ length: 300 }, (_, i) => step('run-2', i + 1)), evalAt('run-2', 300)]);
     // A replay after a reload repeats points already held: counts must not change.
     await p.post({ type: 'train/didReplay', body: { steps: [step('run-1', 5).body, step('run-1', 6).body], evals: [evalAt('run-1', 100).body] } });
     const expected = { 'run-1 train': 1500, 'run-1 val': 15, 'run-2 train': 300, 'run-2 val': 1 };
@@ -132,7 +128,7 @@ describe('lab panel in Chromium', function () {
     assert.ok(req, 'the panel asked the host for attention maps');
     assert.equal(req.body.text, 'The cat sat');
     await p.post({ type: 'attention/didCompute', body: { requestId: req.body.requestId, tokens, weights } });
-    await p.page.waitForFunction('document.querySelector("#attn-big").dataset.cell');
+    await p.page.waitForFunction(() => (globalThis as unknown as PageWindow).document.querySelector('#attn-big')?.dataset.cell);
     const cell = Number(await p.page.getAttribute('#attn-big', 'data-cell'));
     const o = Number(await p.page.getAttribute('#attn-big', 'data-origin'));
     const bg = hex(DARK['--vscode-editor-background']);
@@ -237,7 +233,7 @@ describe('lab panel in Chromium', function () {
       { type: 'editor/didSelect', body: { text: 'x', extra: 1 } },
     ];
     for (const m of bad) await p.post(m);
-    await p.page.waitForFunction('window.__sent.filter((m) => m.type === "panel/reportInvalid").length === 5');
+    await p.page.waitForFunction(() => (globalThis as unknown as PageWindow).__sent.filter((m) => m.type === 'panel/reportInvalid').length === 5);
     const reasons = (await p.sent()).filter((m) => m.type === 'panel/reportInvalid').map((m) => String(m.body.reason));
     assert.match(reasons[0], /loss: expected a finite number/);
     assert.match(reasons[1], /expected 4 values for 2 tokens/);
@@ -274,13 +270,14 @@ describe('lab panel in Chromium', function () {
     const rows = await p.page.locator('#data-windows tbody tr').allTextContents();
     assert.equal(rows.length, 4);
     assert.equal(rows[1], '13797·cat3332·sat');
+    assert.equal(await p.page.textContent('#data-windows .window-text'), 'Input: The cat sat on → target:  cat sat on the');
     await p.screenshot('data');
     await p.page.close();
   });
 
   it('restores curves, attention, playground and the open tab from the saved state after a reload', async () => {
     const p = await openPanel(browser, origin);
-    await postAll(p, [step('run-1', 1), step('run-1', 2), step('run-1', 3), evalAt('run-1', 3)]);
+    await p.postAll([step('run-1', 1), step('run-1', 2), step('run-1', 3), evalAt('run-1', 3)]);
     await p.page.click('[data-tab=attention]');
     await p.page.locator('#attn-text textarea').fill('The cat sat');
     await p.page.click('#attn-show');
@@ -290,7 +287,8 @@ describe('lab panel in Chromium', function () {
     await p.page.click('[data-tab=playground]');
     await p.page.locator('#gen-prompt textarea').fill('Once upon');
     await p.page.locator('#gen-seed input').fill('7');
-    await p.page.waitForTimeout(600); // the panel saves state at most every 300 ms
+    // The panel saves its state shortly after a change; wait until the last edits are in it.
+    await p.page.waitForFunction(() => JSON.stringify((globalThis as unknown as PageWindow).__getState() ?? {}).includes('"seed":"7"'));
     const saved = await p.state();
     await p.page.close();
 
@@ -312,7 +310,7 @@ describe('lab panel in Chromium', function () {
       await p.page.click('#attn-show');
       const req = (await p.sent()).find((m) => m.type === 'attention/request');
       await p.post({ type: 'attention/didCompute', body: { requestId: req?.body.requestId, tokens, weights } });
-      await p.page.waitForFunction('document.querySelector("#attn-big").dataset.cell');
+      await p.page.waitForFunction(() => (globalThis as unknown as PageWindow).document.querySelector('#attn-big')?.dataset.cell);
       const cell = Number(await p.page.getAttribute('#attn-big', 'data-cell'));
       const o = Number(await p.page.getAttribute('#attn-big', 'data-origin'));
       const expected = ramp(hex(theme['--vscode-editor-background']), hex(theme['--vscode-charts-orange']), weights[0][0][0]);
