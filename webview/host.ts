@@ -42,7 +42,7 @@ export class Host {
   }
 
   /** Saves soon; many calls in a burst cost one save. A save still pending when the page goes away is made then. */
-  saveState(get: () => unknown, delayMs = 300): void {
+  saveState(get: () => unknown, delayMs = 500): void {
     this.pending = get;
     if (this.saveTimer) return;
     this.saveTimer = setTimeout(() => this.flush(), delayMs);

@@ -144,8 +144,8 @@ function handle(m: ToPanelMessage): void {
       runs.addEval(m.body);
       break;
     case 'train/didReplay':
-      for (const s of m.body.steps) runs.addStep(s);
-      for (const e of m.body.evals) runs.addEval(e);
+      for (const s of m.body.steps) runs.mergeStep(s);
+      for (const e of m.body.evals) runs.mergeEval(e);
       break;
     case 'train/didChangeState':
       notice.hidden = true;

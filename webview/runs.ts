@@ -1,7 +1,6 @@
 // The training runs the panel has seen: per run, the train-loss, learning-rate and throughput points and
-// the validation points, in step order. Points arrive live, in a replay after a reload, or from saved
-// state, so adding is idempotent: a step already held is ignored, and a step before the last one (a
-// run resumed from an earlier checkpoint) drops the points after it first.
+// the validation points, in step order. Points arrive live (in order; going back means a resumed run),
+// in the host's replay after a reload (merged: filling gaps, never replacing), or from saved state.
 import type { TrainEval, TrainStep } from '../src/protocol/panel';
 
 export interface Run {
@@ -54,11 +53,14 @@ export class Runs {
     return r;
   }
 
+  /**
+   * A live step. Steps arrive in order, so one at or before the last held means the run was resumed from
+   * an earlier checkpoint: the steps and evals from that point on are replaced.
+   */
   addStep(s: TrainStep): void {
     const r = this.run(s.runId);
     r.totalSteps = s.totalSteps;
     const i = lowerBound(r.step, s.step);
-    if (r.step[i] === s.step) return;
     if (i < r.step.length) {
       for (const a of [r.step, r.tokens, r.loss, r.lr, r.tokensPerSec]) a.length = i;
       const j = lowerBound(r.evalStep, s.step);
@@ -72,14 +74,38 @@ export class Runs {
     this.version++;
   }
 
+  /** A live validation point; like addStep, one at or before the last replaces from there. */
   addEval(e: TrainEval): void {
     const r = this.run(e.runId);
     const i = lowerBound(r.evalStep, e.step);
-    if (r.evalStep[i] === e.step) return;
-    if (i < r.evalStep.length) for (const a of [r.evalStep, r.evalTokens, r.valLoss]) a.length = i;
+    for (const a of [r.evalStep, r.evalTokens, r.valLoss]) a.length = i;
     r.evalStep.push(e.step);
     r.evalTokens.push(e.tokensSeen);
     r.valLoss.push(e.valLoss);
+    this.version++;
+  }
+
+  /** A replayed step (after a reload): filled in where missing, never replacing what is held. */
+  mergeStep(s: TrainStep): void {
+    const r = this.run(s.runId);
+    r.totalSteps = Math.max(r.totalSteps, s.totalSteps);
+    const i = lowerBound(r.step, s.step);
+    if (r.step[i] === s.step) return;
+    r.step.splice(i, 0, s.step);
+    r.tokens.splice(i, 0, s.tokensSeen);
+    r.loss.splice(i, 0, s.loss);
+    r.lr.splice(i, 0, s.lr);
+    r.tokensPerSec.splice(i, 0, s.tokensPerSec);
+    this.version++;
+  }
+
+  mergeEval(e: TrainEval): void {
+    const r = this.run(e.runId);
+    const i = lowerBound(r.evalStep, e.step);
+    if (r.evalStep[i] === e.step) return;
+    r.evalStep.splice(i, 0, e.step);
+    r.evalTokens.splice(i, 0, e.tokensSeen);
+    r.valLoss.splice(i, 0, e.valLoss);
     this.version++;
   }
 
@@ -87,8 +113,18 @@ export class Runs {
     if (this.byId.delete(id)) this.version++;
   }
 
-  save(): SavedRuns {
-    return this.list;
+  /**
+   * The runs for the webview state, each thinned to about `maxPoints` steps (every k-th kept, plus the
+   * last) so saving stays cheap during a long run; the host replays full history after a reload.
+   */
+  save(maxPoints = 5000): SavedRuns {
+    return this.list.map((r) => {
+      const n = r.step.length;
+      if (n <= maxPoints) return r;
+      const k = Math.ceil(n / maxPoints);
+      const keep = (_: number, i: number) => i % k === 0 || i === n - 1;
+      return { ...r, step: r.step.filter(keep), tokens: r.tokens.filter(keep), loss: r.loss.filter(keep), lr: r.lr.filter(keep), tokensPerSec: r.tokensPerSec.filter(keep) };
+    });
   }
 
   /** Restores saved runs, skipping anything malformed (state from an older panel version). */
