@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { EncodingName } from '../src/core/tokenizer';
-import { getTokenizer } from '../src/core/tokenizer';
+import { createTokenizer, getTokenizer } from '../src/core/tokenizer';
 import type * as Tiktoken from 'tiktoken';
 
 export interface TokenizerSpeed {
@@ -63,9 +63,9 @@ function timed<T>(fn: () => T): { value: T; seconds: number } {
   return { value, seconds: (performance.now() - t0) / 1000 };
 }
 
-/** Our encoder's speed on `corpus` (the tokenizer is loaded and warmed up before timing). */
+/** Our encoder's speed on `corpus`: a fresh tokenizer (empty piece cache), loaded and warmed up before timing. */
 export function benchTokenizer(corpus: string, encoding: EncodingName = 'gpt2'): TokenizerSpeed {
-  const tok = getTokenizer(encoding);
+  const tok = createTokenizer(encoding);
   tok.decode(tok.encode('Warm up the encoder: function f(x) { return x * 2; } // done.'));
   const mb = Buffer.byteLength(corpus) / MB;
   const enc = timed(() => tok.encode(corpus));
@@ -126,6 +126,11 @@ export function benchReferenceTokenizers(corpus: string, encoding: EncodingName 
   });
 }
 
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
 function main(argv: string[]): void {
   const at = (flag: string): string | undefined => {
     const i = argv.indexOf(flag);
@@ -133,14 +138,27 @@ function main(argv: string[]): void {
   };
   const file = at('--corpus');
   const encoding = (at('--encoding') ?? 'gpt2') as EncodingName;
+  const repeat = Math.max(1, Number(at('--repeat') ?? 1));
   const corpus = file ? readFileSync(file, 'utf8') : buildBenchCorpus();
-  console.log(`corpus: ${file ?? 'built from the repository'}, ${(Buffer.byteLength(corpus) / MB).toFixed(2)} MB; encoding ${encoding}`);
-  const t = timed(() => getTokenizer(encoding));
+  console.log(`corpus: ${file ?? 'built from the repository'}, ${(Buffer.byteLength(corpus) / MB).toFixed(2)} MB; encoding ${encoding}; median of ${repeat}`);
+  const t = timed(() => createTokenizer(encoding));
   console.log(`load: ${(t.seconds * 1000).toFixed(0)} ms`);
-  const fmt = (label: string, s: TokenizerSpeed, extra = ''): string =>
-    `${label.padEnd(24)} encode ${s.encode_mb_s.toFixed(2).padStart(6)} MB/s   decode ${s.decode_mb_s.toFixed(1).padStart(6)} MB/s${extra}`;
-  console.log(fmt('llm-lab', benchTokenizer(corpus, encoding)));
-  for (const r of benchReferenceTokenizers(corpus, encoding)) console.log(fmt(r.label, r, r.sameIds ? '   ids equal ours' : '   IDS DIFFER'));
+  const runs = new Map<string, { enc: number[]; dec: number[]; same: boolean }>();
+  const add = (label: string, s: TokenizerSpeed, same = true): void => {
+    const r = runs.get(label) ?? { enc: [], dec: [], same: true };
+    r.enc.push(s.encode_mb_s);
+    r.dec.push(s.decode_mb_s);
+    r.same &&= same;
+    runs.set(label, r);
+  };
+  for (let k = 0; k < repeat; k++) {
+    add('llm-lab', benchTokenizer(corpus, encoding));
+    for (const r of benchReferenceTokenizers(corpus, encoding)) add(r.label, r, r.sameIds);
+  }
+  for (const [label, r] of runs) {
+    const ids = label === 'llm-lab' ? '' : r.same ? '   ids equal ours' : '   ids differ from ours';
+    console.log(`${label.padEnd(24)} encode ${median(r.enc).toFixed(2).padStart(6)} MB/s   decode ${median(r.dec).toFixed(1).padStart(6)} MB/s${ids}`);
+  }
 }
 
 if (require.main === module) main(process.argv.slice(2));

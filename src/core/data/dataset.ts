@@ -120,3 +120,40 @@ export async function encodeCorpus(text: string, tokenizer: Tokenizer, opts: Enc
   }
   return out;
 }
+
+export interface PreparedTokens {
+  ids: Int32Array;
+  train: TokenWindows;
+  val: TokenWindows;
+}
+
+/**
+ * The book's data recipe in one call: encode the corpus, split off the last `valFraction` (default 0.1) for
+ * validation, and cut both parts into windows of `contextLength` tokens every `stride` (default contextLength)
+ * tokens. Fails with advice when either part is too short for one window.
+ */
+export async function prepareTokens(
+  text: string,
+  tokenizer: Tokenizer,
+  opts: EncodeCorpusOptions & { contextLength: number; stride?: number; valFraction?: number },
+): Promise<PreparedTokens> {
+  const { contextLength, stride = contextLength, valFraction = 0.1 } = opts;
+  const ids = await encodeCorpus(text, tokenizer, opts);
+  const split = splitTokens(ids, valFraction);
+  const train = new TokenWindows(split.train, contextLength, stride);
+  const val = new TokenWindows(split.val, contextLength, stride);
+  const need = contextLength + 1;
+  if (train.count === 0) {
+    throw new LlmLabError(
+      'bad-data',
+      `The corpus has ${ids.length} tokens, so the training part (${split.train.length}) is shorter than one window of ${need}; add text or lower the context length.`,
+    );
+  }
+  if (valFraction > 0 && val.count === 0) {
+    throw new LlmLabError(
+      'bad-data',
+      `The validation part has ${split.val.length} tokens, fewer than one window of ${need}; raise the validation fraction, add text or lower the context length.`,
+    );
+  }
+  return { ids, train, val };
+}

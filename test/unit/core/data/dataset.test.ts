@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CancelledError, LlmLabError } from '../../../../src/core/errors';
-import { encodeCorpus, nextTokenSteps, previewPairs, splitTokens, TokenWindows } from '../../../../src/core/data';
+import { encodeCorpus, nextTokenSteps, prepareTokens, previewPairs, splitTokens, TokenWindows } from '../../../../src/core/data';
 import { getTokenizer } from '../../../../src/core/tokenizer';
 
 const ROOT = join(__dirname, '../../../../..');
@@ -124,5 +124,26 @@ describe('corpus encoding and previews', () => {
     const steps = nextTokenSteps(w, tok, 0);
     assert.deepEqual(steps[0], { context: 'I', next: ' H' });
     assert.deepEqual(steps[3], { context: 'I HAD always', next: ' thought' });
+  });
+
+  it('prepares The Verdict as the book does: 90/10 split, 256-token windows', async () => {
+    const text = readFileSync(join(ROOT, 'samples/the-verdict.txt'), 'utf8');
+    const p = await prepareTokens(text, tok, { contextLength: 256 });
+    assert.equal(p.ids.length, 5145);
+    assert.equal(p.train.ids.length, 4630);
+    assert.equal(p.train.count, 18); // floor((4630 - 257) / 256) + 1; the book shows 9 batches of 2
+    assert.equal(p.val.count, 2); // floor((515 - 257) / 256) + 1; the book shows 1 batch of 2
+    assert.deepEqual(Array.from(p.val.input(0).subarray(0, 3)), Array.from(p.ids.subarray(4630, 4633)));
+  });
+
+  it('explains when the text is too short for the context length', async () => {
+    await assert.rejects(
+      prepareTokens('just a few words', tok, { contextLength: 256 }),
+      (e: unknown) => e instanceof LlmLabError && e.code === 'bad-data' && /context length/.test(e.message),
+    );
+    const text = 'word '.repeat(300);
+    await assert.rejects(prepareTokens(text, tok, { contextLength: 100 }), (e: unknown) => e instanceof LlmLabError && /validation/.test(e.message));
+    const noVal = await prepareTokens(text, tok, { contextLength: 100, valFraction: 0 });
+    assert.equal(noVal.val.count, 0);
   });
 });
