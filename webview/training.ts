@@ -104,7 +104,7 @@ export class TrainingView {
   }
 
   draw(): void {
-    this.lastDraw = performance.now();
+    const t0 = (this.lastDraw = performance.now());
     if (this.drawnVersion === this.runs.version) return;
     this.drawnVersion = this.runs.version;
     const runs = this.runs.list;
@@ -123,6 +123,8 @@ export class TrainingView {
     this.lossBox.dataset.points = JSON.stringify(countPoints(this.lossPlot));
     this.lrBox.dataset.points = JSON.stringify(countPoints(this.lrPlot));
     this.renderStats(runs);
+    // How long this redraw took, for `npm run bench:panel`.
+    this.lossBox.dataset.drawMs = (performance.now() - t0).toFixed(2);
   }
 
   private createPlots(runs: Run[], key: string): void {
