@@ -319,4 +319,27 @@ describe('lab panel in Chromium', function () {
       await p.page.close();
     }
   });
+
+  it('redraws in the new colours when the editor switches theme', async () => {
+    const p = await openPanel(browser, origin);
+    await p.page.click('[data-tab=attention]');
+    await p.page.locator('#attn-text textarea').fill('x');
+    await p.page.click('#attn-show');
+    const req = (await p.sent()).find((m) => m.type === 'attention/request');
+    await p.post({ type: 'attention/didCompute', body: { requestId: req?.body.requestId, tokens, weights } });
+    const cell = Number(await p.page.getAttribute('#attn-big', 'data-cell'));
+    const o = Number(await p.page.getAttribute('#attn-big', 'data-origin'));
+    const w = weights[0][0][2 * T + 1];
+    near(await p.pixel('#attn-big', o + 1.5 * cell, o + 2.5 * cell), ramp(hex(DARK['--vscode-editor-background']), hex(DARK['--vscode-charts-orange']), w), 'dark cell (2, 1)');
+    // VS Code changes the variables and the body class together.
+    await p.page.evaluate(() => {
+      const d = (globalThis as unknown as { document: { documentElement: { style: { setProperty(k: string, v: string): void } }; body: { className: string } } }).document;
+      d.documentElement.style.setProperty('--vscode-editor-background', '#fffffe');
+      d.documentElement.style.setProperty('--vscode-charts-orange', '#0000ff');
+      d.body.className = 'vscode-light';
+    });
+    // The theme observer is a MutationObserver: it has run (a microtask) before the next evaluate.
+    near(await p.pixel('#attn-big', o + 1.5 * cell, o + 2.5 * cell), ramp(hex('#fffffe'), hex('#0000ff'), w), 'light cell (2, 1)');
+    await p.page.close();
+  });
 });
