@@ -45,7 +45,7 @@ export class DataView {
   }
 
   show(p: DataPreview): void {
-    this.status.textContent = `${p.totalTokens.toLocaleString('en-US')} tokens make ${p.totalWindows.toLocaleString('en-US')} windows of ${p.maxLength} with stride ${p.stride}; showing ${p.windows.length} from window ${p.offset}.`;
+    this.status.textContent = `${p.source ? `${p.source}: ` : ''}${p.totalTokens.toLocaleString('en-US')} tokens make ${p.totalWindows.toLocaleString('en-US')} windows of ${p.maxLength} with stride ${p.stride}; showing ${p.windows.length} from window ${p.offset}.`;
     clear(this.list);
     for (const w of p.windows) {
       const table = el('table', { class: 'window', 'aria-label': `Window ${w.index}` });

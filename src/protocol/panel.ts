@@ -81,6 +81,8 @@ export interface DataWindow {
 
 export interface DataPreview {
   requestId: string;
+  /** Where the tokens come from, e.g. "the-verdict.txt" or "3 files of run tiny-1". */
+  source?: string;
   maxLength: number;
   stride: number;
   totalTokens: number;
@@ -217,18 +219,21 @@ function windowShape(v: DataPreview, p: string): string | null {
 }
 
 const dataPreview = refine(
-  obj({
-    requestId: id,
-    maxLength: num({ min: 1, int: true }),
-    stride: num({ min: 1, int: true }),
-    totalTokens: count,
-    totalWindows: count,
-    offset: count,
-    windows: arr(
-      obj({ index: count, inputIds: tokenIds, targetIds: tokenIds, inputTokens: tokenTexts, targetTokens: tokenTexts }),
-      LIMITS.previewWindows,
-    ),
-  }),
+  obj(
+    {
+      requestId: id,
+      maxLength: num({ min: 1, int: true }),
+      stride: num({ min: 1, int: true }),
+      totalTokens: count,
+      totalWindows: count,
+      offset: count,
+      windows: arr(
+        obj({ index: count, inputIds: tokenIds, targetIds: tokenIds, inputTokens: tokenTexts, targetTokens: tokenTexts }),
+        LIMITS.previewWindows,
+      ),
+    },
+    { source: str(1000) },
+  ),
   windowShape,
 );
 

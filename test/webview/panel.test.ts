@@ -266,7 +266,8 @@ describe('lab panel in Chromium', function () {
     assert.ok(req);
     assert.deepEqual({ ...req.body, requestId: undefined }, { requestId: undefined, maxLength: 4, stride: 2, offset: 0, count: 8 });
     const w = { index: 0, inputIds: [464, 3797, 3332, 319], targetIds: [3797, 3332, 319, 262], inputTokens: ['The', ' cat', ' sat', ' on'], targetTokens: [' cat', ' sat', ' on', ' the'] };
-    await p.post({ type: 'data/didPreview', body: { requestId: req.body.requestId, maxLength: 4, stride: 2, totalTokens: 9, totalWindows: 3, offset: 0, windows: [w] } });
+    await p.post({ type: 'data/didPreview', body: { requestId: req.body.requestId, source: 'cat.txt', maxLength: 4, stride: 2, totalTokens: 9, totalWindows: 3, offset: 0, windows: [w] } });
+    assert.match((await p.page.textContent('#data-status')) ?? '', /^cat\.txt: 9 tokens make 3 windows of 4 with stride 2/);
     const rows = await p.page.locator('#data-windows tbody tr').allTextContents();
     assert.equal(rows.length, 4);
     assert.equal(rows[1], '13797·cat3332·sat');

@@ -7,7 +7,7 @@ import type { Tokenizer } from '../../core/tokenizer';
 import type { DataPreview } from '../../protocol/panel';
 import type { DataQuery } from './backend';
 
-export function buildDataPreview(ids: Int32Array, tokenizer: Tokenizer, q: DataQuery): Omit<DataPreview, 'requestId'> {
+export function buildDataPreview(ids: Int32Array, tokenizer: Tokenizer, q: DataQuery, source?: string): Omit<DataPreview, 'requestId'> {
   const windows = new TokenWindows(ids, q.maxLength, q.stride);
   if (windows.count === 0) {
     throw new LlmLabError('bad-data', `The training data has ${ids.length} tokens, too few for one window of ${q.maxLength}; lower the max length or add data.`);
@@ -22,5 +22,5 @@ export function buildDataPreview(ids: Int32Array, tokenizer: Tokenizer, q: DataQ
     const targetIds = Array.from(windows.target(i));
     out.push({ index: i, inputIds, targetIds, inputTokens: inputIds.map(text), targetTokens: targetIds.map(text) });
   }
-  return { maxLength: q.maxLength, stride: q.stride, totalTokens: ids.length, totalWindows: windows.count, offset: q.offset, windows: out };
+  return { ...(source ? { source } : {}), maxLength: q.maxLength, stride: q.stride, totalTokens: ids.length, totalWindows: windows.count, offset: q.offset, windows: out };
 }

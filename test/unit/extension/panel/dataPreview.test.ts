@@ -15,7 +15,8 @@ describe('buildDataPreview', () => {
   const ids = Int32Array.from(tok.encode(text));
 
   it('shows windows from the offset, each target the input shifted one token ahead, with token text', () => {
-    const p = buildDataPreview(ids, tok, { maxLength: 4, stride: 3, offset: 2, count: 3 });
+    const p = buildDataPreview(ids, tok, { maxLength: 4, stride: 3, offset: 2, count: 3 }, 'the-verdict.txt');
+    assert.equal(p.source, 'the-verdict.txt');
     assert.equal(p.totalTokens, ids.length);
     assert.equal(p.totalWindows, Math.floor((ids.length - 5) / 3) + 1);
     assert.deepEqual(p.windows.map((w) => w.index), [2, 3, 4]);
