@@ -106,10 +106,12 @@ export function trackEditor(subscriptions: vscode.Disposable[]): PanelEditor {
 
 /**
  * Registers the "Open Lab Panel" command and the serializer that restores the panel after a reload.
- * `backend` is asked for lazily, so the worker starts only when the panel is used.
+ * `makeBackend` is called once, when the panel is first opened or restored.
  */
-export function registerLabPanel(context: vscode.ExtensionContext, backend: () => PanelBackend, log: (line: string) => void = () => undefined): void {
+export function registerLabPanel(context: vscode.ExtensionContext, makeBackend: () => PanelBackend, log: (line: string) => void = () => undefined): void {
   const editor = trackEditor(context.subscriptions);
+  let made: PanelBackend | undefined;
+  const backend = () => (made ??= makeBackend());
   context.subscriptions.push(
     vscode.commands.registerCommand(OPEN_LAB_PANEL_COMMAND, () => LabPanel.show(context.extensionUri, backend(), editor, log)),
     vscode.window.registerWebviewPanelSerializer(LAB_PANEL_VIEW_TYPE, {
