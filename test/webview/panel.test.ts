@@ -7,13 +7,7 @@ import type { Server } from 'node:http';
 import type { Browser } from 'playwright-core';
 import type { PageWindow, PanelPage } from './harness';
 import { DARK, launch, openPanel, startServer } from './harness';
-
-type Rgb = [number, number, number];
-const hex = (h: string): Rgb => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16)) as Rgb;
-const ramp = (a: Rgb, b: Rgb, t: number): Rgb => a.map((v, i) => Math.round(v + (b[i] - v) * t)) as Rgb;
-function near(actual: Rgb, expected: Rgb, what: string): void {
-  assert.ok(actual.every((v, i) => Math.abs(v - expected[i]) <= 2), `${what}: got rgb(${actual}) expected rgb(${expected})`);
-}
+import { T, hex, near, ramp, tokens, weights } from './fixtures';
 
 const step = (runId: string, n: number) => ({
   type: 'train/didReportStep',
@@ -30,23 +24,6 @@ async function points(p: PanelPage, chart: string, expected: Record<string, numb
   }
   return JSON.parse((await p.page.getAttribute(chart, 'data-points')) ?? '{}');
 }
-
-// Attention test data: 2 layers × 2 heads over 4 tokens, causal (row i attends to keys 0..i).
-const tokens = ['The', ' cat', ' sat', '\n'];
-const T = tokens.length;
-function head(seed: number): number[] {
-  const m = new Array(T * T).fill(0);
-  for (let i = 0; i < T; i++) {
-    const raw = Array.from({ length: i + 1 }, (_, j) => 1 + ((seed * 7 + i * 3 + j * 5) % 9));
-    const sum = raw.reduce((a, b) => a + b, 0);
-    raw.forEach((v, j) => (m[i * T + j] = v / sum));
-  }
-  return m;
-}
-const weights = [
-  [head(1), head(2)],
-  [head(3), head(4)],
-];
 
 describe('lab panel in Chromium', function () {
   this.timeout(60_000);
@@ -300,47 +277,5 @@ describe('lab panel in Chromium', function () {
     assert.deepEqual(await points(q, '#loss-chart', { 'run-1 train': 3, 'run-1 val': 1 }), { 'run-1 train': 3, 'run-1 val': 1 });
     assert.match((await q.page.textContent('#attn-title')) ?? '', /Layer 0, head 1/);
     await q.page.close();
-  });
-
-  it('draws with the light and high-contrast theme colours', async () => {
-    const light = { ...DARK, '--vscode-editor-background': '#ffffff', '--vscode-foreground': '#3b3b3b', '--vscode-charts-orange': '#d18616' };
-    for (const [name, theme, cls] of [['light', light, 'vscode-light'], ['high-contrast', { ...DARK, '--vscode-editor-background': '#000000', '--vscode-charts-orange': '#ffa500' }, 'vscode-high-contrast']] as const) {
-      const p = await openPanel(browser, origin, { theme, bodyClass: cls });
-      await p.page.click('[data-tab=attention]');
-      await p.page.locator('#attn-text textarea').fill('x');
-      await p.page.click('#attn-show');
-      const req = (await p.sent()).find((m) => m.type === 'attention/request');
-      await p.post({ type: 'attention/didCompute', body: { requestId: req?.body.requestId, tokens, weights } });
-      await p.page.waitForFunction(() => (globalThis as unknown as PageWindow).document.querySelector('#attn-big')?.dataset.cell);
-      const cell = Number(await p.page.getAttribute('#attn-big', 'data-cell'));
-      const o = Number(await p.page.getAttribute('#attn-big', 'data-origin'));
-      const expected = ramp(hex(theme['--vscode-editor-background']), hex(theme['--vscode-charts-orange']), weights[0][0][0]);
-      near(await p.pixel('#attn-big', o + cell / 2, o + cell / 2), expected, `${name} cell (0, 0)`);
-      await p.screenshot(`attention-${name}`);
-      await p.page.close();
-    }
-  });
-
-  it('redraws in the new colours when the editor switches theme', async () => {
-    const p = await openPanel(browser, origin);
-    await p.page.click('[data-tab=attention]');
-    await p.page.locator('#attn-text textarea').fill('x');
-    await p.page.click('#attn-show');
-    const req = (await p.sent()).find((m) => m.type === 'attention/request');
-    await p.post({ type: 'attention/didCompute', body: { requestId: req?.body.requestId, tokens, weights } });
-    const cell = Number(await p.page.getAttribute('#attn-big', 'data-cell'));
-    const o = Number(await p.page.getAttribute('#attn-big', 'data-origin'));
-    const w = weights[0][0][2 * T + 1];
-    near(await p.pixel('#attn-big', o + 1.5 * cell, o + 2.5 * cell), ramp(hex(DARK['--vscode-editor-background']), hex(DARK['--vscode-charts-orange']), w), 'dark cell (2, 1)');
-    // VS Code changes the variables and the body class together.
-    await p.page.evaluate(() => {
-      const d = (globalThis as unknown as { document: { documentElement: { style: { setProperty(k: string, v: string): void } }; body: { className: string } } }).document;
-      d.documentElement.style.setProperty('--vscode-editor-background', '#fffffe');
-      d.documentElement.style.setProperty('--vscode-charts-orange', '#0000ff');
-      d.body.className = 'vscode-light';
-    });
-    // The theme observer is a MutationObserver: it has run (a microtask) before the next evaluate.
-    near(await p.pixel('#attn-big', o + 1.5 * cell, o + 2.5 * cell), ramp(hex('#fffffe'), hex('#0000ff'), w), 'light cell (2, 1)');
-    await p.page.close();
   });
 });
