@@ -72,11 +72,11 @@ class BpeTokenizer implements Tokenizer {
   }
 
   decode(ids: ArrayLike<number>): string {
-    const { bytes, offsets } = this.vocab;
+    const { bytes, offsets, present } = this.vocab;
     let total = 0;
     for (let t = 0; t < ids.length; t++) {
       const id = ids[t];
-      this.check(id);
+      if (present[id] !== 1) this.check(id); // undefined for negative, fractional or too large ids: throws
       total += offsets[id + 1] - offsets[id];
     }
     const buf = new Uint8Array(total);
@@ -84,7 +84,8 @@ class BpeTokenizer implements Tokenizer {
     for (let t = 0; t < ids.length; t++) {
       const id = ids[t];
       const e = offsets[id + 1];
-      for (let p = offsets[id]; p < e; p++) buf[at++] = bytes[p];
+      let p = offsets[id];
+      while (p < e) buf[at++] = bytes[p++];
     }
     return this.decoder.decode(buf);
   }
