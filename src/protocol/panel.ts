@@ -132,8 +132,11 @@ export const LIMITS = {
   textChars: 200_000,
   maxNewTokens: 4096,
   attentionTokens: 1024,
-  /** Weights in one attention message (layers × heads × T²): 4M keeps GPT-2 small (144 maps) at 166 tokens. */
-  attentionValues: 4_000_000,
+  /**
+   * Weights in one attention message (layers × heads × T²), sent rounded to 4 decimals as JSON (about
+   * 12 MB at most): GPT-2 small's 144 maps fit 117 tokens, the tiny preset's 4 maps 707.
+   */
+  attentionValues: 2_000_000,
   replayPoints: 200_000,
   previewWindows: 64,
   windowLength: 4096,

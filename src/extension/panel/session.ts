@@ -224,9 +224,9 @@ function stripType<T extends { type: string }>(e: T): Omit<T, 'type'> {
   return rest;
 }
 
-/** Typed arrays to plain lists, weights clamped to [0, 1] against float rounding. */
+/** Typed arrays to plain lists for JSON: weights clamped to [0, 1] and rounded to the 4 decimals shown. */
 function toPlain(maps: AttentionMaps): number[][][] {
-  return maps.layers.map((heads) => heads.map((m) => Array.from(m, (w) => (w < 0 ? 0 : w > 1 ? 1 : w))));
+  return maps.layers.map((heads) => heads.map((m) => Array.from(m, (w) => (w <= 0 ? 0 : w >= 1 ? 1 : Math.round(w * 1e4) / 1e4))));
 }
 
 function errorText(e: unknown): string {

@@ -88,7 +88,7 @@ describe('panel protocol', () => {
     refused(parseToPanel(attention([[[1, 0, -0.1, 0]]])), 'is below 0');
     refused(parseToPanel(attention([], ['a'])), 'no layers');
     refused(parseToPanel(attention([[[]]], [])), 'tokens: empty');
-    const T = 600; // 12 maps of 600² = 4.32M weights, above the 4M a message may carry
+    const T = 420; // 12 maps of 420² = 2.12M weights, above the 2M a message may carry
     const big = Array.from({ length: 12 }, () => [new Array(T * T).fill(0)]);
     refused(parseToPanel(attention(big, new Array(T).fill('t'))), 'use a shorter text');
   });

@@ -60,7 +60,7 @@ describe('panel attention from a GptModel', () => {
             if (j > i) assert.equal(w[i * T + j], 0, `a token attends to a later one at (${i}, ${j})`);
             sum += w[i * T + j];
           }
-          assert.ok(Math.abs(sum - 1) < 1e-4, `row ${i} sums to ${sum}`);
+          assert.ok(Math.abs(sum - 1) <= T * 0.5e-4 + 1e-6, `row ${i} sums to ${sum}`); // each weight rounded to 4 decimals
         }
       }
     }

@@ -139,15 +139,15 @@ describe('PanelSession', () => {
     assert.ok(fin && fin.type === 'generate/didFinish' && fin.body.reason === 'stopped');
   });
 
-  it('sends attention maps as plain lists clamped to [0, 1], and refuses too long a text with advice', async () => {
+  it('sends attention maps as plain lists clamped to [0, 1] and rounded to 4 decimals, and refuses too long a text with advice', async () => {
     const { backend, session, posted } = setup();
-    backend.attentionResult = { tokens: ['A', 'B'], layers: [[new Float32Array([1.0000001, 0, 0.25, 0.75])]] };
+    backend.attentionResult = { tokens: ['A', 'B'], layers: [[new Float32Array([1.0000001, 0, 0.123456, 0.876544])]] };
     session.receive({ type: 'ready', body: {} });
     session.receive({ type: 'attention/request', body: { requestId: 'a1', text: 'AB' } });
     await tick();
     const a = posted.find((m) => m.type === 'attention/didCompute');
     assert.ok(a && a.type === 'attention/didCompute');
-    assert.deepEqual(a.body.weights, [[[1, 0, 0.25, 0.75]]]);
+    assert.deepEqual(a.body.weights, [[[1, 0, 0.1235, 0.8765]]]);
     backend.attentionResult = { tokens: new Array(1025).fill('x'), layers: [[new Float32Array(1025 * 1025)]] };
     session.receive({ type: 'attention/request', body: { requestId: 'a2', text: 'long' } });
     await tick();
@@ -160,7 +160,7 @@ describe('PanelSession', () => {
     await tick();
     const fail3 = posted.find((m) => m.type === 'panel/didFail' && m.body.requestId === 'a3');
     assert.ok(fail3 && fail3.type === 'panel/didFail');
-    assert.match(fail3.body.message, /200 tokens; with 144 attention maps the panel shows at most 166 tokens/);
+    assert.match(fail3.body.message, /200 tokens; with 144 attention maps the panel shows at most 117 tokens/);
   });
 
   it('answers a selection request with the text, or with advice when nothing is selected', async () => {
