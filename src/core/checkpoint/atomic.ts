@@ -55,10 +55,25 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
+/** Copies into `tmp` what `dir` holds that `tmp` does not (a README, tokenizer files), so replacing keeps them. */
+async function carryOthers(dir: string, tmp: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch {
+    return; // no previous folder
+  }
+  const fresh = new Set(await fsp.readdir(tmp));
+  for (const name of names) {
+    if (!fresh.has(name)) await fsp.cp(path.join(dir, name), path.join(tmp, name), { recursive: true });
+  }
+}
+
 /**
  * Builds the folder `dir` atomically: `fill` writes into a fresh temporary folder beside it, which then replaces
- * `dir`. If `fill` throws, the temporary folder is removed and `dir` is left as it was. An existing `dir` is moved
- * aside and deleted only after the new one is in place.
+ * `dir`. If `fill` throws, the temporary folder is removed and `dir` is left as it was. Files of an existing
+ * `dir` that the new contents do not replace are carried over; the old folder is moved aside and deleted only
+ * after the new one is in place.
  */
 export async function writeDirAtomic(dir: string, fill: (tmpDir: string) => Promise<void>): Promise<void> {
   const parent = path.dirname(dir);
@@ -72,6 +87,7 @@ export async function writeDirAtomic(dir: string, fill: (tmpDir: string) => Prom
   }
   try {
     await fill(tmp);
+    await carryOthers(dir, tmp);
   } catch (e) {
     await fsp.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
     throw e;

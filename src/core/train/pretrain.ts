@@ -9,7 +9,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { loadModelFrom } from '../checkpoint/modelFiles';
 import { loadTrainingState, saveTrainingCheckpoint } from '../checkpoint/trainingState';
-import { tf } from '../engine';
+import { engineInfo, tf } from '../engine';
 import { LlmLabError } from '../errors';
 import type { SamplerState } from '../data';
 import { encodeCorpus } from '../data';
@@ -98,9 +98,10 @@ const nextTick = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = {}): Promise<TrainResult> {
   if (!options.outDir) throw new LlmLabError('bad-argument', 'Give an output folder (outDir) for the run.');
   if (!tf.getGradient('Sum')) {
+    const why = engineInfo()?.gradientsMissing ?? 'initEngine was not called';
     throw new LlmLabError(
       'backend',
-      `TensorFlow.js gradients are not loaded on the ${tf.getBackend()} backend, so nothing can be trained; reinstall LLM Lab (npm install sets them up).`,
+      `TensorFlow.js gradients are not registered on the ${tf.getBackend()} backend (${why}), so nothing can be trained; reinstall LLM Lab (npm install builds them), then try again.`,
     );
   }
   const outDir = path.resolve(options.outDir);

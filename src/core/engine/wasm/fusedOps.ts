@@ -13,6 +13,8 @@ import { LlmLabError } from '../../errors';
 import { registerFusedOps } from '../fused';
 import type { AdamWStep } from '../ops';
 import { tf } from '../tf';
+import { directCausalAttention } from './fusedAttention';
+import { directGelu, directLayerNorm } from './fusedLayers';
 import { floatView, idsCopy } from './views';
 
 /** x (N, K) @ w (K, M) → (N, M); gradients dx = dy·wᵀ and dw = xᵀ·dy with explicit transposes. */
@@ -186,7 +188,7 @@ export function directAdamw(param: tf.Variable, grad: tf.Tensor, m: tf.Variable,
   tf.dispose(next);
 }
 
-/** Registers these ops for 'wasm' (all) and 'cpu' (those cpu does badly: embedding, cross-entropy, AdamW). */
+/** Registers these ops for 'wasm' (all) and 'cpu' (all but the matmuls, which cpu serves as well untransposed). */
 export function registerWasmFusedOps(): void {
   registerFusedOps('wasm', {
     linear: wasmLinear,
@@ -194,6 +196,16 @@ export function registerWasmFusedOps(): void {
     embedding: directEmbedding,
     crossEntropy: directCrossEntropy,
     adamw: directAdamw,
+    layerNorm: directLayerNorm,
+    gelu: directGelu,
+    causalAttention: directCausalAttention,
   });
-  registerFusedOps('cpu', { embedding: directEmbedding, crossEntropy: directCrossEntropy, adamw: directAdamw });
+  registerFusedOps('cpu', {
+    embedding: directEmbedding,
+    crossEntropy: directCrossEntropy,
+    adamw: directAdamw,
+    layerNorm: directLayerNorm,
+    gelu: directGelu,
+    causalAttention: directCausalAttention,
+  });
 }

@@ -8,8 +8,8 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type * as WasmPackage from '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import * as wasmPkg from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../tf';
 
 const WASM_PACKAGE = '@tensorflow/tfjs-backend-wasm';
@@ -107,7 +107,6 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 async function startThreaded(dir: string, threads: number): Promise<BackendWasm> {
-  const wasmPkg = nodeRequire(WASM_PACKAGE) as typeof WasmPackage;
   const mainScript = path.join(dir, `${THREADED}.js`);
   const worker = workerScriptFile(dir);
   const factory = nodeRequire(mainScript) as ThreadedFactory;
@@ -144,7 +143,6 @@ async function startThreaded(dir: string, threads: number): Promise<BackendWasm>
 }
 
 async function startSingle(dir: string | undefined): Promise<BackendWasm> {
-  const wasmPkg = nodeRequire(WASM_PACKAGE) as typeof WasmPackage;
   if (dir) wasmPkg.setWasmPaths(dir.endsWith(path.sep) ? dir : dir + path.sep);
   const stock = stockFactory;
   if (!stock) throw new Error('the wasm backend package registered no backend');
@@ -165,14 +163,40 @@ function shareIdentity(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
-/** Loads the package's kernels once and takes its backend registration, so nothing starts it behind our back. */
-function loadPackage(): void {
-  if (stockFactory) return;
-  nodeRequire(WASM_PACKAGE);
-  stockFactory = tf.findBackendFactory('wasm') ?? undefined;
-  tf.removeBackend('wasm');
+/**
+ * Importing the package registered its kernels and a 'wasm' backend that would start by itself (stock loader,
+ * priority above cpu) on the first tensor op. Take that registration back, keeping its factory for the
+ * single-threaded start; the backend starts only through startWasm.
+ */
+function takeOverPackage(): void {
+  const registered = tf.findBackendFactory('wasm') as typeof stockFactory | null;
+  if (registered) {
+    stockFactory = registered;
+    tf.removeBackend('wasm');
+  }
   tf.unregisterKernel('Identity', 'wasm');
   tf.registerKernel({ kernelName: 'Identity', backendName: 'wasm', kernelFunc: shareIdentity as unknown as tf.KernelFunc });
+}
+takeOverPackage();
+
+/**
+ * Runs `start` and removes the process-wide 'uncaughtException'/'unhandledRejection' handlers Emscripten adds
+ * while it starts: they rethrow every later error of the process with a dump of the module's minified source.
+ */
+async function withoutEmscriptenHandlers<T>(start: () => Promise<T>): Promise<T> {
+  const proc = process as unknown as {
+    listeners(event: string): ((...args: unknown[]) => void)[];
+    removeListener(event: string, listener: (...args: unknown[]) => void): void;
+  };
+  const events = ['uncaughtException', 'unhandledRejection'];
+  const before = events.map((e) => new Set(proc.listeners(e)));
+  try {
+    return await start();
+  } finally {
+    events.forEach((e, i) => {
+      for (const l of proc.listeners(e)) if (!before[i].has(l)) proc.removeListener(e, l);
+    });
+  }
 }
 
 /**
@@ -181,7 +205,6 @@ function loadPackage(): void {
  */
 export async function startWasm(threads = defaultThreads()): Promise<WasmStart> {
   if (started) return started;
-  loadPackage();
   const dirs = candidateDirs();
   let backend: BackendWasm | undefined;
   let why = '';
@@ -193,7 +216,7 @@ export async function startWasm(threads = defaultThreads()): Promise<WasmStart> 
     else if (!dir) why = `the threaded module's files were not found in ${dirs.join(', ')}`;
     else {
       try {
-        backend = await startThreaded(dir, threads);
+        backend = await withoutEmscriptenHandlers(() => startThreaded(dir, threads));
         used = backend.wasm.tfjs.getThreadsCount();
       } catch (e) {
         why = `threaded start failed: ${e instanceof Error ? e.message : String(e)}`;
@@ -203,7 +226,7 @@ export async function startWasm(threads = defaultThreads()): Promise<WasmStart> 
   if (!backend) {
     const dir = findDir(dirs, ['tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm.wasm']);
     if (!dir) throw new Error(`the .wasm binaries were not found in ${dirs.join(', ')} (reinstall: npm ci)`);
-    backend = await startSingle(dir);
+    backend = await withoutEmscriptenHandlers(() => startSingle(dir));
     simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
     used = 1;
   }

@@ -171,6 +171,18 @@ describe('model checkpoints', () => {
     [old, next, loaded.model].forEach((m) => m.dispose());
   });
 
+  it('replaces a saved model but keeps the other files of its folder', async () => {
+    const a = GptModel.create(cfg, 9);
+    const b = GptModel.create(cfg, 10);
+    await saveModel(dir, a);
+    await fsp.writeFile(path.join(dir, 'NOTES.md'), 'my notes');
+    await saveModel(dir, b);
+    assert.equal(await fsp.readFile(path.join(dir, 'NOTES.md'), 'utf8'), 'my notes');
+    const loaded = await loadModel(dir);
+    assert.deepEqual(logitsOf(loaded.model), logitsOf(b));
+    [a, b, loaded.model].forEach((m) => m.dispose());
+  });
+
   it('does not leak tensors when saving and loading', async () => {
     const model = GptModel.create(cfg, 7);
     await saveModel(dir, model);

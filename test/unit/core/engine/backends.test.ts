@@ -126,13 +126,15 @@ describe('engine backend choice', () => {
       assert.equal(fresh.attempts[2].ok, true);
       assert.match(fresh.attempts[3].detail, /available, not used/);
       assert.equal(tf.getBackend(), 'wasm');
-      assert.deepEqual([...fresh.fusedOps].sort(), ['adamw', 'crossEntropy', 'embedding', 'linear', 'lmLogits']);
+      assert.deepEqual([...fresh.fusedOps].sort(), ['adamw', 'causalAttention', 'crossEntropy', 'embedding', 'gelu', 'layerNorm', 'linear', 'lmLogits']);
     });
 
     it('runs wasm on every core it is allowed (at most 8), from files it finds', async () => {
       const info = await initEngine('wasm');
       assert.equal(info.threads, defaultThreads(), info.attempts[2].detail);
       assert.match(info.attempts[2].detail, new RegExp(`${info.threads} threads?`));
+      const rethrowers = process.listeners('uncaughtException').filter((l) => /ExitStatus/.test(String(l)));
+      assert.equal(rethrowers.length, 0, "Emscripten's process-wide rethrowing handler was removed");
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llm-lab-find-'));
       fs.writeFileSync(path.join(dir, 'a.wasm'), '');
       assert.equal(findDir(['/nonexistent', dir], ['a.wasm']), dir);

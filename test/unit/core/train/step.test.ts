@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { initEngine, tf } from '../../../../src/core/engine';
-import { ensureGradientsForTests } from './tfGradients';
+import { ensureGradientsForTests } from '../engine/gradientsForTests';
 import { makeConfig } from '../../../../src/core/model/config';
 import { GptModel } from '../../../../src/core/model/gpt';
 import { clipGradients, computeGradients, dropoutSeed, globalNorm } from '../../../../src/core/train/step';
