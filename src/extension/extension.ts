@@ -10,6 +10,9 @@ import type { Lab } from './lab';
 import { ActiveModel } from './lab';
 import { Notifier } from './notify';
 import type { ShownMessage } from './notify';
+import type { PanelBackend } from './panel/backend';
+import { registerLabPanel } from './panel/labPanel';
+import { createPanelBackend } from './panelBackend';
 import { readSettings } from './settings';
 import { TokenCountItem } from './tokens/tokenCount';
 import { TokenView } from './tokens/tokenView';
@@ -19,6 +22,8 @@ import { WorkerClient } from './workerClient';
 /** What `activate` returns: the services, and the messages shown so far (for tests). */
 export interface LlmLabApi {
   lab: Lab;
+  /** What the lab panel talks to (training events, attention, generation, model info, data windows). */
+  panel(): PanelBackend;
   messages(): readonly ShownMessage[];
 }
 
@@ -112,7 +117,12 @@ export function activate(context: vscode.ExtensionContext): LlmLabApi {
   register('llmLab.evaluateModelOnFile', 'Evaluate Model on File', (args?: { file?: string }) => evaluateCommand(lab, args ?? {}));
   register('llmLab.showEngine', 'Show Engine', () => showEngineCommand(lab));
 
-  return { lab, messages: () => notifier.shown };
+  // The lab panel (src/extension/panel) gets its backend lazily, so the worker starts when the panel is used.
+  let panelBackend: PanelBackend | undefined;
+  const panel = () => (panelBackend ??= createPanelBackend(lab));
+  registerLabPanel(context, panel, (line) => output.appendLine(`[panel] ${line}`));
+
+  return { lab, panel, messages: () => notifier.shown };
 }
 
 export function deactivate(): void {

@@ -4,10 +4,10 @@ import * as assert from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { api, EXTENSION_ID, messagesSince, workspaceRoot } from './helpers';
+import { api, EXTENSION_ID, messagesSince, waitFor, workspaceRoot } from './helpers';
 
 const COMMANDS = [
-  'llmLab.tokenizeSelection', 'llmLab.clearTokens', 'llmLab.pretrain', 'llmLab.stopTraining', 'llmLab.resumeTraining',
+  'llmLab.openLabPanel', 'llmLab.tokenizeSelection', 'llmLab.clearTokens', 'llmLab.pretrain', 'llmLab.stopTraining', 'llmLab.resumeTraining',
   'llmLab.selectModel', 'llmLab.generateFromSelection', 'llmLab.evaluateModelOnFile', 'llmLab.showEngine',
 ];
 
@@ -32,6 +32,17 @@ describe('commands', () => {
     assert.ok(info.attempts.some((t) => t.ok && t.name === info.backend), 'the backend in use is not among the attempts');
     assert.strictEqual(info.pid, a.lab.worker.pid, 'the engine info did not come from the running worker');
     assert.notStrictEqual(info.pid, process.pid, 'the worker must be a separate process');
+  });
+
+  it('Open Lab Panel opens the lab panel', async () => {
+    await api();
+    await vscode.commands.executeCommand('llmLab.openLabPanel');
+    const isPanel = (t: vscode.Tab) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('llmLab.labPanel');
+    await waitFor('the lab panel tab', () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).some(isPanel), 10_000).catch((e: Error) => {
+      const seen = vscode.window.tabGroups.all.flatMap((g) => g.tabs).map((t) => `${t.label} ${JSON.stringify(t.input)}`);
+      throw new Error(`${e.message} Tabs: ${seen.join('; ')}`);
+    });
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });
 
   it('Stop Training with nothing running says so', async () => {

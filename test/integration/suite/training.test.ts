@@ -85,6 +85,23 @@ describe('pretraining', function () {
     const info = (await vscode.commands.executeCommand('llmLab.selectModel', { modelDir: a.lab.model.dir })) as { parameters: number; config: { contextLength: number } };
     assert.strictEqual(info.config.contextLength, 32);
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+
+    // The lab panel's backend reaches the same model through the worker.
+    const panel = a.panel();
+    const pInfo = await panel.modelInfo();
+    assert.ok(pInfo && pInfo.config.contextLength === 32 && pInfo.checkpointPath === a.lab.model.dir);
+    const maps = await panel.attention('Every effort moves you', new AbortController().signal);
+    assert.strictEqual(maps.layers.length, pInfo.config.nLayers);
+    assert.strictEqual(maps.layers[0][0].length, maps.tokens.length ** 2);
+    const pieces: string[] = [];
+    for await (const p of panel.generate({ prompt: 'Every effort', maxNewTokens: 4, temperature: 0, topCandidates: 3 }, new AbortController().signal)) {
+      assert.strictEqual(p.candidates?.length, 3);
+      pieces.push(p.text);
+    }
+    assert.ok(pieces.length > 0 && pieces.length <= 4);
+    const data = await panel.dataPreview({ maxLength: 8, stride: 8, offset: 0, count: 2 }, new AbortController().signal);
+    assert.strictEqual(data.windows.length, 2);
+    assert.deepStrictEqual(data.windows[0].targetIds.slice(0, 7), data.windows[0].inputIds.slice(1));
   });
 
   it('Stop Training cancels a run, and a second run is refused while one runs', async () => {
