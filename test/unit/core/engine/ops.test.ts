@@ -7,6 +7,8 @@ import { fusedOp } from '../../../../src/core/engine/fused';
 import * as ops from '../../../../src/core/engine/ops';
 import { directCrossEntropy } from '../../../../src/core/engine/wasm/fusedOps';
 import { LlmLabError } from '../../../../src/core/errors';
+import { makeConfig } from '../../../../src/core/model/config';
+import { GptModel } from '../../../../src/core/model/gpt';
 import { ensureGradientsForTests } from './gradientsForTests';
 import { assertClose, assertNoLeak, seeded, seededIds, valueAndGrads } from './opsHelpers';
 
@@ -219,5 +221,33 @@ describe('engine ops agree across backends', () => {
     const onWasm = await run('wasm');
     if (previous) await initEngine(previous);
     onCpu.forEach((v, i) => assert.ok(Math.abs(v - onWasm[i]) < 1e-4 * Math.max(1, Math.abs(v)), `cpu ${v} vs wasm ${onWasm[i]}`));
+  });
+
+  it('a small GPT has the same loss and gradients on cpu and wasm (every fused op together)', async () => {
+    ensureGradientsForTests();
+    const previous = engineInfo()?.backend;
+    const cfg = makeConfig('tiny', { vocabSize: 61, contextLength: 9, embDim: 12, nHeads: 3, nLayers: 2 });
+    const run = async (name: BackendName): Promise<{ loss: number; grads: Map<string, Float32Array> }> => {
+      await initEngine(name);
+      const model = GptModel.create(cfg, 5);
+      const ids = seededIds([2, 9], 40, 61);
+      const targets = seededIds([2, 9], 41, 61);
+      const { value, grads } = tf.variableGrads(() => model.loss(ids as tf.Tensor2D, targets as tf.Tensor2D), model.trainableVariables());
+      const out = { loss: value.dataSync()[0], grads: new Map<string, Float32Array>() };
+      for (const [pname, v] of model.params) out.grads.set(pname, grads[v.name].dataSync() as Float32Array);
+      tf.dispose([value, ids, targets, ...Object.values(grads)]);
+      model.dispose();
+      return out;
+    };
+    const onCpu = await run('cpu');
+    const onWasm = await run('wasm');
+    if (previous) await initEngine(previous);
+    assert.ok(Math.abs(onCpu.loss - onWasm.loss) < 1e-5, `loss cpu ${onCpu.loss} vs wasm ${onWasm.loss}`);
+    for (const [pname, g] of onCpu.grads) {
+      const w = onWasm.grads.get(pname)!;
+      const scale = Math.max(...g.map(Math.abs));
+      const worst = Math.max(...g.map((x, i) => Math.abs(x - w[i])));
+      assert.ok(worst <= 1e-6 + 1e-4 * scale, `${pname}: max difference ${worst} (values up to ${scale})`);
+    }
   });
 });
