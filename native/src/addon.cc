@@ -155,6 +155,42 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// stridedCopy(src, dst, shape[], strides[], offset): typed arrays of 32-bit elements (Float32 or Int32).
+Napi::Value StridedCopy(const Napi::CallbackInfo& info) {
+  Napi::Array shapeArr = info[2].As<Napi::Array>(), strideArr = info[3].As<Napi::Array>();
+  const int rank = static_cast<int>(shapeArr.Length());
+  if (rank > 8 || strideArr.Length() != shapeArr.Length())
+    throw Napi::RangeError::New(info.Env(), "stridedCopy: rank above 8 or shape/strides mismatch");
+  int64_t shape[8], strides[8], total = 1, last = I(info, 4);
+  for (int d = 0; d < rank; d++) {
+    shape[d] = shapeArr.Get(d).As<Napi::Number>().Int64Value();
+    strides[d] = strideArr.Get(d).As<Napi::Number>().Int64Value();
+    total *= shape[d];
+    if (shape[d] > 0) last += (shape[d] - 1) * strides[d];
+  }
+  if (total == 0) return info.Env().Undefined();
+  auto raw = [&](size_t i, int64_t need, const char* what) -> uint32_t* {
+    Napi::TypedArray t = info[i].As<Napi::TypedArray>();
+    if (t.TypedArrayType() != napi_float32_array && t.TypedArrayType() != napi_int32_array)
+      throw Napi::TypeError::New(info.Env(), std::string(what) + ": expected Float32Array or Int32Array");
+    if (static_cast<int64_t>(t.ElementLength()) < need)
+      throw Napi::RangeError::New(info.Env(), std::string(what) + ": buffer too small");
+    return reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset());
+  };
+  const uint32_t* src = raw(0, last + 1, "stridedCopy src");
+  uint32_t* dst = raw(1, total, "stridedCopy dst");
+  stridedCopy(src, dst, shape, strides, rank, I(info, 4));
+  return info.Env().Undefined();
+}
+
+// addRepeat(a, n, b, m, out)
+Napi::Value AddRepeat(const Napi::CallbackInfo& info) {
+  const int64_t n = I(info, 1), m = I(info, 3);
+  if (m <= 0 || n % m != 0) throw Napi::RangeError::New(info.Env(), "addRepeat: m must divide n");
+  addRepeat(f32(info, 0, n, "a"), n, f32(info, 2, m, "b"), m, f32(info, 4, n, "out"));
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("gemm", Napi::Function::New(env, Gemm));
@@ -170,6 +206,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("adamw", Napi::Function::New(env, AdamW));
   exports.Set("attentionForward", Napi::Function::New(env, AttentionForward));
   exports.Set("attentionBackward", Napi::Function::New(env, AttentionBackward));
+  exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy));
+  exports.Set("addRepeat", Napi::Function::New(env, AddRepeat));
   return exports;
 }
 

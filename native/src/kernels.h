@@ -34,4 +34,10 @@ void attentionBackward(const float* q, const float* k, const float* v, const flo
                        const float* lse, int64_t bh, int64_t tq, int64_t tk, int64_t d, int64_t offset, float* dq,
                        float* dk, float* dv);
 
+// dst (row-major, `shape`) = src[offset + Σ idx_d·strides_d]; 32-bit elements (float32 or int32).
+void stridedCopy(const uint32_t* src, uint32_t* dst, const int64_t* shape, const int64_t* strides, int rank,
+                 int64_t offset);
+// out[i] = a[i] + b[i mod m] for i < n (m divides n).
+void addRepeat(const float* a, int64_t n, const float* b, int64_t m, float* out);
+
 }  // namespace llmlab

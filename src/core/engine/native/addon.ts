@@ -34,6 +34,10 @@ export interface NativeAddon {
   attentionBackward(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, dout: Float32Array,
     lse: Float32Array, bh: number, tq: number, tk: number, d: number, offset: number,
     dq: Float32Array, dk: Float32Array, dv: Float32Array): void;
+  /** dst (row-major `shape`) = src[offset + Σ idx·strides]; 32-bit elements. */
+  stridedCopy(src: Float32Array | Int32Array, dst: Float32Array | Int32Array, shape: number[], strides: number[], offset: number): void;
+  /** out[i] = a[i] + b[i mod m], i < n. */
+  addRepeat(a: Float32Array, n: number, b: Float32Array, m: number, out: Float32Array): void;
 }
 
 const ADDON_PATH = ['build', 'Release', 'llm_lab_native.node'];

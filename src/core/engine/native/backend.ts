@@ -1,16 +1,97 @@
 // The 'native' TensorFlow.js backend: tfjs-backend-cpu's MathBackendCPU (tensor data stay plain JS typed
 // arrays) with every cpu kernel registered under 'native' too, and the heavy ones (BatchMatMul,
-// _FusedMatMul, same-shape Add) replaced by calls into the C++ addon, which works on the arrays in place.
+// _FusedMatMul, Slice, SplitV, Transpose, Add) replaced by calls into the C++ addon, which works on the arrays in place.
 import * as tf from '@tensorflow/tfjs-core';
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import type { backend_util, DataType, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './addon';
+import { LAYOUT_KERNELS } from './layoutKernels';
 
 export const NATIVE_BACKEND = 'native';
 
+type DataId = object;
+
+/** Buffers at least this long (floats) are recycled when their tensor is disposed. */
+const POOL_MIN_FLOATS = 1 << 16;
+/** Most bytes kept for reuse. */
+const POOL_MAX_BYTES = 768 * 1024 * 1024;
+
 export class NativeBackend extends MathBackendCPU {
+  /** Arrays this backend handed out with take(): the only ones it may recycle. */
+  private readonly owned = new WeakSet<Float32Array>();
+  /** Buffers that code outside the backend has seen (read, dataSync, views, arrays it wrote in). */
+  private readonly escaped = new WeakSet<ArrayBufferLike>();
+  private readonly free = new Map<number, Float32Array[]>();
+  private freeBytes = 0;
+
   constructor(readonly addon: NativeAddon) {
     super();
+  }
+
+  /**
+   * A float32 buffer for a kernel output. Large ones may be recycled and hold stale values: the caller
+   * must overwrite every element (every native kernel does).
+   */
+  take(n: number): Float32Array {
+    if (n >= POOL_MIN_FLOATS) {
+      const list = this.free.get(n);
+      const reused = list?.pop();
+      if (reused) {
+        this.freeBytes -= reused.byteLength;
+        return reused;
+      }
+    }
+    const a = new Float32Array(n);
+    if (n >= POOL_MIN_FLOATS) this.owned.add(a);
+    return a;
+  }
+
+  override write(values: backend_util.BackendValues, shape: number[], dtype: DataType): DataId {
+    this.noteForeign(values);
+    return super.write(values, shape, dtype);
+  }
+
+  override move(dataId: DataId, values: backend_util.BackendValues, shape: number[], dtype: DataType, refCount: number): void {
+    this.noteForeign(values);
+    super.move(dataId, values, shape, dtype, refCount);
+  }
+
+  override readSync(dataId: DataId): backend_util.BackendValues {
+    const v = super.readSync(dataId);
+    if (ArrayBuffer.isView(v)) this.escaped.add(v.buffer);
+    return v;
+  }
+
+  override async read(dataId: DataId): Promise<backend_util.BackendValues> {
+    return this.readSync(dataId);
+  }
+
+  override disposeData(dataId: DataId, force = false): boolean {
+    const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
+    const done = super.disposeData(dataId, force);
+    if (done && values instanceof Float32Array && !this.data.has(dataId)) this.recycle(values);
+    return done;
+  }
+
+  private noteForeign(values: backend_util.BackendValues | undefined): void {
+    if (ArrayBuffer.isView(values) && !(values instanceof Float32Array && this.owned.has(values))) {
+      this.escaped.add(values.buffer);
+    }
+  }
+
+  private recycle(a: Float32Array): void {
+    if (!this.owned.has(a) || this.escaped.has(a.buffer) || this.freeBytes + a.byteLength > POOL_MAX_BYTES) return;
+    const list = this.free.get(a.length) ?? [];
+    if (list.length >= 8 || list.includes(a)) return;
+    list.push(a);
+    this.free.set(a.length, list);
+    this.freeBytes += a.byteLength;
+  }
+
+  /** Drops every recycled buffer (for memory measurements and tests). */
+  releasePool(): void {
+    this.free.clear();
+    this.freeBytes = 0;
   }
 
   /** The float32 data of a tensor, in place (no copy) when it is stored as a Float32Array. */
@@ -106,7 +187,7 @@ function nativeMatMul(backend: NativeBackend, a: TensorInfo, b: TensorInfo, tran
     }
     biasVals = backend.f32(bias);
   }
-  const out = new Float32Array(p.batch * p.m * p.n);
+  const out = backend.take(p.batch * p.m * p.n);
   const av = backend.f32(a);
   const bv = backend.f32(b);
   if (p.batch > 1 && p.strideB === 0 && !transposeA && p.strideA !== 0) {
@@ -135,24 +216,10 @@ function fusedMatMul(args: Parameters<KernelFunc>[0]): TensorInfo {
   return out ?? (cpuKernel('_FusedMatMul')(args) as TensorInfo);
 }
 
-/** Same-shape float32 addition in one pass (the tape sums gradients with it); others go to the cpu kernel. */
-function add(args: Parameters<KernelFunc>[0]): TensorInfo {
-  const backend = args.backend as NativeBackend;
-  const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
-  const size = tf.util.sizeFromShape(a.shape);
-  if (a.dtype === 'float32' && b.dtype === 'float32' && size >= 4096 && tf.util.arraysEqual(a.shape, b.shape)) {
-    const out = new Float32Array(backend.f32(a));
-    const bv = backend.f32(b);
-    for (let i = 0; i < size; i++) out[i] += bv[i];
-    return backend.makeTensorInfo(a.shape, 'float32', out);
-  }
-  return cpuKernel('Add')(args) as TensorInfo;
-}
-
 const OVERRIDES: Record<string, KernelFunc> = {
   BatchMatMul: batchMatMul as KernelFunc,
   _FusedMatMul: fusedMatMul as KernelFunc,
-  Add: add as KernelFunc,
+  ...LAYOUT_KERNELS,
 };
 
 /** Registers the 'native' backend and its kernels (once). */

@@ -16,9 +16,9 @@ function attentionGrad(offset: number, weightsOut?: { values?: Float32Array }) {
     const [b, h, tq, d] = qt.shape as number[];
     const tk = (kt.shape as number[])[2];
     const bh = b * h;
-    const o = new Float32Array(bh * tq * d); // (B, H, Tq, D)
-    const lse = new Float32Array(bh * tq); // (B, H, Tq)
-    const w = weightsOut ? new Float32Array(bh * tq * tk) : null; // (B, H, Tq, Tk)
+    const o = be.take(bh * tq * d); // (B, H, Tq, D)
+    const lse = be.take(bh * tq); // (B, H, Tq)
+    const w = weightsOut ? be.take(bh * tq * tk) : null; // (B, H, Tq, Tk)
     be.addon.attentionForward(be.f32(qt), be.f32(kt), be.f32(vt), bh, tq, tk, d, offset, o, lse, w);
     if (weightsOut && w) weightsOut.values = w;
     const value = tf.tensor(o, qt.shape, 'float32');
@@ -27,9 +27,9 @@ function attentionGrad(offset: number, weightsOut?: { values?: Float32Array }) {
       value,
       gradFunc: (dy: tf.Tensor, [sq, sk, sv, so, sl]: tf.Tensor[]) => {
         const n = nativeBackend();
-        const dq = new Float32Array(bh * tq * d);
-        const dk = new Float32Array(bh * tk * d);
-        const dv = new Float32Array(bh * tk * d);
+        const dq = n.take(bh * tq * d);
+        const dk = n.take(bh * tk * d);
+        const dv = n.take(bh * tk * d);
         n.addon.attentionBackward(n.f32(sq), n.f32(sk), n.f32(sv), n.f32(so), n.f32(dy), n.f32(sl), bh, tq, tk, d, offset, dq, dk, dv);
         return [
           tf.tensor(dq, sq.shape, 'float32'),

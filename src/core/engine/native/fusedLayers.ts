@@ -14,7 +14,7 @@ function linearForward(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | undefined): tf
   const be = nativeBackend();
   const [n, inDim] = x.shape as number[];
   const outDim = (w.shape as number[])[1];
-  const y = new Float32Array(n * outDim); // (N, out)
+  const y = be.take(n * outDim); // (N, out)
   be.addon.gemm(be.f32(x), inDim, 1, be.f32(w), outDim, 1, y, outDim, n, outDim, inDim, 1, 0, b ? be.f32(b) : null, 1, 0, 0, 0, 0);
   return out(y, [n, outDim]);
 }
@@ -25,13 +25,13 @@ function linearBackward(dy: tf.Tensor, x: tf.Tensor, w: tf.Tensor, withBias: boo
   const [n, inDim] = x.shape as number[];
   const outDim = (w.shape as number[])[1];
   const dyv = be.f32(dy);
-  const dx = new Float32Array(n * inDim); // (N, in)
+  const dx = be.take(n * inDim); // (N, in)
   be.addon.gemm(dyv, outDim, 1, be.f32(w), 1, outDim, dx, inDim, n, inDim, outDim, 1, 0, null, 1, 0, 0, 0, 0);
-  const dw = new Float32Array(inDim * outDim); // (in, out)
+  const dw = be.take(inDim * outDim); // (in, out)
   be.addon.gemm(be.f32(x), 1, inDim, dyv, outDim, 1, dw, outDim, inDim, outDim, n, 1, 0, null, 1, 0, 0, 0, 0);
   const grads = [out(dx, [n, inDim]), out(dw, [inDim, outDim])];
   if (withBias) {
-    const db = new Float32Array(outDim);
+    const db = be.take(outDim);
     be.addon.columnSums(dyv, n, outDim, db);
     grads.push(out(db, [outDim]));
   }
@@ -73,16 +73,16 @@ const lmLogitsGrad = tf.customGrad((x, table, save) => {
   const [n, c] = xt.shape as number[];
   const v = (tt.shape as number[])[0];
   (save as Saver)([xt, tt]);
-  const y = new Float32Array(n * v); // (N, V)
+  const y = be.take(n * v); // (N, V)
   be.addon.gemm(be.f32(xt), c, 1, be.f32(tt), 1, c, y, v, n, v, c, 1, 0, null, 1, 0, 0, 0, 0);
   return {
     value: out(y, [n, v]),
     gradFunc: (dy: tf.Tensor, [sx, st]: tf.Tensor[]) => {
       const b = nativeBackend();
       const dyv = b.f32(dy);
-      const dx = new Float32Array(n * c); // (N, C)
+      const dx = b.take(n * c); // (N, C)
       b.addon.gemm(dyv, v, 1, b.f32(st), c, 1, dx, c, n, c, v, 1, 0, null, 1, 0, 0, 0, 0);
-      const dt = new Float32Array(v * c); // (V, C)
+      const dt = b.take(v * c); // (V, C)
       b.addon.gemm(dyv, 1, v, b.f32(sx), c, 1, dt, c, v, c, n, 1, 0, null, 1, 0, 0, 0, 0);
       return [out(dx, [n, c]), out(dt, [v, c])];
     },
@@ -101,7 +101,7 @@ const embeddingGrad = tf.customGrad((ids, table, save) => {
   const [rows, c] = tt.shape as number[];
   const n = it.size;
   (save as Saver)([it]);
-  const y = new Float32Array(n * c); // (B, T, C)
+  const y = be.take(n * c); // (B, T, C)
   const idv = be.i32(it);
   const bad = be.addon.embeddingForward(idv, n, be.f32(tt), rows, c, y);
   if (bad >= 0) {
@@ -114,7 +114,7 @@ const embeddingGrad = tf.customGrad((ids, table, save) => {
     value: out(y, [...it.shape, c]),
     gradFunc: (dy: tf.Tensor, [sids]: tf.Tensor[]) => {
       const b = nativeBackend();
-      const dt = new Float32Array(rows * c); // (V, C)
+      const dt = b.take(rows * c); // (V, C)
       b.addon.embeddingBackward(b.i32(sids), n, b.f32(dy), rows, c, dt);
       return [tf.zeros(sids.shape), out(dt, [rows, c])];
     },
@@ -131,18 +131,18 @@ function layerNormGrad(eps: number) {
     const be = nativeBackend();
     const xt = x as tf.Tensor;
     const [n, c] = xt.shape as number[];
-    const y = new Float32Array(n * c); // (N, C)
-    const mean = new Float32Array(n);
-    const rstd = new Float32Array(n);
+    const y = be.take(n * c); // (N, C)
+    const mean = be.take(n);
+    const rstd = be.take(n);
     be.addon.layerNormForward(be.f32(xt), be.f32(gamma as tf.Tensor), be.f32(beta as tf.Tensor), n, c, eps, y, mean, rstd);
     (save as Saver)([xt, gamma as tf.Tensor, out(mean, [n]), out(rstd, [n])]);
     return {
       value: out(y, [n, c]),
       gradFunc: (dy: tf.Tensor, [sx, sg, sm, sr]: tf.Tensor[]) => {
         const b = nativeBackend();
-        const dx = new Float32Array(n * c);
-        const dg = new Float32Array(c);
-        const db = new Float32Array(c);
+        const dx = b.take(n * c);
+        const dg = b.take(c);
+        const db = b.take(c);
         b.addon.layerNormBackward(b.f32(dy), b.f32(sx), b.f32(sg), b.f32(sm), b.f32(sr), n, c, dx, dg, db);
         return [out(dx, [n, c]), out(dg, [c]), out(db, [c])];
       },
@@ -164,13 +164,13 @@ const geluGrad = tf.customGrad((x, save) => {
   const be = nativeBackend();
   const xt = x as tf.Tensor;
   (save as Saver)([xt]);
-  const y = new Float32Array(xt.size);
+  const y = be.take(xt.size);
   be.addon.geluForward(be.f32(xt), y, xt.size);
   return {
     value: out(y, xt.shape),
     gradFunc: (dy: tf.Tensor, [sx]: tf.Tensor[]) => {
       const b = nativeBackend();
-      const dx = new Float32Array(sx.size);
+      const dx = b.take(sx.size);
       b.addon.geluBackward(b.f32(sx), b.f32(dy), dx, sx.size);
       return out(dx, sx.shape);
     },

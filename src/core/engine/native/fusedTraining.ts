@@ -22,7 +22,7 @@ function crossEntropyGrad(ignoreIndex: number) {
         );
       }
     }
-    const lse = new Float32Array(n); // (N)
+    const lse = be.take(n); // (N)
     const [sum, count] = be.addon.crossEntropyForward(be.f32(lt), tv, n, v, ignoreIndex, lse);
     const denom = Math.max(count, 1);
     (save as tf.GradSaveFunc)([lt, tt, tf.tensor(lse, [n], 'float32')]);
@@ -31,7 +31,7 @@ function crossEntropyGrad(ignoreIndex: number) {
       gradFunc: (dy: tf.Tensor, [sl, st, slse]: tf.Tensor[]) => {
         const b = nativeBackend();
         const scale = b.f32(dy)[0] / denom;
-        const dl = new Float32Array(n * v); // (N, V)
+        const dl = b.take(n * v); // (N, V)
         b.addon.crossEntropyBackward(b.f32(sl), b.i32(st), b.f32(slse), n, v, ignoreIndex, scale, dl);
         return [tf.tensor(dl, [n, v], 'float32'), tf.zeros(st.shape)];
       },
