@@ -10,8 +10,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "threadPool.h"
+#include "vecMath.h"
 
 namespace llmlab {
 namespace {
@@ -175,10 +177,54 @@ void gemmTile(const GemmArgs& g, int64_t i0, int64_t i1, int64_t j0, int64_t j1)
   }
 }
 
+// Few rows (a token at a time in generation): no packing, each thread takes a range of columns and streams
+// B once, by dot products when B's columns are contiguous along K, otherwise by row updates.
+void gemmFewRows(const GemmArgs& g, int threads) {
+  const int64_t k = g.k;
+  auto work = [&](int64_t j0, int64_t j1) {
+    std::vector<float> arow(std::max<int64_t>(k, 1)), acc(j1 - j0);
+    for (int64_t i = 0; i < g.m; i++) {
+      for (int64_t p = 0; p < k; p++) arow[p] = g.alpha * g.a[i * g.aRow + p * g.aCol];
+      if (g.bRow == 1) {
+        for (int64_t j = j0; j < j1; j++) acc[j - j0] = vdot(arow.data(), g.b + j * g.bCol, k);
+      } else {
+        std::fill(acc.begin(), acc.end(), 0.f);
+        for (int64_t p = 0; p < k; p++) {
+          const float av = arow[p];
+          const float* brow = g.b + p * g.bRow;
+          float* out = acc.data();
+          if (g.bCol == 1) {
+            for (int64_t j = j0; j < j1; j++) out[j - j0] += av * brow[j];
+          } else {
+            for (int64_t j = j0; j < j1; j++) out[j - j0] += av * brow[j * g.bCol];
+          }
+        }
+      }
+      float* crow = g.c + i * g.ldc;
+      for (int64_t j = j0; j < j1; j++) {
+        const float prev = g.beta == 0.f ? 0.f : g.beta * crow[j];
+        crow[j] = prev + acc[j - j0] + (g.bias ? g.bias[j] : 0.f);
+      }
+    }
+  };
+  if (threads <= 1 || g.n * std::max<int64_t>(k, 1) < (1 << 16)) {
+    work(0, g.n);
+    return;
+  }
+  pool().run(threads, [&](int t, int nt) {
+    const int64_t j0 = g.n * t / nt / 16 * 16, j1 = t + 1 == nt ? g.n : g.n * (t + 1) / nt / 16 * 16;
+    if (j0 < j1) work(j0, j1);
+  });
+}
+
 }  // namespace
 
 void gemm(const GemmArgs& g, int threads) {
   if (g.m <= 0 || g.n <= 0) return;
+  if (g.m <= 3 && g.k > 0) {
+    gemmFewRows(g, std::min<int>(threads, poolThreads()));
+    return;
+  }
   const double flops = 2.0 * g.m * g.n * std::max<int64_t>(g.k, 1);
   int t = std::min<int>(threads, poolThreads());
   if (flops < 2e5) t = 1;

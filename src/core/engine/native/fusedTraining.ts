@@ -56,7 +56,9 @@ function ownedValues(variable: tf.Variable): Float32Array {
   const be = nativeBackend();
   if (variable.dtype !== 'float32') throw new Error(`adamw needs float32 variables, got ${variable.dtype}`);
   if (be.refCount(variable.dataId) > 1 || !(be.data.get(variable.dataId).values instanceof Float32Array)) {
-    const copy = tf.tensor(Float32Array.from(be.f32(variable)), variable.shape, 'float32');
+    const fresh = be.take(variable.size);
+    fresh.set(be.f32(variable)); // a memcpy
+    const copy = tf.tensor(fresh, variable.shape, 'float32');
     variable.assign(copy);
     copy.dispose();
   }

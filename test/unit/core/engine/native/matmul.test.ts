@@ -46,6 +46,8 @@ describe('native matmul', function () {
     [6, 16, 256],
     [7, 300, 257],
     [150, 40, 3],
+    [1, 1000, 64], // one generated token against a wide matrix: the few-rows path
+    [2, 300, 257],
   ];
   for (const [m, n, k] of shapes) {
     for (const ta of [false, true]) {

@@ -1,0 +1,140 @@
+// `npm run bench`: LLM Lab's speed figures. Training (tiny, small) and generation (tiny, small, gpt2) each
+// run in a fresh child process so every figure comes with that process's own peak RSS. Prints a table, or
+// with --json one JSON object. Flags: --backend auto|native|wasm|cpu|tensorflow, --corpus FILE (tokenizer),
+// --only train,generate,matmul,tokenizer,kernels, --steps N (training steps measured).
+import { spawnSync } from 'node:child_process';
+import { tf, initEngine } from '../src/core/engine';
+import type { BackendChoice } from '../src/core/engine';
+import { loadNativeBackend } from '../src/core/engine/native';
+import type { PresetName } from '../src/core/model/config';
+import { benchGenerate, benchMatmul, benchTrain } from './benchModel';
+import { benchNativeKernels } from './engine-native';
+
+interface Args {
+  json: boolean;
+  backend: string;
+  corpus?: string;
+  only?: string[];
+  steps?: number;
+  child?: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { json: false, backend: 'auto' };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--json') args.json = true;
+    else if (a === '--backend') args.backend = value();
+    else if (a === '--corpus') args.corpus = value();
+    else if (a === '--only') args.only = value().split(',');
+    else if (a === '--steps') args.steps = Number(value());
+    else if (a === '--child') args.child = value();
+    else throw new Error(`Unknown flag ${a}. Flags: --json --backend NAME --corpus FILE --only LIST --steps N`);
+  }
+  return args;
+}
+
+/** Starts the requested backend; returns its name and thread count. */
+async function useBackend(choice: string): Promise<{ backend: string; threads: number }> {
+  if (choice === 'native' || choice === 'auto') {
+    try {
+      const r = await loadNativeBackend();
+      await tf.setBackend('native');
+      return { backend: 'native', threads: r.threads };
+    } catch (e) {
+      if (choice === 'native') throw e;
+    }
+  }
+  const info = await initEngine(choice as BackendChoice);
+  return { backend: info.backend, threads: info.threads };
+}
+
+type Json = Record<string, unknown>;
+
+/** What a child process measures: one job, printed as one JSON line. */
+async function runChild(job: string, args: Args): Promise<void> {
+  const be = await useBackend(args.backend);
+  const [kind, preset] = job.split(':');
+  let result: Json;
+  if (kind === 'train') {
+    const steps = args.steps ?? (preset === 'tiny' ? 6 : 3);
+    result = benchTrain(preset as PresetName, steps, preset === 'tiny' ? 2 : 1);
+  } else if (kind === 'generate') {
+    result = preset === 'gpt2' ? benchGenerate('gpt2', 32, 16) : benchGenerate(preset as PresetName, 16, 32);
+  } else if (kind === 'matmul') {
+    result = { gflops: benchMatmul() };
+  } else {
+    throw new Error(`unknown job ${job}`);
+  }
+  const peak = process.resourceUsage().maxRSS / 1024;
+  process.stdout.write(`${JSON.stringify({ ...be, ...result, peak_rss_mb: Math.round(peak) })}\n`);
+}
+
+/** Runs one job in a fresh process; the parsed JSON line, or an error string. */
+function spawnJob(job: string, args: Args): Json {
+  const childArgs = [process.argv[1], '--child', job, '--backend', args.backend];
+  if (args.steps) childArgs.push('--steps', String(args.steps));
+  const r = spawnSync(process.execPath, childArgs, { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  if (r.status !== 0 || !line) {
+    const why = (r.stderr || r.stdout || '').trim().split('\n').filter(Boolean).pop() ?? `exit ${r.status}`;
+    return { error: why };
+  }
+  return JSON.parse(line) as Json;
+}
+
+const round = (x: unknown, d = 1): number | null => (typeof x === 'number' && Number.isFinite(x) ? Number(x.toFixed(d)) : null);
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.child) return runChild(args.child, args);
+  const want = (k: string): boolean => !args.only || args.only.includes(k);
+  const log = (s: string): void => {
+    if (!args.json) console.log(s);
+  };
+  const out: Json = { backend: null, threads: null, train: {}, generate: {}, matmul_gflops: null, tokenizer: null };
+  if (want('train')) {
+    for (const p of ['tiny', 'small']) {
+      const r = spawnJob(`train:${p}`, args);
+      out.backend ??= r.backend ?? null;
+      out.threads ??= r.threads ?? null;
+      (out.train as Json)[p] = r.error ? { error: r.error } : { tokens_per_s: round(r.tokens_per_s), peak_rss_mb: r.peak_rss_mb };
+      log(`train ${p.padEnd(6)} ${r.error ? `failed: ${r.error}` : `${round(r.tokens_per_s)} tok/s, peak RSS ${r.peak_rss_mb} MB`}`);
+    }
+  }
+  if (want('generate')) {
+    for (const p of ['tiny', 'small', 'gpt2']) {
+      const r = spawnJob(`generate:${p}`, args);
+      (out.generate as Json)[p] = r.error
+        ? { error: r.error }
+        : { first_token_ms: round(r.first_token_ms), tokens_per_s: round(r.tokens_per_s) };
+      log(`generate ${p.padEnd(6)} ${r.error ? `failed: ${r.error}` : `first token ${round(r.first_token_ms)} ms, ${round(r.tokens_per_s)} tok/s`}`);
+    }
+  }
+  if (want('matmul')) {
+    const r = spawnJob('matmul', args);
+    out.backend ??= r.backend ?? null;
+    out.threads ??= r.threads ?? null;
+    out.matmul_gflops = r.error ? null : round(r.gflops);
+    log(`matmul 1024×768×3072: ${r.error ? `failed: ${r.error}` : `${round(r.gflops)} GFLOP/s`}`);
+  }
+  if (want('tokenizer')) {
+    // Slot for benchTokenizer(corpus) from bench/tokenizer.ts (tokenizer engineer), wired in at merge.
+    log(`tokenizer: not measured here yet${args.corpus ? ` (corpus ${args.corpus})` : ''}`);
+  }
+  if (args.only?.includes('kernels')) {
+    await useBackend('native');
+    for (const row of benchNativeKernels()) log(`kernel ${row.name.padEnd(34)} ${row.ms.toFixed(2).padStart(8)} ms  ${row.note}`);
+  }
+  if (args.json) console.log(JSON.stringify(out));
+}
+
+main().catch((e: unknown) => {
+  console.error(`bench: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});
