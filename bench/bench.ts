@@ -3,12 +3,14 @@
 // with --json one JSON object. Flags: --backend auto|native|wasm|cpu|tensorflow, --corpus FILE (tokenizer),
 // --only train,generate,matmul,tokenizer,kernels, --steps N (training steps measured).
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { tf, initEngine } from '../src/core/engine';
 import type { BackendChoice } from '../src/core/engine';
 import { loadNativeBackend } from '../src/core/engine/native';
 import type { PresetName } from '../src/core/model/config';
 import { benchGenerate, benchMatmul, benchTrain } from './benchModel';
 import { benchNativeKernels } from './engine-native';
+import { benchTokenizer, buildBenchCorpus } from './tokenizer';
 
 interface Args {
   json: boolean;
@@ -124,8 +126,10 @@ async function main(): Promise<void> {
     log(`matmul 1024×768×3072: ${r.error ? `failed: ${r.error}` : `${round(r.gflops)} GFLOP/s`}`);
   }
   if (want('tokenizer')) {
-    // Slot for benchTokenizer(corpus) from bench/tokenizer.ts (tokenizer engineer), wired in at merge.
-    log(`tokenizer: not measured here yet${args.corpus ? ` (corpus ${args.corpus})` : ''}`);
+    const corpus = args.corpus ? readFileSync(args.corpus, 'utf8') : buildBenchCorpus();
+    const r = benchTokenizer(corpus);
+    out.tokenizer = { encode_mb_s: round(r.encode_mb_s, 2), decode_mb_s: round(r.decode_mb_s, 2) };
+    log(`tokenizer gpt2: encode ${round(r.encode_mb_s, 2)} MB/s, decode ${round(r.decode_mb_s, 2)} MB/s`);
   }
   if (args.only?.includes('kernels')) {
     await useBackend('native');

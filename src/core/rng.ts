@@ -1,0 +1,102 @@
+// A small seeded pseudo-random generator (xoshiro128**, seeded through splitmix32) for everything in LLM Lab
+// that must be reproducible: data shuffling, batch order, sampling. Its whole state is four uint32 numbers,
+// so a run can save it in a checkpoint and resume with exactly the same stream.
+import { LlmLabError } from './errors';
+
+const TWO_32 = 4294967296;
+
+function rotl(x: number, k: number): number {
+  return (x << k) | (x >>> (32 - k));
+}
+
+export class Rng {
+  private s0 = 0;
+  private s1 = 0;
+  private s2 = 0;
+  private s3 = 0;
+
+  /** Any finite number is a seed; equal seeds give equal streams. */
+  constructor(seed: number) {
+    if (!Number.isFinite(seed)) throw new LlmLabError('bad-argument', `Random seed must be a finite number, got ${seed}.`);
+    // splitmix32 over the low and high 32 bits of the seed spreads nearby seeds far apart.
+    let a = (seed >>> 0) ^ Math.imul(Math.floor(seed / TWO_32) | 0, 0x27d4eb2d);
+    const next = (): number => {
+      a = (a + 0x9e3779b9) | 0;
+      let t = a ^ (a >>> 16);
+      t = Math.imul(t, 0x21f0aaad);
+      t ^= t >>> 15;
+      t = Math.imul(t, 0x735a2d97);
+      return (t ^ (t >>> 15)) >>> 0;
+    };
+    this.s0 = next();
+    this.s1 = next();
+    this.s2 = next();
+    this.s3 = next();
+    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1; // xoshiro must not start at all zeros
+  }
+
+  /** A uniform integer in [0, 2^32). */
+  nextUint32(): number {
+    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
+    const t = this.s1 << 9;
+    this.s2 ^= this.s0;
+    this.s3 ^= this.s1;
+    this.s1 ^= this.s2;
+    this.s0 ^= this.s3;
+    this.s2 ^= t;
+    this.s3 = rotl(this.s3, 11);
+    return result;
+  }
+
+  /** A uniform float in [0, 1) with 32 random bits. */
+  float(): number {
+    return this.nextUint32() / TWO_32;
+  }
+
+  /** A uniform integer in [0, n), without modulo bias; n is an integer in 1..2^32. */
+  int(n: number): number {
+    if (!Number.isInteger(n) || n < 1 || n > TWO_32) {
+      throw new LlmLabError('bad-argument', `Rng.int needs an integer bound between 1 and 2^32, got ${n}.`);
+    }
+    const limit = TWO_32 - (TWO_32 % n); // accept only values below the largest multiple of n
+    for (;;) {
+      const x = this.nextUint32();
+      if (x < limit) return x % n;
+    }
+  }
+
+  /** A standard normal sample (Box-Muller). */
+  normal(): number {
+    const u = 1 - this.float(); // (0, 1]
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.float());
+  }
+
+  /** Shuffles in place (Fisher-Yates) and returns the same array. */
+  shuffle<T extends { length: number; [i: number]: unknown }>(a: T): T {
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      const x = a[i];
+      a[i] = a[j];
+      a[j] = x;
+    }
+    return a;
+  }
+
+  /** The full state, four uint32 numbers; `Rng.fromState` continues the same stream. */
+  getState(): number[] {
+    return [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0];
+  }
+
+  static fromState(s: readonly number[]): Rng {
+    const ok = Array.isArray(s) && s.length === 4 && s.every((x) => Number.isInteger(x) && x >= 0 && x < TWO_32);
+    if (!ok || s.every((x) => x === 0)) {
+      throw new LlmLabError('bad-argument', `Saved random state must be four uint32 numbers, not all zero; got ${JSON.stringify(s)}.`);
+    }
+    const r = new Rng(0);
+    r.s0 = s[0] | 0;
+    r.s1 = s[1] | 0;
+    r.s2 = s[2] | 0;
+    r.s3 = s[3] | 0;
+    return r;
+  }
+}
