@@ -4,6 +4,7 @@
 // --only train,generate,matmul,tokenizer,kernels, --steps N (training steps measured).
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { tf, initEngine } from '../src/core/engine';
 import type { BackendChoice } from '../src/core/engine';
 import { loadNativeBackend } from '../src/core/engine/native';
@@ -74,7 +75,8 @@ async function runChild(job: string, args: Args): Promise<void> {
     throw new Error(`unknown job ${job}`);
   }
   const peak = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(`${JSON.stringify({ ...be, ...result, peak_rss_mb: Math.round(peak) })}\n`);
+  const load = loadavg()[0]; // the machine's 1-minute load: figures taken on a busy machine are low
+  process.stdout.write(`${JSON.stringify({ ...be, ...result, load, peak_rss_mb: Math.round(peak) })}\n`);
 }
 
 /** Runs one job in a fresh process; the parsed JSON line, or an error string. */
@@ -106,7 +108,8 @@ async function main(): Promise<void> {
       out.backend ??= r.backend ?? null;
       out.threads ??= r.threads ?? null;
       (out.train as Json)[p] = r.error ? { error: r.error } : { tokens_per_s: round(r.tokens_per_s), peak_rss_mb: r.peak_rss_mb };
-      log(`train ${p.padEnd(6)} ${r.error ? `failed: ${r.error}` : `${round(r.tokens_per_s)} tok/s, peak RSS ${r.peak_rss_mb} MB`}`);
+      const detail = `${round(r.tokens_per_s)} tok/s, peak RSS ${r.peak_rss_mb} MB (CPU ${round(r.cpu_s_per_step, 2)} s/step, load ${round(r.load, 1)})`;
+      log(`train ${p.padEnd(6)} ${r.error ? `failed: ${r.error}` : detail}`);
     }
   }
   if (want('generate')) {

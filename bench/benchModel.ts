@@ -26,7 +26,11 @@ function randomIds(n: number, vocab: number, seed: number): Int32Array {
 }
 
 /** Tokens per second of full training steps (forward, cross-entropy, backward, AdamW) after warm-up. */
-export function benchTrain(preset: PresetName, steps: number, warmup = 2): { tokens_per_s: number; loss: number } {
+export function benchTrain(
+  preset: PresetName,
+  steps: number,
+  warmup = 2,
+): { tokens_per_s: number; loss: number; cpu_s_per_step: number } {
   const config = benchConfig(preset);
   const B = TRAIN_BATCH[preset] ?? 4;
   const T = config.contextLength;
@@ -60,11 +64,13 @@ export function benchTrain(preset: PresetName, steps: number, warmup = 2): { tok
   };
   for (let i = 0; i < warmup; i++) step(i);
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   for (let i = 0; i < steps; i++) step(warmup + i);
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
   model.dispose();
   [...m, ...v2].forEach((t) => t.dispose());
-  return { tokens_per_s: (B * T * steps) / seconds, loss };
+  return { tokens_per_s: (B * T * steps) / seconds, loss, cpu_s_per_step: (cpu.user + cpu.system) / 1e6 / steps };
 }
 
 /** Greedy decoding with the KV cache: time to the first token after a prompt, then tokens per second. */

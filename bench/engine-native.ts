@@ -33,19 +33,29 @@ export function benchNativeKernels(): KernelTiming[] {
     const table = tf.randomNormal([V, C], 0, 0.02) as tf.Tensor2D;
     const dy = tf.randomNormal([N, V]) as tf.Tensor2D;
     const flops = 2 * N * C * V;
-    const fwd = best(() => tf.tidy(() => ops.lmLogits(x, table).dataSync()), 3);
+    const fwd = best(() => tf.tidy(() => {
+      ops.lmLogits(x, table);
+    }), 3);
     rows.push({ name: `head fwd ${N}×${C} · ${C}×${V}`, ms: fwd, note: gflops(flops, fwd) });
-    const dx = best(() => tf.tidy(() => tf.matMul(dy, table).dataSync()), 3);
+    const dx = best(() => tf.tidy(() => {
+      tf.matMul(dy, table);
+    }), 3);
     rows.push({ name: `head dx ${N}×${V} · ${V}×${C}`, ms: dx, note: gflops(flops, dx) });
-    const dw = best(() => tf.tidy(() => tf.matMul(dy, x, true, false).dataSync()), 3);
+    const dw = best(() => tf.tidy(() => {
+      tf.matMul(dy, x, true, false);
+    }), 3);
     rows.push({ name: `head dW ${V}×${N} · ${N}×${C}`, ms: dw, note: gflops(flops, dw) });
     [x, table, dy].forEach((t) => t.dispose());
   }
   const logits = tf.randomNormal([N, V]) as tf.Tensor2D;
   const targets = tf.randomUniform([N], 0, V, 'int32') as tf.Tensor1D;
-  const ce = best(() => tf.tidy(() => ops.crossEntropy(logits, targets).dataSync()), 3);
+  const ce = best(() => tf.tidy(() => {
+      ops.crossEntropy(logits, targets);
+    }), 3);
   rows.push({ name: `cross-entropy fwd ${N}×${V}`, ms: ce, note: '' });
-  const ceGrad = best(() => tf.tidy(() => tf.grad((l: tf.Tensor) => ops.crossEntropy(l as tf.Tensor2D, targets))(logits).dataSync()), 3);
+  const ceGrad = best(() => tf.tidy(() => {
+      tf.grad((l: tf.Tensor) => ops.crossEntropy(l as tf.Tensor2D, targets))(logits);
+    }), 3);
   rows.push({ name: `cross-entropy fwd+bwd ${N}×${V}`, ms: ceGrad, note: '' });
   [logits, targets].forEach((t) => t.dispose());
 
@@ -53,16 +63,24 @@ export function benchNativeKernels(): KernelTiming[] {
   const a = tf.randomNormal([N, C]) as tf.Tensor2D;
   const w = tf.randomNormal([C, 4 * C]) as tf.Tensor2D;
   const b = tf.zeros([4 * C]) as tf.Tensor1D;
-  const mlp = best(() => tf.tidy(() => ops.linear(a, w, b).dataSync()), 10);
+  const mlp = best(() => tf.tidy(() => {
+      ops.linear(a, w, b);
+    }), 10);
   rows.push({ name: `linear ${N}×${C} · ${C}×${4 * C}`, ms: mlp, note: gflops(2 * N * C * 4 * C, mlp) });
   const g = tf.ones([C]) as tf.Tensor1D;
-  const ln = best(() => tf.tidy(() => ops.layerNorm(a, g, g).dataSync()), 10);
+  const ln = best(() => tf.tidy(() => {
+      ops.layerNorm(a, g, g);
+    }), 10);
   rows.push({ name: `layerNorm ${N}×${C}`, ms: ln, note: '' });
   const q = tf.randomNormal([4, 4, 128, 64]) as tf.Tensor4D;
-  const att = best(() => tf.tidy(() => ops.causalAttention(q, q, q).out.dataSync()), 10);
+  const att = best(() => tf.tidy(() => {
+      ops.causalAttention(q, q, q);
+    }), 10);
   rows.push({ name: 'attention fwd B4 H4 T128 D64', ms: att, note: '' });
   const attGrad = best(
-    () => tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(ops.causalAttention(t as tf.Tensor4D, q, q).out))(q).dataSync()),
+    () => tf.tidy(() => {
+      tf.grad((t: tf.Tensor) => tf.sum(ops.causalAttention(t as tf.Tensor4D, q, q).out))(q);
+    }),
     5,
   );
   rows.push({ name: 'attention fwd+bwd B4 H4 T128 D64', ms: attGrad, note: '' });
