@@ -7,7 +7,7 @@
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-O2", "-O0"],
-      "cflags_cc": ["-std=c++17", "-O3", "-march=native", "-mavx2", "-mfma", "-fexceptions", "-pthread"],
+      "cflags_cc": ["-std=c++17", "-O3", "-march=native", "-fno-math-errno", "-mavx2", "-mfma", "-fexceptions", "-pthread"],
       "ldflags": ["-pthread"]
     }
   ]

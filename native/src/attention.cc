@@ -30,11 +30,7 @@ void attentionForward(const float* q, const float* k, const float* v, int64_t bh
         const float inv = 1.f / sum;
         float* oi = out + (p * tq + i) * d;
         std::memset(oi, 0, sizeof(float) * d);
-        for (int64_t j = 0; j < keys; j++) {
-          const float w = s[j] * inv;
-          const float* vj = vp + j * d;
-          for (int64_t c = 0; c < d; c++) oi[c] += w * vj[c];
-        }
+        for (int64_t j = 0; j < keys; j++) vaxpy(oi, s[j] * inv, vp + j * d, d);
         lse[p * tq + i] = mx + std::log(sum);
         if (weights) {
           float* wi = weights + (p * tq + i) * tk;
@@ -74,15 +70,9 @@ void attentionBackward(const float* q, const float* k, const float* v, const flo
         float* dqi = dqp + i * d;
         std::memset(dqi, 0, sizeof(float) * d);
         for (int64_t j = 0; j < keys; j++) {
-          const float* kj = kp + j * d;
-          float* dkj = dkp + j * d;
-          float* dvj = dvp + j * d;
-          const float sj = ds[j], pj = pr[j];
-          for (int64_t c = 0; c < d; c++) {
-            dqi[c] += sj * kj[c];
-            dkj[c] += sj * qi[c];
-            dvj[c] += pj * doi[c];
-          }
+          vaxpy(dqi, ds[j], kp + j * d, d);
+          vaxpy(dkp + j * d, ds[j], qi, d);
+          vaxpy(dvp + j * d, pr[j], doi, d);
         }
       }
     }

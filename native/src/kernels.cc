@@ -200,7 +200,21 @@ void adamw(float* p, const float* g, float* m, float* v, int64_t n, float lr, fl
   const float bc2 = 1.f / float(1.0 - std::pow(double(beta2), double(step)));
   const float decay = 1.f - lr * weightDecay;
   parallelFor(n, 1 << 16, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; i++) {
+    const __m256 b1 = _mm256_set1_ps(beta1), c1 = _mm256_set1_ps(1.f - beta1), b2 = _mm256_set1_ps(beta2),
+                 c2 = _mm256_set1_ps(1.f - beta2), k1 = _mm256_set1_ps(bc1), k2 = _mm256_set1_ps(bc2),
+                 dk = _mm256_set1_ps(decay), vlr = _mm256_set1_ps(lr), veps = _mm256_set1_ps(eps);
+    int64_t i = i0;
+    for (; i + 8 <= i1; i += 8) {
+      const __m256 gv = _mm256_loadu_ps(g + i);
+      const __m256 mi = _mm256_fmadd_ps(b1, _mm256_loadu_ps(m + i), _mm256_mul_ps(c1, gv));
+      const __m256 vi = _mm256_fmadd_ps(b2, _mm256_loadu_ps(v + i), _mm256_mul_ps(c2, _mm256_mul_ps(gv, gv)));
+      _mm256_storeu_ps(m + i, mi);
+      _mm256_storeu_ps(v + i, vi);
+      const __m256 den = _mm256_add_ps(_mm256_sqrt_ps(_mm256_mul_ps(vi, k2)), veps);
+      const __m256 upd = _mm256_div_ps(_mm256_mul_ps(vlr, _mm256_mul_ps(mi, k1)), den);
+      _mm256_storeu_ps(p + i, _mm256_sub_ps(_mm256_mul_ps(_mm256_loadu_ps(p + i), dk), upd));
+    }
+    for (; i < i1; i++) {
       const float mi = beta1 * m[i] + (1.f - beta1) * g[i];
       const float vi = beta2 * v[i] + (1.f - beta2) * g[i] * g[i];
       m[i] = mi;

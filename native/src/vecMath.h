@@ -105,4 +105,12 @@ inline float vexpSum(const float* x, int64_t n, float shift, float* out = nullpt
   return s;
 }
 
+// y += a·x (y and x do not overlap).
+inline void vaxpy(float* __restrict y, float a, const float* __restrict x, int64_t n) {
+  const __m256 va = _mm256_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  for (; i < n; i++) y[i] += a * x[i];
+}
+
 }  // namespace llmlab
