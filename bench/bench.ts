@@ -11,7 +11,7 @@ import { loadNativeBackend } from '../src/core/engine/native';
 import type { PresetName } from '../src/core/model/config';
 import { benchGenerate, benchMatmul, benchTrain } from './benchModel';
 import { benchNativeKernels } from './engine-native';
-import { benchTokenizer, buildBenchCorpus } from './tokenizer';
+import type * as TokenizerBench from './tokenizer';
 
 interface Args {
   json: boolean;
@@ -58,6 +58,22 @@ async function useBackend(choice: string): Promise<{ backend: string; threads: n
 }
 
 type Json = Record<string, unknown>;
+
+/**
+ * bench/tokenizer.ts runs its own CLI when `require.main === module`, which is also true once esbuild has
+ * bundled it into dist/bench.js; so it is imported lazily, with require.main hidden for that moment.
+ */
+function loadTokenizerBench(): typeof TokenizerBench {
+  const req = require as { main?: unknown };
+  const main = req.main;
+  req.main = undefined;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('./tokenizer') as typeof TokenizerBench;
+  } finally {
+    req.main = main;
+  }
+}
 
 /** What a child process measures: one job, printed as one JSON line. */
 async function runChild(job: string, args: Args): Promise<void> {
@@ -129,6 +145,7 @@ async function main(): Promise<void> {
     log(`matmul 1024×768×3072: ${r.error ? `failed: ${r.error}` : `${round(r.gflops)} GFLOP/s`}`);
   }
   if (want('tokenizer')) {
+    const { benchTokenizer, buildBenchCorpus } = loadTokenizerBench();
     const corpus = args.corpus ? readFileSync(args.corpus, 'utf8') : buildBenchCorpus();
     const r = benchTokenizer(corpus);
     out.tokenizer = { encode_mb_s: round(r.encode_mb_s, 2), decode_mb_s: round(r.decode_mb_s, 2) };
