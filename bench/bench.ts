@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { tf, initEngine } from '../src/core/engine';
 import type { BackendChoice } from '../src/core/engine';
-import { loadNativeBackend } from '../src/core/engine/native';
+import { ensureTfGradients, loadNativeBackend } from '../src/core/engine/native';
 import type { PresetName } from '../src/core/model/config';
 import { benchGenerate, benchMatmul, benchTrain } from './benchModel';
 import { benchNativeKernels } from './engine-native';
@@ -54,6 +54,7 @@ async function useBackend(choice: string): Promise<{ backend: string; threads: n
     }
   }
   const info = await initEngine(choice as BackendChoice);
+  ensureTfGradients(); // training on any backend needs tfjs's gradients (the engine should do this itself)
   return { backend: info.backend, threads: info.threads };
 }
 
