@@ -6,6 +6,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -229,28 +230,31 @@ void gemm(const GemmArgs& g, int threads) {
   int t = std::min<int>(threads, poolThreads());
   if (flops < 2e5) t = 1;
   // Split C into tm × tn rectangles: rows in multiples of MR, columns in multiples of NR.
-  int tm = 1, tn = 1;
-  if (t > 1) {
-    // Pick the factorisation whose tiles have the smallest perimeter (least packing per thread).
-    double best = 1e300;
-    for (int a = 1; a <= t; a++) {
-      if (t % a) continue;
-      const int b = t / a;
-      const double rows = std::ceil(double(g.m) / a), cols = std::ceil(double(g.n) / b);
-      if ((a > 1 && rows < MR) || (b > 1 && cols < NR)) continue;
-      if (rows + cols < best) best = rows + cols, tm = a, tn = b;
-    }
-  }
-  if (tm * tn == 1) {
+  if (t <= 1) {
     gemmTile(g, 0, g.m, 0, g.n);
     return;
   }
-  const int64_t rowBlocks = (g.m + MR - 1) / MR, colBlocks = (g.n + NR - 1) / NR;
-  pool().run(tm * tn, [&](int id, int) {
-    const int a = id / tn, b = id % tn;
-    const int64_t i0 = std::min(g.m, rowBlocks * a / tm * MR), i1 = std::min(g.m, rowBlocks * (a + 1) / tm * MR);
-    const int64_t j0 = std::min(g.n, colBlocks * b / tn * NR), j1 = std::min(g.n, colBlocks * (b + 1) / tn * NR);
-    if (i0 < i1 && j0 < j1) gemmTile(g, i0, i1, j0, j1);
+  // Cut C along its longer side (so the operand every tile re-packs is the smaller one) into up to 2 tiles
+  // per thread, each at least 256 wide, and let threads take them as they come: on a busy machine a
+  // descheduled thread no longer holds the others up.
+  const bool alongN = g.n >= g.m;
+  const int64_t unit = alongN ? NR : MR;
+  const int64_t extent = alongN ? g.n : g.m;
+  const int64_t units = (extent + unit - 1) / unit;
+  const int64_t minUnits = std::max<int64_t>(1, 256 / unit);
+  const int64_t tiles = std::max<int64_t>(std::min<int64_t>(t, units), std::min<int64_t>(int64_t(t) * 2, units / minUnits));
+  if (tiles == 1) {
+    gemmTile(g, 0, g.m, 0, g.n);
+    return;
+  }
+  std::atomic<int64_t> next{0};
+  pool().run(t, [&](int, int) {
+    for (int64_t i; (i = next.fetch_add(1)) < tiles;) {
+      const int64_t lo = std::min(extent, units * i / tiles * unit), hi = std::min(extent, units * (i + 1) / tiles * unit);
+      if (lo >= hi) continue;
+      if (alongN) gemmTile(g, 0, g.m, lo, hi);
+      else gemmTile(g, lo, hi, 0, g.n);
+    }
   });
 }
 

@@ -2,6 +2,7 @@
 #include "threadPool.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 
 namespace llmlab {
@@ -19,7 +20,7 @@ ThreadPool::~ThreadPool() {
   for (auto& w : workers_) w.join();
 }
 
-void ThreadPool::workerLoop(int index) {
+void ThreadPool::workerLoop(int) {
   uint64_t seen = 0;
   for (;;) {
     const std::function<void(int, int)>* job;
@@ -29,13 +30,15 @@ void ThreadPool::workerLoop(int index) {
       wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
       if (stop_) return;
       seen = generation_;
+      if (!open_) continue;  // woke too late: the caller already finished this job
       job = job_;
       n = jobThreads_;
+      active_++;
     }
-    if (index < n) (*job)(index, n);
+    for (int i; (i = nextIndex_.fetch_add(1)) < n;) (*job)(i, n);
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (--pending_ == 0) done_.notify_one();
+      if (--active_ == 0) done_.notify_one();
     }
   }
 }
@@ -50,13 +53,15 @@ void ThreadPool::run(int wanted, const std::function<void(int, int)>& fn) {
     std::lock_guard<std::mutex> lock(mu_);
     job_ = &fn;
     jobThreads_ = n;
-    pending_ = threads_ - 1;
+    nextIndex_.store(0);
+    open_ = true;
     generation_++;
   }
   wake_.notify_all();
-  fn(0, n);
+  for (int i; (i = nextIndex_.fetch_add(1)) < n;) fn(i, n);
   std::unique_lock<std::mutex> lock(mu_);
-  done_.wait(lock, [&] { return pending_ == 0; });
+  open_ = false;
+  done_.wait(lock, [&] { return active_ == 0; });
   job_ = nullptr;
 }
 
@@ -84,9 +89,14 @@ void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int
     fn(0, n);
     return;
   }
-  pool().run(threads, [&](int t, int nt) {
-    const int64_t begin = n * t / nt, end = n * (t + 1) / nt;
-    if (begin < end) fn(begin, end);
+  // About 4 chunks per thread, taken in turn, so a descheduled thread's share is picked up by the others.
+  const int64_t chunks = std::min<int64_t>(maxChunks, int64_t(threads) * 4);
+  std::atomic<int64_t> next{0};
+  pool().run(threads, [&](int, int) {
+    for (int64_t c; (c = next.fetch_add(1)) < chunks;) {
+      const int64_t begin = n * c / chunks, end = n * (c + 1) / chunks;
+      if (begin < end) fn(begin, end);
+    }
   });
 }
 

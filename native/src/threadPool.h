@@ -1,6 +1,9 @@
 // A small persistent thread pool for the native kernels: workers sleep on a condition variable between jobs,
-// the calling thread takes part as worker 0, and a job is a function of (thread index, thread count).
+// and a job is a function of (index, count). Indices are claimed as threads arrive, the calling thread
+// included, which runs whatever no worker took; so on a busy machine a worker that is slow to wake never
+// holds a job up (the caller waits only for workers that actually joined).
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -15,7 +18,7 @@ class ThreadPool {
   explicit ThreadPool(int threads);
   ~ThreadPool();
   int size() const { return threads_; }
-  // Runs fn(t, n) for t in [0, n) with n = min(size(), wanted); returns when all are done.
+  // Runs fn(i, n) once for each i in [0, n), n = min(size(), wanted); returns when all are done.
   void run(int wanted, const std::function<void(int, int)>& fn);
 
  private:
@@ -26,8 +29,10 @@ class ThreadPool {
   std::condition_variable wake_, done_;
   const std::function<void(int, int)>* job_ = nullptr;
   int jobThreads_ = 0;
+  std::atomic<int> nextIndex_{0};
   uint64_t generation_ = 0;
-  int pending_ = 0;
+  int active_ = 0;     // workers inside the current job
+  bool open_ = false;  // whether workers may still join the current job
   bool stop_ = false;
 };
 
