@@ -11,7 +11,21 @@ const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
 
 const nodeExternal = ['vscode', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'webgpu'];
-const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning' };
+
+// TensorFlow.js backends register themselves when imported (`import '@tensorflow/tfjs-backend-cpu'`), but their
+// package.json "sideEffects" lists omit the Node entry files, so esbuild would drop those imports and a bundle
+// would start with no backend at all. Mark the backend packages as having side effects.
+const keepTfBackends = {
+  name: 'keep-tfjs-backends',
+  setup(build) {
+    build.onResolve({ filter: /^@tensorflow\/tfjs-backend-[a-z]+$/ }, async (args) => {
+      if (args.pluginData?.keepTf) return undefined;
+      const r = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: { keepTf: true } });
+      return r.errors.length ? undefined : { ...r, sideEffects: true };
+    });
+  },
+};
+const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', plugins: [keepTfBackends] };
 
 const targets = [
   { name: 'extension', entry: 'src/extension/extension.ts', platform: 'node', format: 'cjs', external: nodeExternal },

@@ -2,7 +2,7 @@
 // arithmetic), so each backend can serve them with its fastest kernels and a gradient that it supports.
 // Shapes: B batch, T time (positions), C channels, H heads, D head size, V vocabulary, N = B·T rows.
 import { fusedOp } from './fused';
-import { tf } from './index';
+import { tf } from './tf';
 
 /** x @ w + b, with w stored [in, out] as in GPT-2's Conv1D. x: (..., in) → (..., out). */
 function portableLinear(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor {

@@ -8,57 +8,55 @@ import { utf8Binary } from './vocab';
 const NONE = 0x7fffffff;
 const SMALL = 128;
 const CACHE_SLOTS = 1 << 18;
+const PAIR_SLOTS = 1 << 19;
+const PAIR_MASK = PAIR_SLOTS - 1;
 const CACHE_MASK = CACHE_SLOTS - 1;
 const CACHE_PIECE_CHARS = 64;
 
 /**
- * Every merge BPE can make, as (left id, right id) -> id of the joined bytes, in an open-addressing hash table.
- * Joining two tokens is allowed exactly when their joined bytes are a token, and its rank is that token's id,
- * so looking pairs up by id gives the same merges as looking the joined bytes up by string, without building
- * strings.
+ * Which two tokens join into which token: (left id, right id) -> id of the joined bytes, or NONE. Joining two
+ * parts is allowed exactly when their joined bytes are a token, and its rank is that token's id, so looking
+ * pairs up by id gives the same merges as looking joined byte strings up. Answers are computed on first use
+ * and kept in an open-addressing hash table (emptied when half full), so loading costs nothing and repeated
+ * pairs cost no string building.
  */
 export class MergeTable {
-  private readonly keys: Int32Array; // [left, right] per slot, left = -1 when empty
-  private readonly values: Int32Array;
-  private readonly mask: number;
+  private readonly keys = new Int32Array(2 * PAIR_SLOTS).fill(-1); // [left, right] per slot, left = -1 when empty
+  private readonly values = new Int32Array(PAIR_SLOTS);
+  private size = 0;
+  private readonly strings: string[] = [];
   /** The id of each single byte. */
   readonly byteIds = new Int32Array(256);
 
-  constructor(vocab: Vocab) {
-    const pairs: number[] = [];
+  constructor(private readonly vocab: Vocab) {
     for (const [bytes, id] of vocab.ranks) {
+      this.strings[id] = bytes;
       if (bytes.length === 1) this.byteIds[bytes.charCodeAt(0)] = id;
-      for (let k = 1; k < bytes.length; k++) {
-        const left = vocab.ranks.get(bytes.substring(0, k));
-        if (left === undefined) continue;
-        const right = vocab.ranks.get(bytes.substring(k));
-        if (right !== undefined) pairs.push(left, right, id);
-      }
-    }
-    let cap = 1024;
-    while (cap < pairs.length / 3 / 0.5) cap *= 2; // load factor at most 1/2
-    this.mask = cap - 1;
-    this.keys = new Int32Array(2 * cap).fill(-1);
-    this.values = new Int32Array(cap);
-    for (let p = 0; p < pairs.length; p += 3) {
-      let h = hash(pairs[p], pairs[p + 1]) & this.mask;
-      while (this.keys[2 * h] !== -1) h = (h + 1) & this.mask;
-      this.keys[2 * h] = pairs[p];
-      this.keys[2 * h + 1] = pairs[p + 1];
-      this.values[h] = pairs[p + 2];
     }
   }
 
   /** The id of left's bytes followed by right's bytes, or NONE when that is not a token. */
   get(left: number, right: number): number {
     const keys = this.keys;
-    let h = hash(left, right) & this.mask;
+    let h = hash(left, right) & PAIR_MASK;
     for (;;) {
       const k = keys[2 * h];
       if (k === left && keys[2 * h + 1] === right) return this.values[h];
-      if (k === -1) return NONE;
-      h = (h + 1) & this.mask;
+      if (k === -1) break;
+      h = (h + 1) & PAIR_MASK;
     }
+    const joined = this.vocab.ranks.get(this.strings[left] + this.strings[right]);
+    const value = joined === undefined ? NONE : joined;
+    if (this.size >= PAIR_SLOTS / 2) {
+      keys.fill(-1);
+      this.size = 0;
+      h = hash(left, right) & PAIR_MASK;
+    }
+    keys[2 * h] = left;
+    keys[2 * h + 1] = right;
+    this.values[h] = value;
+    this.size++;
+    return value;
   }
 }
 

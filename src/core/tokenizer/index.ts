@@ -72,11 +72,11 @@ class BpeTokenizer implements Tokenizer {
   }
 
   decode(ids: ArrayLike<number>): string {
-    const { bytes, offsets } = this.vocab;
+    const { bytes, offsets, present } = this.vocab;
     let total = 0;
     for (let t = 0; t < ids.length; t++) {
       const id = ids[t];
-      this.check(id);
+      if (present[id] !== 1) this.check(id); // undefined for negative, fractional or too large ids: throws
       total += offsets[id + 1] - offsets[id];
     }
     const buf = new Uint8Array(total);
@@ -84,7 +84,8 @@ class BpeTokenizer implements Tokenizer {
     for (let t = 0; t < ids.length; t++) {
       const id = ids[t];
       const e = offsets[id + 1];
-      for (let p = offsets[id]; p < e; p++) buf[at++] = bytes[p];
+      let p = offsets[id];
+      while (p < e) buf[at++] = bytes[p++];
     }
     return this.decoder.decode(buf);
   }
@@ -176,8 +177,8 @@ class BpeTokenizer implements Tokenizer {
 
 const cache = new Map<EncodingName, Tokenizer>();
 
-/** The tokenizer of an encoding (default gpt2), built once per process and shared (about 0.1 s for gpt2, 0.3 s
- *  for cl100k_base, 0.7 s for o200k_base, on first use). */
+/** The tokenizer of an encoding (default gpt2), built once per process and shared (about 0.13 s for gpt2, 0.5 s
+ *  for cl100k_base, 1.3 s for o200k_base, on first use). */
 export function getTokenizer(name: EncodingName = 'gpt2'): Tokenizer {
   let t = cache.get(name);
   if (!t) {

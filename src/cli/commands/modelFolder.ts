@@ -1,0 +1,67 @@
+// Opening the model a command names with --model: our run folders (their latest checkpoint), our model
+// folders, and any folder holding a GPT-2 config.json + model.safetensors; plus the tokenizer it was trained with.
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import type { LoadedModel } from '../../core/checkpoint';
+import { CONFIG_FILE, findCheckpoint, fromHfConfig, loadModel } from '../../core/checkpoint';
+import { LlmLabError } from '../../core/errors';
+import type { GptConfig } from '../../core/model/config';
+import type { EncodingName, Tokenizer } from '../../core/tokenizer';
+import { ENCODING_NAMES, getTokenizer } from '../../core/tokenizer';
+import type { CliIo } from '../io';
+
+async function checkFolder(io: CliIo, dir: string): Promise<string> {
+  const abs = path.resolve(io.cwd, dir);
+  let isDir = false;
+  try {
+    isDir = (await fsp.stat(abs)).isDirectory();
+  } catch {
+    throw new LlmLabError('not-found', `Model folder ${abs} does not exist; check the --model path.`);
+  }
+  if (!isDir) throw new LlmLabError('bad-argument', `--model ${abs} is a file; give the folder that holds config.json and model.safetensors.`);
+  return abs;
+}
+
+/** The tokenizer a checkpoint's config names (gpt2 for folders that name none). */
+export function tokenizerFor(name: unknown): Tokenizer {
+  const enc = typeof name === 'string' && (ENCODING_NAMES as readonly string[]).includes(name) ? (name as EncodingName) : undefined;
+  if (name !== undefined && !enc) {
+    throw new LlmLabError('bad-checkpoint', `The model's config.json names tokenizer '${String(name)}', which LLM Lab does not have (it has ${ENCODING_NAMES.join(', ')}).`);
+  }
+  return getTokenizer(enc ?? 'gpt2');
+}
+
+/** Loads a model and its tokenizer; the caller disposes the model. */
+export async function openModel(io: CliIo, dir: string): Promise<LoadedModel & { tokenizer: Tokenizer }> {
+  const loaded = await loadModel(await checkFolder(io, dir));
+  try {
+    const tokenizer = tokenizerFor(loaded.meta.tokenizer);
+    if (tokenizer.vocabSize > loaded.config.vocabSize) {
+      throw new LlmLabError(
+        'bad-checkpoint',
+        `The model's vocabulary (${loaded.config.vocabSize}) is smaller than its tokenizer's (${tokenizer.name}, ${tokenizer.vocabSize}); the folder does not hold a model LLM Lab can run.`,
+      );
+    }
+    return { ...loaded, tokenizer };
+  } catch (e) {
+    loaded.model.dispose();
+    throw e;
+  }
+}
+
+/** A model folder's config only (no weights read): for `info`. */
+export async function readModelConfig(io: CliIo, dir: string): Promise<{ config: GptConfig; dir: string }> {
+  const abs = await checkFolder(io, dir);
+  const found = await findCheckpoint(abs);
+  if (!found) {
+    throw new LlmLabError('bad-checkpoint', `${abs} has no ${CONFIG_FILE} and no training checkpoints; point --model at a model folder or a run folder.`);
+  }
+  const file = path.join(found, CONFIG_FILE);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await fsp.readFile(file, 'utf8'));
+  } catch {
+    throw new LlmLabError('bad-checkpoint', `${file} is not valid JSON; restore it or save the model again.`);
+  }
+  return { config: fromHfConfig(file, raw).config, dir: found };
+}

@@ -1,0 +1,212 @@
+// Options of a pretraining run, their defaults and their checks. The defaults are the recipe that takes the
+// `tiny` model on samples/the-verdict.txt below a training loss of 1: batch 8, AdamW lr 3e-3 with 50 warmup
+// steps and cosine decay to 3e-4, global-norm clip 1.0, context 64 and stride 64, a 90/10 split.
+import { LlmLabError } from '../errors';
+import type { GptConfig, PresetName } from '../model/config';
+import { isPresetName, makeConfig } from '../model/config';
+
+export interface PretrainOptions {
+  /** Run folder: run.json, metrics.jsonl and checkpoints/ go here. Required. */
+  outDir: string;
+  /** Training text, tokenized with `tokenizer` (give this or `tokens`). */
+  text?: string;
+  /** Training data as token ids (give this or `text`). */
+  tokens?: ArrayLike<number>;
+  /** Tokenizer of `text` and of the sample prompt. Default 'gpt2'. */
+  tokenizer?: 'gpt2' | 'cl100k_base' | 'o200k_base';
+  /** Model preset. Default 'tiny'. */
+  preset?: PresetName;
+  /** Model settings that override the preset (e.g. { contextLength: 128 }). */
+  model?: Partial<GptConfig>;
+  /** Train until this many optimizer steps in total (a resumed run continues up to it). Default 800. */
+  steps?: number;
+  /** Sequences per optimizer step. Default 8. */
+  batchSize?: number;
+  /** Micro-batches each step's batch is split into, to save memory; must divide batchSize. Default 1. */
+  gradAccumSteps?: number;
+  /** Peak learning rate after warmup. Default 3e-3. */
+  lr?: number;
+  /** Learning rate the cosine decay ends at. Default lr / 10. */
+  minLr?: number;
+  /** Steps of linear warmup from 0. Default 50. */
+  warmupSteps?: number;
+  /** AdamW decoupled weight decay (matrices and embeddings only). Default 0.1. */
+  weightDecay?: number;
+  /** AdamW β1. Default 0.9. */
+  beta1?: number;
+  /** AdamW β2. Default 0.999 (PyTorch's). */
+  beta2?: number;
+  /** AdamW ε. Default 1e-8. */
+  eps?: number;
+  /** Clip gradients to this global L2 norm; 0 turns clipping off. Default 1.0. */
+  gradClip?: number;
+  /** Fraction of the tokens held out (the end of the data) for validation; 0 for none. Default 0.1. */
+  valFraction?: number;
+  /** Step between the starts of training windows. Default the context length (no overlap). */
+  stride?: number;
+  /** Validation loss every N steps (and at the end); 0 turns it off. Default 50. */
+  evalEvery?: number;
+  /** Validation batches per evaluation; 0 evaluates every held-out window. Default 0. */
+  evalBatches?: number;
+  /** Greedy sample of `samplePrompt` every N steps (and at the end); 0 turns it off. Default 100. */
+  sampleEvery?: number;
+  /** Prompt of the samples. Default 'Every effort moves you'. */
+  samplePrompt?: string;
+  /** Tokens each sample adds. Default 25. */
+  sampleTokens?: number;
+  /** Checkpoint every N steps; one is always saved at the end and on cancel. 0: only those. Default 100. */
+  checkpointEvery?: number;
+  /** Most recent step checkpoints kept in the run folder; 0 keeps all. Default 2. */
+  keepCheckpoints?: number;
+  /** Seed of the initial weights, the data order and dropout. Default 123. */
+  seed?: number;
+  /** Continue from the latest checkpoint in outDir (a fresh start when there is none). Default false. */
+  resume?: boolean;
+}
+
+/** The options with every default filled in (what run.json records). */
+export interface ResolvedPretrainOptions {
+  tokenizer: 'gpt2' | 'cl100k_base' | 'o200k_base';
+  preset: PresetName;
+  model: GptConfig;
+  steps: number;
+  batchSize: number;
+  gradAccumSteps: number;
+  lr: number;
+  minLr: number;
+  warmupSteps: number;
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  gradClip: number;
+  valFraction: number;
+  stride: number;
+  evalEvery: number;
+  evalBatches: number;
+  sampleEvery: number;
+  samplePrompt: string;
+  sampleTokens: number;
+  checkpointEvery: number;
+  keepCheckpoints: number;
+  seed: number;
+}
+
+export const PRETRAIN_DEFAULTS = {
+  tokenizer: 'gpt2',
+  preset: 'tiny',
+  steps: 800,
+  batchSize: 8,
+  gradAccumSteps: 1,
+  lr: 3e-3,
+  warmupSteps: 50,
+  weightDecay: 0.1,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  gradClip: 1.0,
+  valFraction: 0.1,
+  evalEvery: 50,
+  evalBatches: 0,
+  sampleEvery: 100,
+  samplePrompt: 'Every effort moves you',
+  sampleTokens: 25,
+  checkpointEvery: 100,
+  keepCheckpoints: 2,
+  seed: 123,
+} as const;
+
+/**
+ * Settings a resumed run may change; every other one must match the run's run.json, because it decides the
+ * model, the data order or the optimizer's path.
+ */
+export const RESUME_MUTABLE: readonly (keyof ResolvedPretrainOptions)[] = [
+  'steps', 'evalEvery', 'evalBatches', 'sampleEvery', 'samplePrompt', 'sampleTokens', 'checkpointEvery', 'keepCheckpoints',
+];
+
+function bad(message: string): LlmLabError {
+  return new LlmLabError('bad-argument', message);
+}
+
+function check(name: string, v: number, ok: (v: number) => boolean, want: string): void {
+  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw bad(`Training option ${name} must be ${want}, got ${v}.`);
+}
+
+const int = (v: number): boolean => Number.isInteger(v);
+
+/** Fills in defaults and checks every value; errors say which option is wrong and what it must be. */
+export function resolvePretrainOptions(o: PretrainOptions): ResolvedPretrainOptions {
+  const d = PRETRAIN_DEFAULTS;
+  const preset = o.preset ?? d.preset;
+  if (!isPresetName(preset)) throw bad(`Unknown model preset '${String(preset)}'; use one of tiny, small, gpt2, gpt2-medium, gpt2-large, gpt2-xl.`);
+  const model = makeConfig(preset, o.model ?? {});
+  const lr = o.lr ?? d.lr;
+  const r: ResolvedPretrainOptions = {
+    tokenizer: o.tokenizer ?? d.tokenizer,
+    preset,
+    model,
+    steps: o.steps ?? d.steps,
+    batchSize: o.batchSize ?? d.batchSize,
+    gradAccumSteps: o.gradAccumSteps ?? d.gradAccumSteps,
+    lr,
+    minLr: o.minLr ?? lr / 10,
+    warmupSteps: o.warmupSteps ?? d.warmupSteps,
+    weightDecay: o.weightDecay ?? d.weightDecay,
+    beta1: o.beta1 ?? d.beta1,
+    beta2: o.beta2 ?? d.beta2,
+    eps: o.eps ?? d.eps,
+    gradClip: o.gradClip ?? d.gradClip,
+    valFraction: o.valFraction ?? d.valFraction,
+    stride: o.stride ?? model.contextLength,
+    evalEvery: o.evalEvery ?? d.evalEvery,
+    evalBatches: o.evalBatches ?? d.evalBatches,
+    sampleEvery: o.sampleEvery ?? d.sampleEvery,
+    samplePrompt: o.samplePrompt ?? d.samplePrompt,
+    sampleTokens: o.sampleTokens ?? d.sampleTokens,
+    checkpointEvery: o.checkpointEvery ?? d.checkpointEvery,
+    keepCheckpoints: o.keepCheckpoints ?? d.keepCheckpoints,
+    seed: o.seed ?? d.seed,
+  };
+  check('steps', r.steps, (v) => int(v) && v >= 1, 'a whole number ≥ 1');
+  check('batchSize', r.batchSize, (v) => int(v) && v >= 1, 'a whole number ≥ 1');
+  check('gradAccumSteps', r.gradAccumSteps, (v) => int(v) && v >= 1 && r.batchSize % v === 0, `a whole number that divides batchSize (${r.batchSize})`);
+  check('lr', r.lr, (v) => v > 0 && v < 10, 'a positive number such as 3e-3');
+  check('minLr', r.minLr, (v) => v >= 0 && v <= r.lr, `between 0 and lr (${r.lr})`);
+  check('warmupSteps', r.warmupSteps, (v) => int(v) && v >= 0, 'a whole number ≥ 0');
+  check('weightDecay', r.weightDecay, (v) => v >= 0 && v < 1, 'in [0, 1)');
+  check('beta1', r.beta1, (v) => v >= 0 && v < 1, 'in [0, 1)');
+  check('beta2', r.beta2, (v) => v >= 0 && v < 1, 'in [0, 1)');
+  check('eps', r.eps, (v) => v > 0, 'positive');
+  check('gradClip', r.gradClip, (v) => v >= 0, '≥ 0 (0 turns clipping off)');
+  check('valFraction', r.valFraction, (v) => v >= 0 && v < 1, 'in [0, 1)');
+  check('stride', r.stride, (v) => int(v) && v >= 1, 'a whole number ≥ 1');
+  for (const k of ['evalEvery', 'evalBatches', 'sampleEvery', 'sampleTokens', 'checkpointEvery', 'keepCheckpoints', 'seed'] as const) {
+    check(k, r[k], (v) => int(v) && v >= 0, 'a whole number ≥ 0');
+  }
+  return r;
+}
+
+/** Names of the run-defining settings in which `given` differs from the run's saved options. */
+export function resumeConflicts(
+  saved: ResolvedPretrainOptions,
+  given: ResolvedPretrainOptions,
+  explicit: PretrainOptions,
+): (keyof ResolvedPretrainOptions)[] {
+  const out: (keyof ResolvedPretrainOptions)[] = [];
+  for (const key of Object.keys(saved) as (keyof ResolvedPretrainOptions)[]) {
+    if (RESUME_MUTABLE.includes(key)) continue;
+    const raw = key === 'model' ? explicit.model ?? explicit.preset : (explicit as unknown as Record<string, unknown>)[key];
+    if (raw === undefined) continue; // not given: the saved value stands
+    if (JSON.stringify(saved[key]) !== JSON.stringify(given[key])) out.push(key);
+  }
+  return out;
+}
+
+/** On resume: the saved options, with the settings a resume may change taken from the caller when given. */
+export function mergeForResume(saved: ResolvedPretrainOptions, explicit: PretrainOptions, given: ResolvedPretrainOptions): ResolvedPretrainOptions {
+  const merged = { ...saved };
+  for (const key of RESUME_MUTABLE) {
+    if ((explicit as unknown as Record<string, unknown>)[key] !== undefined) (merged as Record<string, unknown>)[key] = given[key];
+  }
+  return merged;
+}

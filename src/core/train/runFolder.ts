@@ -1,0 +1,87 @@
+// The run folder of a pretraining run and how a run starts or resumes in it:
+//   <out>/run.json                       options with defaults filled in, data fingerprint, backend, times
+//   <out>/metrics.jsonl                  one JSON line per event (start, step, eval, sample, checkpoint, done)
+//   <out>/checkpoints/step-000123/       config.json, model.safetensors, training_state.{safetensors,json}
+// loadModel(<out>) loads the latest step folder.
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { writeJsonAtomic } from '../checkpoint/atomic';
+import { CHECKPOINTS_DIR, listCheckpoints } from '../checkpoint/modelFiles';
+import { LlmLabError } from '../errors';
+import { RUN_FILE } from './events';
+import type { PretrainOptions, ResolvedPretrainOptions } from './options';
+import { mergeForResume, resumeConflicts } from './options';
+
+export const RUN_FORMAT_VERSION = 1;
+
+/** Contents of run.json. */
+export interface RunRecord {
+  formatVersion: number;
+  kind: 'pretrain';
+  options: ResolvedPretrainOptions;
+  dataFingerprint: string;
+  backend: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export async function readRunRecord(outDir: string): Promise<RunRecord | undefined> {
+  const file = path.join(outDir, RUN_FILE);
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const r = JSON.parse(text) as RunRecord;
+    if (!r || typeof r.options !== 'object') throw new Error('no options');
+    return r;
+  } catch {
+    throw new LlmLabError('bad-checkpoint', `${file} is not a valid run record; restore it or start a new run in another folder.`);
+  }
+}
+
+export async function writeRunRecord(outDir: string, r: RunRecord): Promise<void> {
+  await writeJsonAtomic(path.join(outDir, RUN_FILE), r);
+}
+
+export interface RunStart {
+  options: ResolvedPretrainOptions;
+  /** The step folder to resume from, when resuming. */
+  resumeFrom?: { step: number; dir: string };
+  record?: RunRecord;
+}
+
+/**
+ * Decides how a run starts in `outDir`: fresh (no checkpoints there), or resumed from the latest checkpoint
+ * (with `resume`). Refuses to start over a folder that has checkpoints unless resuming, and refuses a resume
+ * whose run-defining settings differ from run.json.
+ */
+export async function planRunStart(outDir: string, explicit: PretrainOptions, given: ResolvedPretrainOptions): Promise<RunStart> {
+  const checkpoints = await listCheckpoints(path.join(outDir, CHECKPOINTS_DIR));
+  const latest = checkpoints[checkpoints.length - 1];
+  if (!explicit.resume) {
+    if (latest) {
+      throw new LlmLabError(
+        'bad-argument',
+        `${outDir} already holds a training run (checkpoint at step ${latest.step}); resume it (resume: true / --resume) or choose an empty folder.`,
+      );
+    }
+    return { options: given };
+  }
+  if (!latest) return { options: given }; // nothing to resume: a fresh start
+  const record = await readRunRecord(outDir);
+  if (!record) {
+    throw new LlmLabError('bad-checkpoint', `${path.join(outDir, RUN_FILE)} is missing, so the run cannot resume; start a new run from ${latest.dir} instead.`);
+  }
+  const conflicts = resumeConflicts(record.options, given, explicit);
+  if (conflicts.length > 0) {
+    const list = conflicts.map((k) => `${k} (run: ${JSON.stringify(record.options[k])}, now: ${JSON.stringify(given[k])})`).join(', ');
+    throw new LlmLabError(
+      'bad-argument',
+      `Cannot resume ${outDir} with different settings: ${list}. Leave them out to keep the run's values, or start a new run.`,
+    );
+  }
+  return { options: mergeForResume(record.options, explicit, given), resumeFrom: latest, record };
+}

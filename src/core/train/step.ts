@@ -1,0 +1,105 @@
+// One optimizer step's gradient work: the batch split into micro-batches whose gradients are averaged
+// (gradient accumulation: the same result as the whole batch at once, in less memory), then clipped to a
+// global norm. Dropout masks are seeded from (run seed, step, micro-batch), so a resumed run repeats them.
+import { tf } from '../engine';
+import type { GptModel } from '../model/gpt';
+
+/** Row-major (B, T) token ids and next-token targets. */
+export interface TokenBatch {
+  inputs: Int32Array;
+  targets: Int32Array;
+  batchSize: number;
+  seqLen: number;
+}
+
+function mix(h: number, x: number): number {
+  h = Math.imul(h ^ x, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Dropout seed of a micro-batch: a fixed hash of the run seed, the step and the micro-batch index. */
+export function dropoutSeed(seed: number, step: number, micro: number): number {
+  return mix(mix(mix(0x9e3779b9, seed), step), micro) % 2147483647;
+}
+
+/** Rows [from, from+rows) of a batch as (rows, T) int32 tensors. */
+function rowsOf(b: TokenBatch, from: number, rows: number): { x: tf.Tensor2D; y: tf.Tensor2D } {
+  const T = b.seqLen;
+  const x = tf.tensor2d(b.inputs.subarray(from * T, (from + rows) * T), [rows, T], 'int32'); // (b, T)
+  const y = tf.tensor2d(b.targets.subarray(from * T, (from + rows) * T), [rows, T], 'int32'); // (b, T)
+  return { x, y };
+}
+
+export interface Gradients {
+  /** Mean loss over the batch (the mean of the micro-batch means; NaN/Inf when training diverged). */
+  loss: number;
+  /** Gradient of that mean loss by parameter name; the caller disposes them. */
+  grads: Map<string, tf.Tensor>;
+}
+
+/**
+ * Loss and gradients of a batch, in `accumSteps` equal micro-batches (batchSize must divide by it).
+ * `seedOf(micro)` gives each micro-batch's dropout seed.
+ */
+export function computeGradients(
+  model: GptModel,
+  batch: TokenBatch,
+  accumSteps: number,
+  training: boolean,
+  seedOf: (micro: number) => number,
+): Gradients {
+  const names = [...model.params.keys()];
+  const vars = names.map((n) => model.params.get(n)!);
+  const nameOfVar = new Map(vars.map((v, i) => [v.name, names[i]]));
+  const micro = batch.batchSize / accumSteps;
+  const grads = new Map<string, tf.Tensor>();
+  let lossSum = 0;
+  for (let j = 0; j < accumSteps; j++) {
+    const { x, y } = rowsOf(batch, j * micro, micro);
+    const { value, grads: g } = tf.variableGrads(
+      () => model.loss(x, y, { training, seed: seedOf(j) }),
+      vars,
+    );
+    lossSum += value.dataSync()[0];
+    tf.dispose([x, y, value]);
+    for (const [varName, grad] of Object.entries(g)) {
+      const name = nameOfVar.get(varName)!;
+      const scaled = accumSteps === 1 ? grad : tf.tidy(() => tf.mul(grad, 1 / accumSteps));
+      if (scaled !== grad) grad.dispose();
+      const prev = grads.get(name);
+      if (prev) {
+        grads.set(name, tf.add(prev, scaled));
+        tf.dispose([prev, scaled]);
+      } else {
+        grads.set(name, scaled);
+      }
+    }
+  }
+  return { loss: lossSum / accumSteps, grads };
+}
+
+/** The global L2 norm of all gradients together. */
+export function globalNorm(grads: Map<string, tf.Tensor>): number {
+  const all = [...grads.values()];
+  if (all.length === 0) return 0;
+  return tf.tidy(() => tf.sqrt(tf.addN(all.map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
+}
+
+/**
+ * Scales every gradient by maxNorm / norm when the global norm exceeds maxNorm (as PyTorch's
+ * clip_grad_norm_, with its 1e-6 guard), replacing the map's tensors. Returns the norm before clipping.
+ * maxNorm ≤ 0 turns clipping off.
+ */
+export function clipGradients(grads: Map<string, tf.Tensor>, maxNorm: number): number {
+  const norm = globalNorm(grads);
+  if (maxNorm <= 0 || !Number.isFinite(norm)) return norm;
+  const coef = maxNorm / (norm + 1e-6);
+  if (coef >= 1) return norm;
+  for (const [name, g] of grads) {
+    grads.set(name, tf.tidy(() => tf.mul(g, coef)));
+    g.dispose();
+  }
+  return norm;
+}
