@@ -5,9 +5,8 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { tf, initEngine } from '../src/core/engine';
+import { initEngine } from '../src/core/engine';
 import type { BackendChoice } from '../src/core/engine';
-import { ensureTfGradients, loadNativeBackend } from '../src/core/engine/native';
 import type { PresetName } from '../src/core/model/config';
 import { benchGenerate, benchMatmul, benchTrain } from './benchModel';
 import { benchNativeKernels } from './engine-native';
@@ -42,19 +41,10 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-/** Starts the requested backend; returns its name and thread count. */
+/** Starts the requested backend through the engine; returns its name and thread count. */
 async function useBackend(choice: string): Promise<{ backend: string; threads: number }> {
-  if (choice === 'native' || choice === 'auto') {
-    try {
-      const r = await loadNativeBackend();
-      await tf.setBackend('native');
-      return { backend: 'native', threads: r.threads };
-    } catch (e) {
-      if (choice === 'native') throw e;
-    }
-  }
   const info = await initEngine(choice as BackendChoice);
-  ensureTfGradients(); // training on any backend needs tfjs's gradients (the engine should do this itself)
+  if (info.gradientsMissing) throw new Error(`training cannot run: ${info.gradientsMissing}`);
   return { backend: info.backend, threads: info.threads };
 }
 
