@@ -34,9 +34,15 @@ export function ensureCodeServer(log: (s: string) => void = console.log): string
   // npm 11 blocks dependency install scripts unless allowed; code-server's postinstall (which runs nested
   // npm installs of its native addons) is the point of this install, so allow them for this folder only.
   // npm_config_yes: node-pty's postinstall runs `npx node-gyp`, which would otherwise wait for a TTY.
+  // npm_config_unsafe_perm: code-server's postinstall refuses to run as root without it (CI runs as root).
   execFileSync('npm', ['install', '--prefix', TOOLS, '--no-save', '--no-audit', '--no-fund', `code-server@${CODE_SERVER_VERSION}`], {
     stdio: 'inherit',
-    env: { ...process.env, npm_config_yes: 'true', npm_config_dangerously_allow_all_scripts: 'true' },
+    env: {
+      ...process.env,
+      npm_config_yes: 'true',
+      npm_config_unsafe_perm: 'true',
+      npm_config_dangerously_allow_all_scripts: 'true',
+    },
   });
   const rgBin = join(TOOLS, 'node_modules', 'code-server', 'lib', 'vscode', 'node_modules', '@vscode', 'ripgrep', 'bin', 'rg');
   if (!existsSync(codeServerBin()) || !existsSync(rgBin)) throw new Error(`code-server did not install completely into ${TOOLS}; see the npm output above.`);
