@@ -56,7 +56,7 @@ export const demoCommand: Command = {
     const tokenizer = getTokenizer('gpt2');
     const say = (line = ''): void => (json ? undefined : println(io.stdout, line));
     say(`LLM Lab demo: pretraining the tiny GPT on ${path.basename(dataFile)} for ${steps} steps`);
-    for (const l of describeBackend(engine)) say(l);
+    say(describeBackend(engine)[0]); // the backend in use; `llm-lab info` has the whole report
     // The same preset and seed as pretrain's defaults: this is the model training starts from.
     const fresh = GptModel.create(makeConfig(PRETRAIN_DEFAULTS.preset), PRETRAIN_DEFAULTS.seed);
     const before = await generateText(fresh, tokenizer, PROMPT, { maxNewTokens: SAMPLE_TOKENS, temperature: 0, signal: io.signal });
