@@ -1,6 +1,5 @@
 // Entry point of the `llm-lab` binary (bundled to dist/cli.js): wires the CLI to the process. The first
 // Ctrl-C asks the running command to stop cleanly (training saves a checkpoint); a second one exits at once.
-import { tf } from '../core/engine';
 import { runCli } from './app';
 import type { CliIo } from './io';
 
@@ -16,8 +15,6 @@ function processIo(signal: AbortSignal): CliIo {
 }
 
 function main(): void {
-  // Production mode: no TensorFlow.js debug checks or console notices mixed into the CLI's output.
-  tf.enableProdMode();
   const controller = new AbortController();
   let interrupts = 0;
   process.on('SIGINT', () => {

@@ -3,9 +3,10 @@
 import type { GptConfig, MemoryEstimate } from '../model/config';
 import { countParameters, estimateMemory, validateConfig } from '../model/config';
 import type { GptModel } from '../model/gpt';
+import { PRETRAIN_DEFAULTS } from '../train/options';
 
-/** Batch size of the memory estimate for training when none is given (pretrain's default). */
-export const DEFAULT_INFO_BATCH = 8;
+/** Batch size of the memory estimate for training when none is given: pretrain's default. */
+export const DEFAULT_INFO_BATCH: number = PRETRAIN_DEFAULTS.batchSize;
 
 export interface ModelInfo {
   config: GptConfig;
