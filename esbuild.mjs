@@ -38,8 +38,16 @@ const targets = [
 function copyWasmBinaries() {
   const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
   mkdirSync('dist', { recursive: true });
-  for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) {
-    const from = join(wasmDir, 'dist', f);
+  const files = [
+    ['dist', 'tfjs-backend-wasm.wasm'],
+    ['dist', 'tfjs-backend-wasm-simd.wasm'],
+    ['dist', 'tfjs-backend-wasm-threaded-simd.wasm'],
+    // The threaded module and its worker script: the engine starts wasm threads from these files.
+    ['wasm-out', 'tfjs-backend-wasm-threaded-simd.js'],
+    ['wasm-out', 'tfjs-backend-wasm-threaded-simd.worker.js'],
+  ];
+  for (const [dir, f] of files) {
+    const from = join(wasmDir, dir, f);
     if (existsSync(from)) cpSync(from, join('dist', f));
   }
 }

@@ -92,7 +92,6 @@ type ThreadedFactory = (config: Record<string, unknown>) => Promise<EmscriptenTh
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${what} did not start within ${ms / 1000} s`)), ms);
-    timer.unref();
     p.then(
       (v) => {
         clearTimeout(timer);
@@ -113,20 +112,24 @@ async function startThreaded(dir: string, threads: number): Promise<BackendWasm>
   const binary = fs.readFileSync(path.join(dir, `${THREADED}.wasm`));
   let fail: (e: unknown) => void = () => undefined;
   const failed = new Promise<never>((_, reject) => (fail = reject));
-  const started = factory({
-      mainScriptUrlOrBlob: mainScript,
-      locateFile: (file: string) => (file.endsWith('.worker.js') ? worker : path.join(dir, file)),
-      // Instantiate ourselves to report 2×threads logical cores: tfjs sizes its pool at half of them.
-      instantiateWasm: (
-        imports: { env: Record<string, unknown> },
-        receive: (instance: object, module: object) => void,
-      ) => {
-        imports.env.emscripten_num_logical_cores = () => 2 * threads;
-        wasmApi.instantiate(binary, imports).then((r) => receive(r.instance, r.module), fail);
-        return {};
-      },
-  });
-  const module = await withTimeout(Promise.race([started, failed]), THREADED_INIT_TIMEOUT_MS, 'The threaded WebAssembly module');
+  // Emscripten uses this object as its Module: PThread appears on it as soon as the factory runs.
+  const config: Record<string, unknown> & { PThread?: { terminateAllThreads?: () => void } } = {
+    mainScriptUrlOrBlob: mainScript,
+    locateFile: (file: string) => (file.endsWith('.worker.js') ? worker : path.join(dir, file)),
+    // Instantiate ourselves to report 2×threads logical cores: tfjs sizes its pool at half of them.
+    instantiateWasm: (imports: { env: Record<string, unknown> }, receive: (instance: object, module: object) => void) => {
+      imports.env.emscripten_num_logical_cores = () => 2 * threads;
+      wasmApi.instantiate(binary, imports).then((r) => receive(r.instance, r.module), fail);
+      return {};
+    },
+  };
+  let module: EmscriptenThreaded;
+  try {
+    module = await withTimeout(Promise.race([factory(config), failed]), THREADED_INIT_TIMEOUT_MS, 'The threaded WebAssembly module');
+  } catch (e) {
+    config.PThread?.terminateAllThreads?.(); // workers of a start that failed would keep Node alive
+    throw e;
+  }
   module.tfjs = {
     init: module.cwrap('init', null, []),
     initWithThreadsCount: module.cwrap('init_with_threads_count', null, ['number']),
