@@ -1,0 +1,155 @@
+// `npm run bench`: LLM Lab's speed figures. Training (tiny, small) and generation (tiny, small, gpt2) each
+// run in a fresh child process so every figure comes with that process's own peak RSS. Prints a table, or
+// with --json one JSON object. Flags: --backend auto|native|wasm|cpu|tensorflow, --corpus FILE (tokenizer),
+// --only train,generate,matmul,tokenizer,kernels, --steps N (training steps measured).
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { initEngine } from '../src/core/engine';
+import type { BackendChoice } from '../src/core/engine';
+import type { PresetName } from '../src/core/model/config';
+import { benchGenerate, benchMatmul, benchTrain } from './benchModel';
+import { benchNativeKernels } from './engine-native';
+import type * as TokenizerBench from './tokenizer';
+
+interface Args {
+  json: boolean;
+  backend: string;
+  corpus?: string;
+  only?: string[];
+  steps?: number;
+  child?: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { json: false, backend: 'auto' };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--json') args.json = true;
+    else if (a === '--backend') args.backend = value();
+    else if (a === '--corpus') args.corpus = value();
+    else if (a === '--only') args.only = value().split(',');
+    else if (a === '--steps') args.steps = Number(value());
+    else if (a === '--child') args.child = value();
+    else throw new Error(`Unknown flag ${a}. Flags: --json --backend NAME --corpus FILE --only LIST --steps N`);
+  }
+  return args;
+}
+
+/** Starts the requested backend through the engine; returns its name and thread count. */
+async function useBackend(choice: string): Promise<{ backend: string; threads: number }> {
+  const info = await initEngine(choice as BackendChoice);
+  if (info.gradientsMissing) throw new Error(`training cannot run: ${info.gradientsMissing}`);
+  return { backend: info.backend, threads: info.threads };
+}
+
+type Json = Record<string, unknown>;
+
+/**
+ * bench/tokenizer.ts runs its own CLI when `require.main === module`, which is also true once esbuild has
+ * bundled it into dist/bench.js; so it is imported lazily, with require.main hidden for that moment.
+ */
+function loadTokenizerBench(): typeof TokenizerBench {
+  const req = require as { main?: unknown };
+  const main = req.main;
+  req.main = undefined;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('./tokenizer') as typeof TokenizerBench;
+  } finally {
+    req.main = main;
+  }
+}
+
+/** What a child process measures: one job, printed as one JSON line. */
+async function runChild(job: string, args: Args): Promise<void> {
+  const be = await useBackend(args.backend);
+  const [kind, preset] = job.split(':');
+  let result: Json;
+  if (kind === 'train') {
+    const steps = args.steps ?? (preset === 'tiny' ? 6 : 3);
+    result = benchTrain(preset as PresetName, steps, preset === 'tiny' ? 2 : 1);
+  } else if (kind === 'generate') {
+    result = preset === 'gpt2' ? benchGenerate('gpt2', 32, 16) : benchGenerate(preset as PresetName, 16, 32);
+  } else if (kind === 'matmul') {
+    result = { gflops: benchMatmul() };
+  } else {
+    throw new Error(`unknown job ${job}`);
+  }
+  const peak = process.resourceUsage().maxRSS / 1024;
+  const load = loadavg()[0]; // the machine's 1-minute load: figures taken on a busy machine are low
+  process.stdout.write(`${JSON.stringify({ ...be, ...result, load, peak_rss_mb: Math.round(peak) })}\n`);
+}
+
+/** Runs one job in a fresh process; the parsed JSON line, or an error string. */
+function spawnJob(job: string, args: Args): Json {
+  const childArgs = [process.argv[1], '--child', job, '--backend', args.backend];
+  if (args.steps) childArgs.push('--steps', String(args.steps));
+  const r = spawnSync(process.execPath, childArgs, { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  if (r.status !== 0 || !line) {
+    const why = (r.stderr || r.stdout || '').trim().split('\n').filter(Boolean).pop() ?? `exit ${r.status}`;
+    return { error: why };
+  }
+  return JSON.parse(line) as Json;
+}
+
+const round = (x: unknown, d = 1): number | null => (typeof x === 'number' && Number.isFinite(x) ? Number(x.toFixed(d)) : null);
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.child) return runChild(args.child, args);
+  const want = (k: string): boolean => !args.only || args.only.includes(k);
+  const log = (s: string): void => {
+    if (!args.json) console.log(s);
+  };
+  const out: Json = { backend: null, threads: null, train: {}, generate: {}, matmul_gflops: null, tokenizer: null };
+  if (want('train')) {
+    for (const p of ['tiny', 'small']) {
+      const r = spawnJob(`train:${p}`, args);
+      out.backend ??= r.backend ?? null;
+      out.threads ??= r.threads ?? null;
+      (out.train as Json)[p] = r.error ? { error: r.error } : { tokens_per_s: round(r.tokens_per_s), peak_rss_mb: r.peak_rss_mb };
+      const detail = `${round(r.tokens_per_s)} tok/s, peak RSS ${r.peak_rss_mb} MB (CPU ${round(r.cpu_s_per_step, 2)} s/step, load ${round(r.load, 1)})`;
+      log(`train ${p.padEnd(6)} ${r.error ? `failed: ${r.error}` : detail}`);
+    }
+  }
+  if (want('generate')) {
+    for (const p of ['tiny', 'small', 'gpt2']) {
+      const r = spawnJob(`generate:${p}`, args);
+      (out.generate as Json)[p] = r.error
+        ? { error: r.error }
+        : { first_token_ms: round(r.first_token_ms), tokens_per_s: round(r.tokens_per_s) };
+      log(`generate ${p.padEnd(6)} ${r.error ? `failed: ${r.error}` : `first token ${round(r.first_token_ms)} ms, ${round(r.tokens_per_s)} tok/s`}`);
+    }
+  }
+  if (want('matmul')) {
+    const r = spawnJob('matmul', args);
+    out.backend ??= r.backend ?? null;
+    out.threads ??= r.threads ?? null;
+    out.matmul_gflops = r.error ? null : round(r.gflops);
+    log(`matmul 1024×768×3072: ${r.error ? `failed: ${r.error}` : `${round(r.gflops)} GFLOP/s`}`);
+  }
+  if (want('tokenizer')) {
+    const { benchTokenizer, buildBenchCorpus } = loadTokenizerBench();
+    const corpus = args.corpus ? readFileSync(args.corpus, 'utf8') : buildBenchCorpus();
+    const r = benchTokenizer(corpus);
+    out.tokenizer = { encode_mb_s: round(r.encode_mb_s, 2), decode_mb_s: round(r.decode_mb_s, 2) };
+    log(`tokenizer gpt2: encode ${round(r.encode_mb_s, 2)} MB/s, decode ${round(r.decode_mb_s, 2)} MB/s`);
+  }
+  if (args.only?.includes('kernels')) {
+    await useBackend('native');
+    for (const row of benchNativeKernels()) log(`kernel ${row.name.padEnd(34)} ${row.ms.toFixed(2).padStart(8)} ms  ${row.note}`);
+  }
+  if (args.json) console.log(JSON.stringify(out));
+}
+
+main().catch((e: unknown) => {
+  console.error(`bench: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});

@@ -1,0 +1,216 @@
+// The N-API surface of llm_lab_native: thin, checked wrappers that take JS typed arrays (the tensors'
+// own memory, no copies) and run the kernels of gemm.cc, kernels.cc and attention.cc synchronously.
+// Every buffer's length is checked against the sizes passed, so a caller bug throws instead of corrupting.
+#include <napi.h>
+
+#include <string>
+
+#include "gemm.h"
+#include "kernels.h"
+#include "threadPool.h"
+
+namespace {
+
+using namespace llmlab;
+
+int64_t I(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().Int64Value(); }
+float F(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().FloatValue(); }
+
+template <typename T, typename Arr>
+T* buffer(const Napi::CallbackInfo& info, size_t i, int64_t need, const char* what) {
+  if (!info[i].IsTypedArray()) throw Napi::TypeError::New(info.Env(), std::string(what) + ": expected a typed array");
+  Arr a = info[i].As<Arr>();
+  if (static_cast<int64_t>(a.ElementLength()) < need) {
+    throw Napi::RangeError::New(info.Env(), std::string(what) + ": buffer holds " + std::to_string(a.ElementLength()) +
+                                                " elements, needs " + std::to_string(need));
+  }
+  return a.Data();
+}
+float* f32(const Napi::CallbackInfo& info, size_t i, int64_t need, const char* what) {
+  return buffer<float, Napi::Float32Array>(info, i, need, what);
+}
+int32_t* i32(const Napi::CallbackInfo& info, size_t i, int64_t need, const char* what) {
+  return buffer<int32_t, Napi::Int32Array>(info, i, need, what);
+}
+// Index (in elements) of the last element a strided matrix touches, plus one.
+int64_t extent(int64_t rows, int64_t cols, int64_t rs, int64_t cs) {
+  return (rows <= 0 || cols <= 0) ? 0 : (rows - 1) * rs + (cols - 1) * cs + 1;
+}
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("threads", poolThreads());
+  o.Set("simd", "avx2+fma");
+#if defined(__VERSION__)
+  o.Set("compiler", __VERSION__);
+#endif
+  return o;
+}
+
+// gemm(a, aRow, aCol, b, bRow, bCol, c, ldc, m, n, k, alpha, beta, bias|null, batch, sA, sB, sC, sBias)
+Napi::Value Gemm(const Napi::CallbackInfo& info) {
+  GemmArgs g;
+  g.aRow = I(info, 1), g.aCol = I(info, 2), g.bRow = I(info, 4), g.bCol = I(info, 5), g.ldc = I(info, 7);
+  g.m = I(info, 8), g.n = I(info, 9), g.k = I(info, 10), g.alpha = F(info, 11), g.beta = F(info, 12);
+  const int64_t batch = I(info, 14), sA = I(info, 15), sB = I(info, 16), sC = I(info, 17), sBias = I(info, 18);
+  if (batch <= 0 || g.m <= 0 || g.n <= 0) return info.Env().Undefined();
+  g.a = f32(info, 0, (batch - 1) * sA + extent(g.m, g.k, g.aRow, g.aCol), "gemm A");
+  g.b = f32(info, 3, (batch - 1) * sB + extent(g.k, g.n, g.bRow, g.bCol), "gemm B");
+  g.c = f32(info, 6, (batch - 1) * sC + extent(g.m, g.n, g.ldc, 1), "gemm C");
+  g.bias = info[13].IsNull() || info[13].IsUndefined() ? nullptr : f32(info, 13, (batch - 1) * sBias + g.n, "gemm bias");
+  gemmBatched(g, batch, sA, sB, sC, sBias);
+  return info.Env().Undefined();
+}
+
+Napi::Value LayerNormForward(const Napi::CallbackInfo& info) {
+  const int64_t n = I(info, 3), c = I(info, 4);
+  layerNormForward(f32(info, 0, n * c, "x"), f32(info, 1, c, "gamma"), f32(info, 2, c, "beta"), n, c, F(info, 5),
+                   f32(info, 6, n * c, "y"), f32(info, 7, n, "mean"), f32(info, 8, n, "rstd"));
+  return info.Env().Undefined();
+}
+
+Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
+  const int64_t n = I(info, 5), c = I(info, 6);
+  layerNormBackward(f32(info, 0, n * c, "dy"), f32(info, 1, n * c, "x"), f32(info, 2, c, "gamma"), f32(info, 3, n, "mean"),
+                    f32(info, 4, n, "rstd"), n, c, f32(info, 7, n * c, "dx"), f32(info, 8, c, "dgamma"),
+                    f32(info, 9, c, "dbeta"));
+  return info.Env().Undefined();
+}
+
+Napi::Value GeluForward(const Napi::CallbackInfo& info) {
+  const int64_t n = I(info, 2);
+  geluForward(f32(info, 0, n, "x"), f32(info, 1, n, "y"), n);
+  return info.Env().Undefined();
+}
+
+Napi::Value GeluBackward(const Napi::CallbackInfo& info) {
+  const int64_t n = I(info, 3);
+  geluBackward(f32(info, 0, n, "x"), f32(info, 1, n, "dy"), f32(info, 2, n, "dx"), n);
+  return info.Env().Undefined();
+}
+
+// crossEntropyForward(logits, targets, n, v, ignore, lse) → [lossSum, count]
+Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info) {
+  const int64_t n = I(info, 2), v = I(info, 3);
+  int64_t count = 0;
+  const double sum = crossEntropyForward(f32(info, 0, n * v, "logits"), i32(info, 1, n, "targets"), n, v,
+                                         static_cast<int32_t>(I(info, 4)), f32(info, 5, n, "lse"), &count);
+  Napi::Array r = Napi::Array::New(info.Env(), 2);
+  r.Set(0u, sum);
+  r.Set(1u, static_cast<double>(count));
+  return r;
+}
+
+Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
+  const int64_t n = I(info, 3), v = I(info, 4);
+  crossEntropyBackward(f32(info, 0, n * v, "logits"), i32(info, 1, n, "targets"), f32(info, 2, n, "lse"), n, v,
+                       static_cast<int32_t>(I(info, 5)), F(info, 6), f32(info, 7, n * v, "dlogits"));
+  return info.Env().Undefined();
+}
+
+// embeddingForward(ids, n, table, rows, c, out) → index of the first bad id, or -1
+Napi::Value EmbeddingForward(const Napi::CallbackInfo& info) {
+  const int64_t n = I(info, 1), rows = I(info, 3), c = I(info, 4);
+  const int64_t bad = embeddingForward(i32(info, 0, n, "ids"), n, f32(info, 2, rows * c, "table"), rows, c,
+                                       f32(info, 5, n * c, "out"));
+  return Napi::Number::New(info.Env(), static_cast<double>(bad));
+}
+
+Napi::Value EmbeddingBackward(const Napi::CallbackInfo& info) {
+  const int64_t n = I(info, 1), rows = I(info, 3), c = I(info, 4);
+  embeddingBackward(i32(info, 0, n, "ids"), n, f32(info, 2, n * c, "dy"), rows, c, f32(info, 5, rows * c, "dtable"));
+  return info.Env().Undefined();
+}
+
+Napi::Value ColumnSums(const Napi::CallbackInfo& info) {
+  const int64_t n = I(info, 1), c = I(info, 2);
+  columnSums(f32(info, 0, n * c, "x"), n, c, f32(info, 3, c, "out"));
+  return info.Env().Undefined();
+}
+
+// adamw(p, g, m, v, n, lr, beta1, beta2, eps, weightDecay, step)
+Napi::Value AdamW(const Napi::CallbackInfo& info) {
+  const int64_t n = I(info, 4);
+  adamw(f32(info, 0, n, "param"), f32(info, 1, n, "grad"), f32(info, 2, n, "m"), f32(info, 3, n, "v"), n, F(info, 5),
+        F(info, 6), F(info, 7), F(info, 8), F(info, 9), I(info, 10));
+  return info.Env().Undefined();
+}
+
+// attentionForward(q, k, v, bh, tq, tk, d, offset, out, lse, weights|null)
+Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
+  const int64_t bh = I(info, 3), tq = I(info, 4), tk = I(info, 5), d = I(info, 6), off = I(info, 7);
+  float* w = info[10].IsNull() || info[10].IsUndefined() ? nullptr : f32(info, 10, bh * tq * tk, "weights");
+  attentionForward(f32(info, 0, bh * tq * d, "q"), f32(info, 1, bh * tk * d, "k"), f32(info, 2, bh * tk * d, "v"), bh, tq,
+                   tk, d, off, f32(info, 8, bh * tq * d, "out"), f32(info, 9, bh * tq, "lse"), w);
+  return info.Env().Undefined();
+}
+
+// attentionBackward(q, k, v, out, dout, lse, bh, tq, tk, d, offset, dq, dk, dv)
+Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
+  const int64_t bh = I(info, 6), tq = I(info, 7), tk = I(info, 8), d = I(info, 9), off = I(info, 10);
+  attentionBackward(f32(info, 0, bh * tq * d, "q"), f32(info, 1, bh * tk * d, "k"), f32(info, 2, bh * tk * d, "v"),
+                    f32(info, 3, bh * tq * d, "out"), f32(info, 4, bh * tq * d, "dout"), f32(info, 5, bh * tq, "lse"), bh,
+                    tq, tk, d, off, f32(info, 11, bh * tq * d, "dq"), f32(info, 12, bh * tk * d, "dk"),
+                    f32(info, 13, bh * tk * d, "dv"));
+  return info.Env().Undefined();
+}
+
+// stridedCopy(src, dst, shape[], strides[], offset): typed arrays of 32-bit elements (Float32 or Int32).
+Napi::Value StridedCopy(const Napi::CallbackInfo& info) {
+  Napi::Array shapeArr = info[2].As<Napi::Array>(), strideArr = info[3].As<Napi::Array>();
+  const int rank = static_cast<int>(shapeArr.Length());
+  if (rank > 8 || strideArr.Length() != shapeArr.Length())
+    throw Napi::RangeError::New(info.Env(), "stridedCopy: rank above 8 or shape/strides mismatch");
+  int64_t shape[8], strides[8], total = 1, last = I(info, 4);
+  for (int d = 0; d < rank; d++) {
+    shape[d] = shapeArr.Get(d).As<Napi::Number>().Int64Value();
+    strides[d] = strideArr.Get(d).As<Napi::Number>().Int64Value();
+    total *= shape[d];
+    if (shape[d] > 0) last += (shape[d] - 1) * strides[d];
+  }
+  if (total == 0) return info.Env().Undefined();
+  auto raw = [&](size_t i, int64_t need, const char* what) -> uint32_t* {
+    Napi::TypedArray t = info[i].As<Napi::TypedArray>();
+    if (t.TypedArrayType() != napi_float32_array && t.TypedArrayType() != napi_int32_array)
+      throw Napi::TypeError::New(info.Env(), std::string(what) + ": expected Float32Array or Int32Array");
+    if (static_cast<int64_t>(t.ElementLength()) < need)
+      throw Napi::RangeError::New(info.Env(), std::string(what) + ": buffer too small");
+    return reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset());
+  };
+  const uint32_t* src = raw(0, last + 1, "stridedCopy src");
+  uint32_t* dst = raw(1, total, "stridedCopy dst");
+  stridedCopy(src, dst, shape, strides, rank, I(info, 4));
+  return info.Env().Undefined();
+}
+
+// addRepeat(a, n, b, m, out)
+Napi::Value AddRepeat(const Napi::CallbackInfo& info) {
+  const int64_t n = I(info, 1), m = I(info, 3);
+  if (m <= 0 || n % m != 0) throw Napi::RangeError::New(info.Env(), "addRepeat: m must divide n");
+  addRepeat(f32(info, 0, n, "a"), n, f32(info, 2, m, "b"), m, f32(info, 4, n, "out"));
+  return info.Env().Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("gemm", Napi::Function::New(env, Gemm));
+  exports.Set("layerNormForward", Napi::Function::New(env, LayerNormForward));
+  exports.Set("layerNormBackward", Napi::Function::New(env, LayerNormBackward));
+  exports.Set("geluForward", Napi::Function::New(env, GeluForward));
+  exports.Set("geluBackward", Napi::Function::New(env, GeluBackward));
+  exports.Set("crossEntropyForward", Napi::Function::New(env, CrossEntropyForward));
+  exports.Set("crossEntropyBackward", Napi::Function::New(env, CrossEntropyBackward));
+  exports.Set("embeddingForward", Napi::Function::New(env, EmbeddingForward));
+  exports.Set("embeddingBackward", Napi::Function::New(env, EmbeddingBackward));
+  exports.Set("columnSums", Napi::Function::New(env, ColumnSums));
+  exports.Set("adamw", Napi::Function::New(env, AdamW));
+  exports.Set("attentionForward", Napi::Function::New(env, AttentionForward));
+  exports.Set("attentionBackward", Napi::Function::New(env, AttentionBackward));
+  exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy));
+  exports.Set("addRepeat", Napi::Function::New(env, AddRepeat));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(llm_lab_native, Init)

@@ -1,0 +1,43 @@
+// Fused model-level kernels of the native backend (row-major float32 buffers; N rows of C or V columns).
+// Each works in place on caller-owned memory and runs on the thread pool. Gradients accumulate nothing:
+// every output buffer is overwritten.
+#pragma once
+#include <cstdint>
+
+namespace llmlab {
+
+void layerNormForward(const float* x, const float* gamma, const float* beta, int64_t n, int64_t c, float eps,
+                      float* y, float* mean, float* rstd);
+void layerNormBackward(const float* dy, const float* x, const float* gamma, const float* mean, const float* rstd,
+                       int64_t n, int64_t c, float* dx, float* dgamma, float* dbeta);
+void geluForward(const float* x, float* y, int64_t n);
+void geluBackward(const float* x, const float* dy, float* dx, int64_t n);
+// Returns Σ loss over rows whose target is not `ignore` and writes their count; lse[i] = log Σ_j exp(z_ij).
+double crossEntropyForward(const float* logits, const int32_t* targets, int64_t n, int64_t v, int32_t ignore,
+                           float* lse, int64_t* count);
+// dlogits = scale·(softmax − onehot) on counted rows, 0 on ignored rows.
+void crossEntropyBackward(const float* logits, const int32_t* targets, const float* lse, int64_t n, int64_t v,
+                          int32_t ignore, float scale, float* dlogits);
+// Returns the first id outside [0, rows) or -1; out(n, c) = table[ids].
+int64_t embeddingForward(const int32_t* ids, int64_t n, const float* table, int64_t rows, int64_t c, float* out);
+// dtable(rows, c) = Σ over positions of dy rows, scattered by id (dtable is overwritten).
+void embeddingBackward(const int32_t* ids, int64_t n, const float* dy, int64_t rows, int64_t c, float* dtable);
+// out[j] = Σ_i x[i, j]
+void columnSums(const float* x, int64_t n, int64_t c, float* out);
+void adamw(float* p, const float* g, float* m, float* v, int64_t n, float lr, float beta1, float beta2, float eps,
+           float weightDecay, int64_t step);
+
+// Causal attention over (BH, Tq, D) queries and (BH, Tk, D) keys/values; query i sees keys 0..offset+i.
+void attentionForward(const float* q, const float* k, const float* v, int64_t bh, int64_t tq, int64_t tk,
+                      int64_t d, int64_t offset, float* out, float* lse, float* weights);
+void attentionBackward(const float* q, const float* k, const float* v, const float* out, const float* dout,
+                       const float* lse, int64_t bh, int64_t tq, int64_t tk, int64_t d, int64_t offset, float* dq,
+                       float* dk, float* dv);
+
+// dst (row-major, `shape`) = src[offset + Σ idx_d·strides_d]; 32-bit elements (float32 or int32).
+void stridedCopy(const uint32_t* src, uint32_t* dst, const int64_t* shape, const int64_t* strides, int rank,
+                 int64_t offset);
+// out[i] = a[i] + b[i mod m] for i < n (m divides n).
+void addRepeat(const float* a, int64_t n, const float* b, int64_t m, float* out);
+
+}  // namespace llmlab

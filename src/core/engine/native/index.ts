@@ -1,0 +1,38 @@
+// Entry of LLM Lab's native CPU backend: loads the C++ addon, registers the 'native' TensorFlow.js backend
+// (tfjs-backend-cpu's kernels plus native matmul) and the native fused model ops. The engine's initEngine
+// calls loadNativeBackend() for 'native'; it throws an Error saying why when the addon is unavailable.
+import { registerFusedOps } from '../fused';
+import { loadAddon } from './addon';
+import { registerNativeBackend } from './backend';
+import { nativeCausalAttention } from './fusedAttention';
+import { nativeEmbedding, nativeGelu, nativeLayerNorm, nativeLinear, nativeLmLogits } from './fusedLayers';
+import { nativeAdamw, nativeCrossEntropy } from './fusedTraining';
+import { ensureTfGradients } from './gradients';
+
+export { NATIVE_BACKEND } from './backend';
+export { ensureTfGradients } from './gradients';
+
+/**
+ * Makes the 'native' backend available (tf.setBackend('native') then selects it). Resolves with a line
+ * describing it and its thread count; rejects with why it cannot run here.
+ */
+export async function loadNativeBackend(): Promise<{ detail: string; threads: number }> {
+  const addon = loadAddon();
+  ensureTfGradients();
+  const info = addon.info();
+  registerNativeBackend(addon);
+  registerFusedOps('native', {
+    linear: nativeLinear,
+    lmLogits: nativeLmLogits,
+    embedding: nativeEmbedding,
+    layerNorm: nativeLayerNorm,
+    gelu: nativeGelu,
+    causalAttention: nativeCausalAttention,
+    crossEntropy: nativeCrossEntropy,
+    adamw: nativeAdamw,
+  });
+  return {
+    detail: `C++ kernels (${info.simd}), ${info.threads} thread${info.threads === 1 ? '' : 's'}`,
+    threads: info.threads,
+  };
+}

@@ -1,0 +1,111 @@
+// Native versions of tfjs-backend-cpu kernels that move data (Slice, SplitV, Transpose) or add with
+// broadcasting (Add). The cpu ones index element by element through TensorBuffer, which dominated a
+// training step; these are one strided copy or one pass in C++. Anything unusual goes to the cpu kernel.
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import type { NativeBackend } from './backend';
+
+type Args = Parameters<KernelFunc>[0];
+
+function cpuKernel(name: string): KernelFunc {
+  const k = tf.getKernel(name, 'cpu');
+  if (!k) throw new Error(`tfjs-backend-cpu has no ${name} kernel`);
+  return k.kernelFunc;
+}
+
+/** Float32Array or Int32Array data of a 32-bit tensor, or undefined for other dtypes. */
+function words(backend: NativeBackend, t: TensorInfo): Float32Array | Int32Array | undefined {
+  const v = backend.data.get(t.dataId).values;
+  if (t.dtype === 'float32' && v instanceof Float32Array) return v;
+  if (t.dtype === 'int32' && v instanceof Int32Array) return v;
+  return undefined;
+}
+
+function alloc(backend: NativeBackend, dtype: string, n: number): Float32Array | Int32Array {
+  return dtype === 'int32' ? new Int32Array(n) : backend.take(n);
+}
+
+/** A strided slice; contiguous ones stay zero-copy views through the cpu kernel. */
+function sliceInfo(backend: NativeBackend, x: TensorInfo, begin: number[], size: number[]): TensorInfo | undefined {
+  const src = words(backend, x);
+  if (!src || tf.slice_util.isSliceContinous(x.shape, begin, size)) return undefined;
+  const strides = tf.util.computeStrides(x.shape).concat([1]);
+  const offset = begin.reduce((acc, b, d) => acc + b * strides[d], 0);
+  const out = alloc(backend, x.dtype, tf.util.sizeFromShape(size));
+  backend.addon.stridedCopy(src, out, size, strides.slice(0, size.length), offset);
+  return backend.makeTensorInfo(size, x.dtype, out);
+}
+
+function slice(args: Args): TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const { x } = args.inputs as { x: TensorInfo };
+  const { begin, size } = args.attrs as unknown as { begin: number | number[]; size: number | number[] };
+  const [b, s] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
+  tf.slice_util.assertParamsValid(x as tf.Tensor, b, s);
+  return sliceInfo(backend, x, b, s) ?? (cpuKernel('Slice')(args) as TensorInfo);
+}
+
+function splitV(args: Args): TensorInfo[] {
+  const backend = args.backend as NativeBackend;
+  const { x } = args.inputs as { x: TensorInfo };
+  const { numOrSizeSplits, axis } = args.attrs as unknown as { numOrSizeSplits: number | number[]; axis: number };
+  const ax = tf.util.parseAxisParam(axis, x.shape)[0];
+  const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, ax);
+  const begin = new Array<number>(x.shape.length).fill(0);
+  return sizes.map((s) => {
+    const size = x.shape.slice();
+    size[ax] = s;
+    const part =
+      sliceInfo(backend, x, begin.slice(), size) ??
+      (cpuKernel('Slice')({ inputs: { x }, backend, attrs: { begin: begin.slice(), size } }) as TensorInfo);
+    begin[ax] += s;
+    return part;
+  });
+}
+
+function transpose(args: Args): TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const { x } = args.inputs as { x: TensorInfo };
+  const { perm } = args.attrs as unknown as { perm: number[] };
+  const src = words(backend, x);
+  if (!src || x.shape.length > 8) return cpuKernel('Transpose')(args) as TensorInfo;
+  const inStrides = tf.util.computeStrides(x.shape).concat([1]);
+  const shape = perm.map((p) => x.shape[p]);
+  const out = alloc(backend, x.dtype, tf.util.sizeFromShape(shape));
+  backend.addon.stridedCopy(src, out, shape, perm.map((p) => inStrides[p]), 0);
+  return backend.makeTensorInfo(shape, x.dtype, out);
+}
+
+/** b's shape without leading 1s is a suffix of a's shape (so b repeats along a's leading dims). */
+function repeatsInto(big: number[], small: number[]): boolean {
+  let i = 0;
+  while (i < small.length && small[i] === 1) i++;
+  const core = small.slice(i);
+  return core.length <= big.length && core.every((d, j) => d === big[big.length - core.length + j]);
+}
+
+function add(args: Args): TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+  if (a.dtype === 'float32' && b.dtype === 'float32') {
+    const na = tf.util.sizeFromShape(a.shape);
+    const nb = tf.util.sizeFromShape(b.shape);
+    const [big, small] = na >= nb ? [a, b] : [b, a];
+    const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    const n = Math.max(na, nb);
+    if (n >= 1024 && tf.util.sizeFromShape(outShape) === n && repeatsInto(big.shape, small.shape)) {
+      const out = backend.take(n);
+      backend.addon.addRepeat(backend.f32(big), n, backend.f32(small), Math.min(na, nb), out);
+      return backend.makeTensorInfo(outShape, 'float32', out);
+    }
+  }
+  return cpuKernel('Add')(args) as TensorInfo;
+}
+
+/** Kernel overrides for data movement and addition, by tfjs kernel name. */
+export const LAYOUT_KERNELS: Record<string, KernelFunc> = {
+  Slice: slice as KernelFunc,
+  SplitV: splitV as unknown as KernelFunc,
+  Transpose: transpose as KernelFunc,
+  Add: add as KernelFunc,
+};
