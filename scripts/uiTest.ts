@@ -1,0 +1,144 @@
+// UI test: packages the extension as a .vsix, installs it into a fresh code-server, and drives the real
+// workbench in Chromium the way a person would: opens a file, selects all, runs "LLM Lab: Tokenize
+// Selection" from the command palette, and checks what is on screen (tokens drawn, the status bar count,
+// a token's hover), saving screenshots to test-results/. Exits non-zero on any failure.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { openWorkbench } from './browser';
+import { ROOT, ensureCodeServer, installExtension, startCodeServer } from './codeServer';
+import { freshWorkspace } from './runIntegration';
+
+const RESULTS = join(ROOT, 'test-results');
+
+/** Builds the .vsix with vsce (no dependencies: esbuild bundled them) into `outDir`. */
+export function packageVsix(outDir: string): string {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
+  const out = join(outDir, `${pkg.name}-${pkg.version}.vsix`);
+  execFileSync(process.execPath, [join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--no-dependencies', '--skip-license', '--allow-missing-repository', '-o', out], {
+    cwd: ROOT,
+    stdio: 'pipe',
+  });
+  return out;
+}
+
+async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  try {
+    const v = await fn();
+    console.log(`  ✔ ${what} (${Date.now() - t0} ms)`);
+    return v;
+  } catch (e) {
+    console.log(`  ✘ ${what}`);
+    throw e;
+  }
+}
+
+/** Runs a palette command, retrying while contributions are still arriving. */
+export async function runFromPalette(page: Page, title: string): Promise<void> {
+  const end = Date.now() + 20_000;
+  for (;;) {
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: 5000 });
+    await input.fill(`>${title}`);
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+    try {
+      await row.waitFor({ state: 'visible', timeout: 2000 });
+      await page.keyboard.press('Enter');
+      return;
+    } catch {
+      await page.keyboard.press('Escape');
+      if (Date.now() > end) throw new Error(`"${title}" never showed in the command palette.`);
+      await page.waitForTimeout(500);
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  ensureCodeServer();
+  mkdirSync(RESULTS, { recursive: true });
+  const home = mkdtempSync(join(tmpdir(), 'llmlab-ui-'));
+  const ws = freshWorkspace();
+  const vsix = await step('package the extension with vsce', async () => packageVsix(home));
+  const extensionsDir = join(home, 'extensions');
+  await step('install the .vsix into code-server', async () => installExtension(vsix, extensionsDir, join(home, 'user-data')));
+  const server = await startCodeServer({ workspace: ws, extensionsDir, home });
+  const browser = await openWorkbench(`${server.url}/?folder=${encodeURIComponent(ws)}`);
+  const { page } = browser;
+  try {
+    await step('workbench shows', () => page.locator('.monaco-workbench').waitFor({ timeout: 60_000 }));
+    await step('open hello.txt with Quick Open', async () => {
+      await page.locator('.explorer-folders-view, .monaco-workbench').first().waitFor();
+      await page.keyboard.press('Control+P');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible' });
+      await input.fill('hello.txt');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'hello.txt' }).first().waitFor();
+      await page.keyboard.press('Enter');
+      await page.locator('.monaco-editor .view-lines', { hasText: 'Hello, do you like tea?' }).waitFor();
+    });
+    await step('select all and run LLM Lab: Tokenize Selection from the palette', async () => {
+      await page.locator('.monaco-editor .view-lines').first().click();
+      await page.keyboard.press('Control+A');
+      await runFromPalette(page, 'LLM Lab: Tokenize Selection');
+    });
+    const drawn = await step('tokens are drawn with alternating backgrounds', async () => {
+      // Background decorations render as .cdr overlays; ours carry the token colours set in the manifest.
+      const overlays = page.locator('.monaco-editor .view-overlays .cdr');
+      type Win = { getComputedStyle(e: unknown): { backgroundColor: string } };
+      const end = Date.now() + 30_000;
+      for (;;) {
+        const colours = await overlays.evaluateAll((els) => [...new Set(els.map((e) => (globalThis as unknown as Win).getComputedStyle(e).backgroundColor))]);
+        if (colours.filter((c) => c !== 'rgba(0, 0, 0, 0)').length >= 2) break;
+        if (Date.now() > end) throw new Error(`expected two alternating token colours, saw ${JSON.stringify(colours)}`);
+        await page.waitForTimeout(250);
+      }
+      return overlays.count();
+    });
+    const count = await step('the status bar shows the token count', async () => {
+      const item = page.locator('.statusbar-item', { hasText: /tokens/ }).first();
+      await item.waitFor({ timeout: 20_000 });
+      const text = (await item.innerText()).trim();
+      const m = /([\d,]+) tokens/.exec(text);
+      if (!m) throw new Error(`status bar says "${text}"`);
+      return Number(m[1].replace(/,/g, ''));
+    });
+    if (drawn < Math.min(count, 10)) throw new Error(`only ${drawn} token overlays drawn for ${count} tokens`);
+    await page.screenshot({ path: join(RESULTS, 'tokenize-selection.png') });
+    await step('hovering the first token shows its id, text and bytes', async () => {
+      const first = page.locator('.monaco-editor .view-line span span', { hasText: 'Hello' }).first();
+      const box = await first.boundingBox();
+      if (!box) throw new Error('the first word is not on screen');
+      await page.mouse.move(box.x + 8, box.y + box.height / 2);
+      const hover = page.locator('.monaco-hover', { hasText: 'Token 1 of' });
+      await hover.waitFor({ timeout: 15_000 });
+      const text = await hover.innerText();
+      // GPT-2 encodes "Hello" as 15496 (the book's example); bytes 48 65 6c 6c 6f.
+      if (!text.includes('15496') || !text.includes('48 65 6c 6c 6f')) throw new Error(`hover says: ${text}`);
+      await page.screenshot({ path: join(RESULTS, 'tokenize-hover.png') });
+    });
+    console.log(`UI test passed: ${count} tokens in the status bar, ${drawn} drawn; screenshots in test-results/.`);
+  } catch (e) {
+    await page.screenshot({ path: join(RESULTS, 'ui-failure.png') }).catch(() => undefined);
+    console.log('--- code-server output (tail) ---\n' + server.output().slice(-3000));
+    throw e;
+  } finally {
+    await browser.close();
+    await server.stop();
+    rmSync(home, { recursive: true, force: true });
+    rmSync(ws, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  main().then(
+    () => process.exit(0),
+    (e) => {
+      console.error(e instanceof Error ? e.message : e);
+      process.exit(1);
+    },
+  );
+}

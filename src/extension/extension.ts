@@ -1,0 +1,130 @@
+// LLM Lab's VS Code entry: builds the shared services (worker client, training controller, token view,
+// selected model), registers the commands, and returns them as the extension's API (the panel and the
+// integration tests use it). Activation is on commands only; nothing runs until a person asks.
+import * as vscode from 'vscode';
+import { LlmLabError } from '../core/errors';
+import type { EncodingChoice } from '../protocol/worker';
+import { generateCommand, evaluateCommand, selectModelCommand, showEngineCommand } from './commands/models';
+import { pretrainCommand, resumeCommand, stopCommand } from './commands/pretrain';
+import type { Lab } from './lab';
+import { ActiveModel } from './lab';
+import { Notifier } from './notify';
+import type { ShownMessage } from './notify';
+import type { PanelBackend } from './panel/backend';
+import { registerLabPanel } from './panel/labPanel';
+import { createPanelBackend } from './panelBackend';
+import { readSettings } from './settings';
+import { TokenCountItem } from './tokens/tokenCount';
+import { TokenView } from './tokens/tokenView';
+import { TrainingController } from './training';
+import { WorkerClient } from './workerClient';
+
+/** What `activate` returns: the services, and the messages shown so far (for tests). */
+export interface LlmLabApi {
+  lab: Lab;
+  /** What the lab panel talks to (training events, attention, generation, model info, data windows). */
+  panel(): PanelBackend;
+  messages(): readonly ShownMessage[];
+}
+
+function workerOptions(context: vscode.ExtensionContext, output: vscode.OutputChannel) {
+  const s = readSettings();
+  return {
+    workerPath: context.asAbsolutePath('dist/worker.js'),
+    env: { LLM_LAB_BACKEND: s.backend },
+    execArgv: s.workerMaxMemoryMB > 0 ? [`--max-old-space-size=${s.workerMaxMemoryMB}`] : [],
+    log: (line: string) => output.appendLine(line),
+  };
+}
+
+export function activate(context: vscode.ExtensionContext): LlmLabApi {
+  const output = vscode.window.createOutputChannel('LLM Lab');
+  const notifier = new Notifier(output);
+  const worker = new WorkerClient(workerOptions(context, output));
+  const model = new ActiveModel(context.workspaceState);
+  const encoding = async (): Promise<EncodingChoice> => {
+    const e = readSettings().encoding;
+    return e === 'model' ? model.tokenizer(worker) : e;
+  };
+  const training = new TrainingController(worker, output, notifier);
+  const tokens = new TokenView(worker);
+  const tokenCount = new TokenCountItem(worker, encoding, () => readSettings().showCount);
+  const lab: Lab = { context, output, notifier, worker, training, tokens, tokenCount, model };
+  context.subscriptions.push(output, training, tokens, tokenCount, model, { dispose: () => worker.dispose() });
+
+  worker.onDidExit((exit) => {
+    // A crash during training is reported by the training controller (with Resume); say so otherwise too.
+    if (!exit.expected && !exit.pending.includes('train/start')) {
+      const what = exit.pending.length ? ` while running ${exit.pending.join(', ')}` : '';
+      notifier.offer('error', `The LLM Lab worker process stopped unexpectedly${what} (${exit.signal ?? `code ${exit.code}`}). It restarts on the next command.`, {
+        'Show Log': () => output.show(),
+      });
+    }
+  });
+  training.onDidEnd((o) => {
+    if (o.checkpointDir && (o.status === 'finished' || !model.dir)) void model.set(o.checkpointDir);
+  });
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if ((e.affectsConfiguration('llmLab.backend') || e.affectsConfiguration('llmLab.worker.maxMemoryMB')) && worker.inFlight.length === 0) {
+        void worker.restart();
+      }
+    }),
+  );
+
+  const register = <A extends unknown[], R>(id: string, title: string, fn: (...args: A) => Promise<R>) => {
+    context.subscriptions.push(
+      vscode.commands.registerCommand(id, async (...args: A) => {
+        try {
+          return await fn(...args);
+        } catch (e) {
+          if (e instanceof vscode.CancellationError) return undefined;
+          notifier.fail(title, e);
+          return undefined;
+        }
+      }),
+    );
+  };
+
+  register('llmLab.tokenizeSelection', 'Tokenize Selection', async () => {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) throw new LlmLabError('bad-argument', 'Open a file and select some text, then run Tokenize Selection.');
+    const s = readSettings();
+    const enc = s.encoding === 'model' ? await model.tokenizer(worker) : s.encoding;
+    const state = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Tokenizing…' }, () =>
+      tokens.tokenize(editor, enc, s.maxDrawnTokens),
+    );
+    // Collapse the selection to its cursor: the selection highlight would hide the token colours.
+    if (!editor.selection.isEmpty && vscode.window.activeTextEditor === editor) {
+      editor.selection = new vscode.Selection(editor.selection.active, editor.selection.active);
+    }
+    void tokenCount.schedule(0);
+    if (state.truncated) {
+      notifier.offer('info', `Drew the first ${state.drawn.toLocaleString('en-US')} of ${state.count.toLocaleString('en-US')} tokens (setting llmLab.tokenizer.maxDrawnTokens); the count is exact.`);
+    }
+    return { count: state.count, drawn: state.drawn, truncated: state.truncated, encoding: state.encoding };
+  });
+  register('llmLab.clearTokens', 'Clear Tokens', async () => {
+    const editor = vscode.window.activeTextEditor;
+    tokens.clear(editor?.document.uri);
+    return true;
+  });
+  register('llmLab.pretrain', 'Pretrain on Workspace', (args?: Parameters<typeof pretrainCommand>[1]) => pretrainCommand(lab, args ?? {}));
+  register('llmLab.stopTraining', 'Stop Training', () => stopCommand(lab));
+  register('llmLab.resumeTraining', 'Resume Training', (args?: { runDir?: string }) => resumeCommand(lab, args ?? {}));
+  register('llmLab.selectModel', 'Select Model', (args?: { modelDir?: string }) => selectModelCommand(lab, args ?? {}));
+  register('llmLab.generateFromSelection', 'Generate from Selection', (args?: Parameters<typeof generateCommand>[1]) => generateCommand(lab, args ?? {}));
+  register('llmLab.evaluateModelOnFile', 'Evaluate Model on File', (args?: { file?: string }) => evaluateCommand(lab, args ?? {}));
+  register('llmLab.showEngine', 'Show Engine', () => showEngineCommand(lab));
+
+  // The lab panel (src/extension/panel) gets its backend lazily, so the worker starts when the panel is used.
+  let panelBackend: PanelBackend | undefined;
+  const panel = () => (panelBackend ??= createPanelBackend(lab));
+  registerLabPanel(context, panel, (line) => output.appendLine(`[panel] ${line}`));
+
+  return { lab, panel, messages: () => notifier.shown };
+}
+
+export function deactivate(): void {
+  // Everything is disposed through context.subscriptions (the worker is stopped there).
+}

@@ -1,0 +1,77 @@
+// What the commands (and the panel) share: the worker client, the training controller, the token view,
+// the selected model and where runs live. Built once in `activate`.
+import * as vscode from 'vscode';
+import type { EncodingChoice } from '../protocol/worker';
+import type { Notifier } from './notify';
+import { resolveRunsFolder } from './runs';
+import { readSettings } from './settings';
+import type { TokenCountItem } from './tokens/tokenCount';
+import type { TokenView } from './tokens/tokenView';
+import type { TrainingController } from './training';
+import type { WorkerClient } from './workerClient';
+
+const MODEL_KEY = 'llmLab.activeModel';
+
+/** The model Generate, Evaluate and the panel use; remembered per workspace. */
+export class ActiveModel implements vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<string | undefined>();
+  readonly onDidChange = this.changed.event;
+  private tokenizerCache = new Map<string, EncodingChoice>();
+
+  constructor(private readonly state: vscode.Memento) {}
+
+  get dir(): string | undefined {
+    return this.state.get<string>(MODEL_KEY);
+  }
+
+  async set(dir: string | undefined): Promise<void> {
+    await this.state.update(MODEL_KEY, dir);
+    this.changed.fire(dir);
+  }
+
+  /** The selected model's tokenizer (asks the worker once per model), gpt2 when none is selected. */
+  async tokenizer(worker: WorkerClient): Promise<EncodingChoice> {
+    const dir = this.dir;
+    if (!dir) return 'gpt2';
+    const known = this.tokenizerCache.get(dir);
+    if (known) return known;
+    const info = await worker.request('model/info', { modelDir: dir });
+    this.tokenizerCache.set(dir, info.tokenizer);
+    return info.tokenizer;
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+}
+
+export interface Lab {
+  context: vscode.ExtensionContext;
+  output: vscode.OutputChannel;
+  notifier: Notifier;
+  worker: WorkerClient;
+  training: TrainingController;
+  tokens: TokenView;
+  tokenCount: TokenCountItem;
+  model: ActiveModel;
+}
+
+/** The first workspace folder on disk, or undefined when no folder is open. */
+export function workspaceRoot(): string | undefined {
+  const f = vscode.workspace.workspaceFolders?.find((w) => w.uri.scheme === 'file');
+  return f?.uri.fsPath;
+}
+
+/** Absolute runs folder from the setting, or undefined without a workspace folder. */
+export function runsFolder(): string | undefined {
+  const root = workspaceRoot();
+  return root ? resolveRunsFolder(root, readSettings().runsFolder) : undefined;
+}
+
+/** Bridges a VS Code cancellation token to an AbortSignal for core and the worker. */
+export function toAbortSignal(token: vscode.CancellationToken): AbortSignal {
+  const c = new AbortController();
+  if (token.isCancellationRequested) c.abort();
+  token.onCancellationRequested(() => c.abort());
+  return c.signal;
+}

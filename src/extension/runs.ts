@@ -1,0 +1,157 @@
+// The runs folder: where training runs live (default `.llm-lab/runs/<name>/` in the workspace). Core's
+// pretrain writes run.json (resolved options), metrics.jsonl (one event a line) and checkpoints/step-N/
+// (config.json + model.safetensors + training state); the extension adds job.json (which files, preset and
+// settings were asked for) so a run can be resumed from the editor. The folder carries its own `.gitignore`
+// so runs never reach a commit.
+// Pure Node: no `vscode`, unit-tested.
+import { promises as fs } from 'node:fs';
+import type { Dirent } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { LlmLabError } from '../core/errors';
+import type { TrainJob } from '../protocol/worker';
+
+/** The extension's record of the job (core's own run.json sits beside it). */
+export const JOB_FILE = 'job.json';
+const GITIGNORE_TEXT = '# Written by LLM Lab: training runs and checkpoints stay out of version control.\n*\n';
+
+/** Absolute runs folder from the setting (relative paths are taken from the workspace root). */
+export function resolveRunsFolder(workspaceRoot: string, setting: string): string {
+  const s = setting.trim() || '.llm-lab/runs';
+  return isAbsolute(s) ? s : resolve(workspaceRoot, s);
+}
+
+/** Creates the runs folder and its .gitignore; fails with a clear message when it cannot be written. */
+export async function ensureRunsFolder(runsFolder: string): Promise<void> {
+  try {
+    await fs.mkdir(runsFolder, { recursive: true });
+    const gi = join(runsFolder, '.gitignore');
+    try {
+      await fs.access(gi);
+    } catch {
+      await fs.writeFile(gi, GITIGNORE_TEXT);
+    }
+    const probe = join(runsFolder, `.write-test-${process.pid}`);
+    await fs.writeFile(probe, '');
+    await fs.rm(probe, { force: true });
+  } catch (e) {
+    throw new LlmLabError(
+      'io',
+      `The runs folder ${runsFolder} cannot be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). ` +
+        'Point the llmLab.runsFolder setting at a writable folder.',
+    );
+  }
+}
+
+/** A fresh run name like `tiny-20261122-221530`, unique in the folder. */
+export async function newRunName(runsFolder: string, preset: string, now = new Date()): Promise<string> {
+  const p = (n: number) => String(n).padStart(2, '0');
+  const stamp = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
+  const base = `${preset.replace(/[^\w.-]/g, '_')}-${stamp}`;
+  for (let i = 0; ; i++) {
+    const name = i === 0 ? base : `${base}-${i + 1}`;
+    try {
+      await fs.access(join(runsFolder, name));
+    } catch {
+      return name;
+    }
+  }
+}
+
+export interface RunRecord {
+  version: 1;
+  name: string;
+  createdAt: string;
+  job: TrainJob;
+}
+
+/** Writes job.json atomically (temp file + rename), so a run folder is never half-described. */
+export async function writeRunRecord(runDir: string, record: RunRecord): Promise<void> {
+  await fs.mkdir(runDir, { recursive: true });
+  const tmp = join(runDir, `${JOB_FILE}.tmp-${process.pid}`);
+  await fs.writeFile(tmp, JSON.stringify(record, null, 2) + '\n');
+  await fs.rename(tmp, join(runDir, JOB_FILE));
+}
+
+export async function readRunRecord(runDir: string): Promise<RunRecord> {
+  let text: string;
+  try {
+    text = await fs.readFile(join(runDir, JOB_FILE), 'utf8');
+  } catch {
+    throw new LlmLabError('not-found', `${runDir} has no ${JOB_FILE}; it is not an LLM Lab run. Pick another run.`);
+  }
+  try {
+    const r = JSON.parse(text) as RunRecord;
+    if (r.version !== 1 || typeof r.job !== 'object') throw new Error('unknown version');
+    return r;
+  } catch (e) {
+    throw new LlmLabError('bad-checkpoint', `${join(runDir, JOB_FILE)} is damaged (${(e as Error).message}). Start a new run.`);
+  }
+}
+
+/** Whether a folder holds a saved model (config.json + model.safetensors). */
+export async function isModelDir(dir: string): Promise<boolean> {
+  try {
+    await Promise.all([fs.access(join(dir, 'config.json')), fs.access(join(dir, 'model.safetensors'))]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Model folders inside a run (the run folder itself and up to two levels below), newest first. */
+export async function findModelDirs(runDir: string): Promise<{ dir: string; mtimeMs: number }[]> {
+  const found: { dir: string; mtimeMs: number }[] = [];
+  const visit = async (dir: string, depth: number): Promise<void> => {
+    if (await isModelDir(dir)) {
+      const st = await fs.stat(join(dir, 'model.safetensors'));
+      found.push({ dir, mtimeMs: st.mtimeMs });
+    }
+    if (depth === 0) return;
+    let entries: Dirent[] = [];
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) if (e.isDirectory() && !e.name.startsWith('.')) await visit(join(dir, e.name), depth - 1);
+  };
+  await visit(runDir, 2);
+  return found.sort((a, b) => b.mtimeMs - a.mtimeMs);
+}
+
+export interface RunSummary {
+  name: string;
+  dir: string;
+  record?: RunRecord;
+  /** Newest model folder of the run, if it saved one. */
+  latestModel?: string;
+  modifiedMs: number;
+}
+
+/** Runs in the folder, most recently changed first. */
+export async function listRuns(runsFolder: string): Promise<RunSummary[]> {
+  let entries: Dirent[];
+  try {
+    entries = await fs.readdir(runsFolder, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  const runs: RunSummary[] = [];
+  for (const e of entries) {
+    if (!e.isDirectory() || e.name.startsWith('.')) continue;
+    const dir = join(runsFolder, e.name);
+    const record = await readRunRecord(dir).catch(() => undefined);
+    const models = await findModelDirs(dir);
+    const st = await fs.stat(dir);
+    if (!record && models.length === 0) continue;
+    runs.push({ name: e.name, dir, record, latestModel: models[0]?.dir, modifiedMs: Math.max(st.mtimeMs, models[0]?.mtimeMs ?? 0) });
+  }
+  return runs.sort((a, b) => b.modifiedMs - a.modifiedMs);
+}
+
+/** `dir` shown relative to the workspace when inside it. */
+export function displayPath(dir: string, workspaceRoot: string | undefined): string {
+  if (!workspaceRoot) return dir;
+  const rel = relative(workspaceRoot, dir);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : dir;
+}

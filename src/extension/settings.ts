@@ -1,0 +1,48 @@
+// Typed reads of the `llmLab.*` settings declared in package.json, with the declared defaults.
+import * as vscode from 'vscode';
+import type { EncodingChoice } from '../protocol/worker';
+
+export interface LabSettings {
+  encoding: EncodingChoice | 'model';
+  maxDrawnTokens: number;
+  showCount: boolean;
+  runsFolder: string;
+  backend: string;
+  workerMaxMemoryMB: number;
+  include: string[];
+  exclude: string[];
+  maxFileBytes: number;
+  preset: string;
+  steps: number;
+  batchSize: number;
+  learningRate: number;
+  evalEvery: number;
+  checkpointEvery: number;
+  maxNewTokens: number;
+  temperature: number;
+  topK: number;
+}
+
+export function readSettings(scope?: vscode.ConfigurationScope): LabSettings {
+  const c = vscode.workspace.getConfiguration('llmLab', scope);
+  return {
+    encoding: c.get<EncodingChoice | 'model'>('tokenizer.encoding', 'gpt2'),
+    maxDrawnTokens: c.get<number>('tokenizer.maxDrawnTokens', 5000),
+    showCount: c.get<boolean>('tokenizer.showCount', true),
+    runsFolder: c.get<string>('runsFolder', '.llm-lab/runs'),
+    backend: c.get<string>('backend', 'auto'),
+    workerMaxMemoryMB: c.get<number>('worker.maxMemoryMB', 0),
+    include: c.get<string[]>('pretrain.include', ['**/*.txt', '**/*.md']),
+    exclude: c.get<string[]>('pretrain.exclude', ['**/node_modules/**', '**/.git/**']),
+    maxFileBytes: c.get<number>('pretrain.maxFileBytes', 5_000_000),
+    preset: c.get<string>('pretrain.preset', 'tiny'),
+    steps: c.get<number>('pretrain.steps', 200),
+    batchSize: c.get<number>('pretrain.batchSize', 8),
+    learningRate: c.get<number>('pretrain.learningRate', 0.003),
+    evalEvery: c.get<number>('pretrain.evalEvery', 50),
+    checkpointEvery: c.get<number>('pretrain.checkpointEvery', 50),
+    maxNewTokens: c.get<number>('generate.maxNewTokens', 100),
+    temperature: c.get<number>('generate.temperature', 0.8),
+    topK: c.get<number>('generate.topK', 40),
+  };
+}

@@ -1,0 +1,90 @@
+// The runs folder: its own .gitignore, unique run names, atomic run records, finding checkpoints, and a
+// clear error when it cannot be written.
+import * as assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LlmLabError } from '../../../src/core/errors';
+import type { TrainJob } from '../../../src/protocol/worker';
+import { displayPath, ensureRunsFolder, findModelDirs, listRuns, newRunName, readRunRecord, resolveRunsFolder, writeRunRecord } from '../../../src/extension/runs';
+
+const job: TrainJob = { runDir: '', files: ['/a.txt'], preset: 'tiny', steps: 5, batchSize: 2, learningRate: 1e-3, evalEvery: 1, checkpointEvery: 1, seed: 1, maxFileBytes: 100, resume: false };
+
+function fakeModel(dir: string, mtime: number): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'config.json'), '{}');
+  writeFileSync(join(dir, 'model.safetensors'), 'x');
+  utimesSync(join(dir, 'model.safetensors'), mtime, mtime);
+}
+
+describe('runs folder', () => {
+  let root: string;
+  beforeEach(() => (root = mkdtempSync(join(tmpdir(), 'llmlab-runs-'))));
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it('resolves the setting against the workspace and shows paths relative to it', () => {
+    assert.equal(resolveRunsFolder('/ws', '.llm-lab/runs'), '/ws/.llm-lab/runs');
+    assert.equal(resolveRunsFolder('/ws', '/abs/runs'), '/abs/runs');
+    assert.equal(resolveRunsFolder('/ws', '  '), '/ws/.llm-lab/runs');
+    assert.equal(displayPath('/ws/.llm-lab/runs/a', '/ws'), '.llm-lab/runs/a');
+    assert.equal(displayPath('/elsewhere/a', '/ws'), '/elsewhere/a');
+  });
+
+  it('creates the folder with a .gitignore that ignores everything, and keeps an existing one', async () => {
+    const runs = join(root, '.llm-lab', 'runs');
+    await ensureRunsFolder(runs);
+    const gi = readFileSync(join(runs, '.gitignore'), 'utf8');
+    assert.ok(gi.split('\n').includes('*'));
+    writeFileSync(join(runs, '.gitignore'), 'custom\n');
+    await ensureRunsFolder(runs);
+    assert.equal(readFileSync(join(runs, '.gitignore'), 'utf8'), 'custom\n');
+    assert.deepEqual(readdirSync(runs), ['.gitignore'], 'the write probe was left behind');
+  });
+
+  it('says clearly when the folder cannot be written', async function () {
+    if (process.getuid?.() === 0) {
+      // root ignores permissions; a path under a regular file cannot be created by anyone.
+      writeFileSync(join(root, 'file'), '');
+      await assert.rejects(ensureRunsFolder(join(root, 'file', 'runs')), (e: unknown) => e instanceof LlmLabError && e.code === 'io' && /llmLab\.runsFolder/.test(e.message));
+      return;
+    }
+    mkdirSync(join(root, 'ro'));
+    chmodSync(join(root, 'ro'), 0o500);
+    await assert.rejects(ensureRunsFolder(join(root, 'ro', 'runs')), (e: unknown) => e instanceof LlmLabError && e.code === 'io');
+  });
+
+  it('names runs by preset and time, never reusing a name', async () => {
+    const when = new Date(2026, 10, 22, 9, 5, 7);
+    const a = await newRunName(root, 'tiny', when);
+    assert.equal(a, 'tiny-20261122-090507');
+    mkdirSync(join(root, a));
+    assert.equal(await newRunName(root, 'tiny', when), 'tiny-20261122-090507-2');
+    assert.equal(await newRunName(root, 'a/b', when), 'a_b-20261122-090507');
+  });
+
+  it('writes and reads the run record, and refuses a damaged one', async () => {
+    const dir = join(root, 'r1');
+    await writeRunRecord(dir, { version: 1, name: 'r1', createdAt: 'now', job: { ...job, runDir: dir } });
+    assert.deepEqual(readdirSync(dir), ['job.json'], 'a temp file was left');
+    assert.equal((await readRunRecord(dir)).job.steps, 5);
+    writeFileSync(join(dir, 'job.json'), '{"version": 1, "job": ');
+    await assert.rejects(readRunRecord(dir), (e: unknown) => e instanceof LlmLabError && e.code === 'bad-checkpoint');
+    await assert.rejects(readRunRecord(join(root, 'none')), (e: unknown) => e instanceof LlmLabError && e.code === 'not-found');
+  });
+
+  it('finds model folders newest first and lists runs with their latest model', async () => {
+    const run = join(root, 'tiny-1');
+    await writeRunRecord(run, { version: 1, name: 'tiny-1', createdAt: 'now', job: { ...job, runDir: run } });
+    fakeModel(join(run, 'checkpoints', 'step-2'), 1000);
+    fakeModel(join(run, 'checkpoints', 'step-4'), 2000);
+    mkdirSync(join(run, 'checkpoints', 'broken'));
+    writeFileSync(join(run, 'checkpoints', 'broken', 'config.json'), '{}');
+    const found = await findModelDirs(run);
+    assert.deepEqual(found.map((f) => f.dir), [join(run, 'checkpoints', 'step-4'), join(run, 'checkpoints', 'step-2')]);
+    mkdirSync(join(root, 'empty-folder'));
+    const runs = await listRuns(root);
+    assert.deepEqual(runs.map((r) => r.name), ['tiny-1'], 'a folder that is not a run was listed');
+    assert.equal(runs[0].latestModel, join(run, 'checkpoints', 'step-4'));
+    assert.ok(existsSync(join(run, 'job.json')));
+  });
+});
