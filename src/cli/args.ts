@@ -49,6 +49,9 @@ export function parseFlags(command: string, specs: OptionSpecs, argv: string[], 
     }
     if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
       if (/argument missing/.test(msg)) throw bad(`Flag ${flag} needs a value; ${see}.`);
+      if (/ambiguous/.test(msg)) {
+        throw bad(`Flag ${flag} needs a value, and one starting with '-' must be written ${flag}=VALUE; ${see}.`);
+      }
       throw bad(`Flag ${flag} takes no value; ${see}.`);
     }
     throw bad(`${msg}; ${see}.`);

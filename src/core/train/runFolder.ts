@@ -65,12 +65,23 @@ export async function planRunStart(outDir: string, explicit: PretrainOptions, gi
     if (latest) {
       throw new LlmLabError(
         'bad-argument',
-        `${outDir} already holds a training run (checkpoint at step ${latest.step}); resume it (resume: true / --resume) or choose an empty folder.`,
+        `${outDir} already holds a training run (checkpoint at step ${latest.step}); resume it (--resume) or choose an empty folder.`,
       );
     }
     return { options: given };
   }
-  if (!latest) return { options: given }; // nothing to resume: a fresh start
+  if (!latest) {
+    // A folder that does not exist is most likely a mistyped path: say so rather than start a new run there.
+    // An existing run folder without a checkpoint (stopped before its first save) starts from step 0.
+    const exists = await fsp.stat(outDir).then(
+      (st) => st.isDirectory(),
+      () => false,
+    );
+    if (!exists) {
+      throw new LlmLabError('not-found', `There is no run to resume at ${outDir}; check the path, or leave out --resume to start a new run there.`);
+    }
+    return { options: given };
+  }
   const record = await readRunRecord(outDir);
   if (!record) {
     throw new LlmLabError('bad-checkpoint', `${path.join(outDir, RUN_FILE)} is missing, so the run cannot resume; start a new run from ${latest.dir} instead.`);

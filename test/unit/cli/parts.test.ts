@@ -33,6 +33,8 @@ describe('CLI flags', () => {
     assert.match(message(() => parseFlags('x', specs, ['--stepz', '5'], false)), /Unknown flag --stepz for 'llm-lab x'/);
     assert.match(message(() => parseFlags('x', specs, ['--steps'], false)), /Flag --steps needs a value/);
     assert.match(message(() => parseFlags('x', specs, ['--resume=yes'], false)), /Flag --resume takes no value/);
+    // A value that starts with '-' reads as a flag to parseArgs; the message says how to write it.
+    assert.match(message(() => parseFlags('x', specs, ['--steps', '-1'], false)), /--steps needs a value.*--steps=VALUE/);
     assert.match(message(() => parseFlags('x', specs, ['oops'], false)), /Unexpected argument 'oops'/);
   });
 

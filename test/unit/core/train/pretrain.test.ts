@@ -209,6 +209,15 @@ describe('pretrain', function () {
       await pretrain(opts(out, { steps: 2 }));
       await expectError(pretrain(opts(out, { steps: 2 })), 'bad-argument', /already holds a training run.*resume/);
     });
+    it('to resume a folder that does not exist, but resumes an existing folder without a checkpoint from step 0', async () => {
+      const missing = path.join(root, 'no-such-run');
+      await expectError(pretrain(opts(missing, { steps: 2, resume: true })), 'not-found', /no run to resume at .*no-such-run/);
+      await assert.rejects(fsp.stat(missing), 'nothing was created for the mistyped path');
+      const empty = path.join(root, 'stopped-early');
+      await fsp.mkdir(empty);
+      const r = await pretrain(opts(empty, { steps: 2, resume: true }));
+      assert.equal(r.step, 2);
+    });
     it('to resume with different run-defining settings or data', async () => {
       const out = path.join(root, 'diff');
       await pretrain(opts(out, { steps: 2 }));
