@@ -20,8 +20,8 @@ import { TrainView } from './trainView';
 
 const PROMPT = PRETRAIN_DEFAULTS.samplePrompt;
 const SAMPLE_TOKENS = 25;
-/** Steps of the demo: a few minutes on a laptop CPU, enough for the tiny model to pick up the story's words (pretrain's 800-step recipe goes further). */
-export const DEMO_STEPS = 200;
+/** Steps of the demo: about 2.5 minutes on 2 CPU cores with the native backend, enough for a readable (memorised) sample. */
+export const DEMO_STEPS = 500;
 
 /** samples/the-verdict.txt, looked for from the working folder and from where the CLI is installed. */
 export function findVerdict(io: CliIo): string {
