@@ -4,7 +4,9 @@
 import * as vscode from 'vscode';
 import { LlmLabError } from '../core/errors';
 import { estimateMemory } from '../core/model/config';
-import type { AttentionMaps, DataQuery, GeneratedPiece, GenerateSettings, PanelBackend, PanelTrainingEvent, Subscription } from './panel/backend';
+import type { AttentionMaps, DataQuery, GeneratedPiece, GenerateSettings, PanelBackend, Subscription } from './panel/backend';
+import { streamOf } from './panel/streamOf';
+import { panelTrainingFeed } from './panel/trainingFeed';
 import type { ModelInfo as PanelModelInfo } from '../protocol/panel';
 import type { Lab } from './lab';
 import { runsFolder } from './lab';
@@ -28,29 +30,15 @@ export function createPanelBackend(lab: Lab): PanelBackend {
     return dir;
   };
   return {
-    onTrainingEvent(listener: (e: PanelTrainingEvent) => void): Subscription {
-      const subs = [
-        training.onDidEvent(({ runName, event }) => {
-          if (event.type === 'start') listener({ type: 'state', runId: runName, state: 'running' });
-          else if (event.type === 'step') {
-            listener({ type: 'step', runId: runName, step: event.step, totalSteps: event.totalSteps, loss: event.loss, lr: event.lr, tokensSeen: event.tokensSeen, tokensPerSec: event.tokensPerSec });
-          } else if (event.type === 'eval') {
-            listener({ type: 'eval', runId: runName, step: event.step, valLoss: event.valLoss, tokensSeen: training.current?.last?.tokensSeen ?? 0 });
-          }
-        }),
-        training.onDidEnd((o) => {
-          const state = o.status === 'finished' ? 'finished' : o.status === 'cancelled' ? 'stopped' : 'failed';
-          listener({ type: 'state', runId: o.runName, state, ...(o.error ? { message: o.error } : {}) });
-        }),
-      ];
-      return { dispose: () => subs.forEach((s) => s.dispose()) };
-    },
+    // Steps and evals tagged with their run (NaN points dropped, evals given their tokens seen), and each run's state.
+    onTrainingEvent: panelTrainingFeed(training),
     onModelChanged(listener: (info: PanelModelInfo | null) => void): Subscription {
       const sub = model.onDidChange(() => void this.modelInfo().then(listener, () => listener(null)));
       return { dispose: () => sub.dispose() };
     },
+    // Pretrain and Resume resolve when the run ends: the panel's request must not wait that long.
     async startTraining() {
-      await vscode.commands.executeCommand('llmLab.pretrain');
+      void vscode.commands.executeCommand('llmLab.pretrain');
     },
     async stopTraining() {
       await vscode.commands.executeCommand('llmLab.stopTraining');
@@ -58,7 +46,7 @@ export function createPanelBackend(lab: Lab): PanelBackend {
     async resumeTraining() {
       const runs = runsFolder();
       const last = runs ? (await listRuns(runs)).find((r) => r.record) : undefined;
-      await vscode.commands.executeCommand('llmLab.resumeTraining', last ? { runDir: last.dir } : undefined);
+      void vscode.commands.executeCommand('llmLab.resumeTraining', last ? { runDir: last.dir } : undefined);
     },
     async attention(text: string, signal: AbortSignal): Promise<AttentionMaps> {
       const r = await worker.request('attention', { modelDir: requireModel(), text }, { signal });
@@ -66,43 +54,16 @@ export function createPanelBackend(lab: Lab): PanelBackend {
     },
     generate(settings: GenerateSettings, signal: AbortSignal): AsyncIterable<GeneratedPiece> {
       const modelDir = requireModel();
-      return {
-        [Symbol.asyncIterator]: () => {
-          const queue: GeneratedPiece[] = [];
-          let done = false;
-          let failure: unknown;
-          let wake: (() => void) | undefined;
-          const poke = () => {
-            wake?.();
-            wake = undefined;
-          };
-          worker
-            .request('generate', { modelDir, ...settings }, {
-              signal,
-              onNotify: (n) => {
-                if (n.method === 'generate/didToken') {
-                  queue.push(n.params);
-                  poke();
-                }
-              },
-            })
-            .then(
-              () => (done = true),
-              (e) => ((failure = e), (done = true)),
-            )
-            .finally(poke);
-          return {
-            async next(): Promise<IteratorResult<GeneratedPiece>> {
-              for (;;) {
-                if (queue.length) return { value: queue.shift()!, done: false };
-                if (failure) throw failure;
-                if (done) return { value: undefined, done: true };
-                await new Promise<void>((r) => (wake = r));
-              }
+      return streamOf<GeneratedPiece>(
+        (push) =>
+          worker.request('generate', { modelDir, ...settings }, {
+            signal,
+            onNotify: (n) => {
+              if (n.method === 'generate/didToken') push(n.params);
             },
-          };
-        },
-      };
+          }),
+        signal,
+      );
     },
     async modelInfo(): Promise<PanelModelInfo | null> {
       const dir = model.dir;
