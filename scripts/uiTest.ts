@@ -24,7 +24,7 @@ export function packageVsix(outDir: string): string {
   return out;
 }
 
-async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
+export async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
   const t0 = Date.now();
   try {
     const v = await fn();
