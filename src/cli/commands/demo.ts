@@ -73,7 +73,6 @@ export const demoCommand: Command = {
         text,
         outDir: out,
         steps,
-        warmupSteps: Math.min(PRETRAIN_DEFAULTS.warmupSteps, Math.round(steps / 10)),
         sampleEvery: Math.max(50, Math.round(steps / 3)),
         evalEvery: Math.max(10, Math.round(steps / 10)),
       },

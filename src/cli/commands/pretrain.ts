@@ -30,7 +30,7 @@ export const TRAINING_OPTIONS: OptionSpecs = {
   'grad-accum': { type: 'string', value: 'N', help: 'Split each batch into N micro-batches to save memory (default 1).' },
   lr: { type: 'string', value: 'LR', help: `Peak learning rate (default ${d.lr}).` },
   'min-lr': { type: 'string', value: 'LR', help: 'Learning rate at the end of the cosine decay (default lr/10).' },
-  warmup: { type: 'string', value: 'N', help: `Warmup steps (default ${d.warmupSteps}).` },
+  warmup: { type: 'string', value: 'N', help: `Warmup steps (default ${d.warmupSteps}, or a tenth of --steps when less).` },
   'weight-decay': { type: 'string', value: 'W', help: `AdamW weight decay (default ${d.weightDecay}).` },
   'grad-clip': { type: 'string', value: 'C', help: `Clip the gradient norm to C, 0 for off (default ${d.gradClip}).` },
   'val-fraction': { type: 'string', value: 'F', help: `Fraction of the tokens held out for validation (default ${d.valFraction}).` },

@@ -28,7 +28,7 @@ export interface PretrainOptions {
   lr?: number;
   /** Learning rate the cosine decay ends at. Default lr / 10. */
   minLr?: number;
-  /** Steps of linear warmup from 0. Default 50. */
+  /** Steps of linear warmup from 0. Default 50, or a tenth of `steps` when that is less (a short run still decays). */
   warmupSteps?: number;
   /** AdamW decoupled weight decay (matrices and embeddings only). Default 0.1. */
   weightDecay?: number;
@@ -141,16 +141,17 @@ export function resolvePretrainOptions(o: PretrainOptions): ResolvedPretrainOpti
   if (!isPresetName(preset)) throw bad(`Unknown model preset '${String(preset)}'; use one of tiny, small, gpt2, gpt2-medium, gpt2-large, gpt2-xl.`);
   const model = makeConfig(preset, o.model ?? {});
   const lr = o.lr ?? d.lr;
+  const steps = o.steps ?? d.steps;
   const r: ResolvedPretrainOptions = {
     tokenizer: o.tokenizer ?? d.tokenizer,
     preset,
     model,
-    steps: o.steps ?? d.steps,
+    steps,
     batchSize: o.batchSize ?? d.batchSize,
     gradAccumSteps: o.gradAccumSteps ?? d.gradAccumSteps,
     lr,
     minLr: o.minLr ?? lr / 10,
-    warmupSteps: o.warmupSteps ?? d.warmupSteps,
+    warmupSteps: o.warmupSteps ?? Math.min(d.warmupSteps, Math.round(steps / 10)),
     weightDecay: o.weightDecay ?? d.weightDecay,
     beta1: o.beta1 ?? d.beta1,
     beta2: o.beta2 ?? d.beta2,

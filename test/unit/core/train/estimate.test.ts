@@ -37,6 +37,12 @@ describe('run estimate and options', () => {
     assert.equal(o.valFraction, 0.1);
   });
 
+  it('shortens the default warmup to a tenth of a short run, so its learning rate still decays', () => {
+    assert.equal(resolvePretrainOptions({ outDir: 'x', steps: 50 }).warmupSteps, 5);
+    assert.equal(resolvePretrainOptions({ outDir: 'x', steps: 800 }).warmupSteps, 50);
+    assert.equal(resolvePretrainOptions({ outDir: 'x', steps: 50, warmupSteps: 20 }).warmupSteps, 20);
+  });
+
   it('names the wrong option and what it must be', () => {
     const bad = (extra: object, re: RegExp): void =>
       assert.throws(() => resolvePretrainOptions({ outDir: 'x', ...extra }), (e: unknown) => e instanceof LlmLabError && re.test(e.message));
