@@ -3,14 +3,10 @@
 // (answering the quick picks as a person would) and watches the loss curve's point count grow, asks for
 // the attention maps of a typed text and counts the maps drawn, then generates in the playground and
 // watches the text stream in. Screenshots go to test-results/panel-*.png. Exits non-zero on any failure.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
-import { openWorkbench } from './browser';
-import { ROOT, ensureCodeServer, installExtension, startCodeServer } from './codeServer';
-import { freshWorkspace } from './runIntegration';
-import { packageVsix, runFromPalette, step } from './uiTest';
+import { ROOT } from './codeServer';
+import { runFromPalette, runUiTest, step, withInstalledWorkbench } from './uiTest';
 
 const RESULTS = join(ROOT, 'test-results');
 // The `tiny` preset: 2 layers of 2 heads (src/core/model/config.ts); the panel adds one average per layer.
@@ -52,20 +48,9 @@ async function lossPoints(panel: FrameLocator): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  ensureCodeServer();
-  mkdirSync(RESULTS, { recursive: true });
   const t0 = Date.now();
-  const home = mkdtempSync(join(tmpdir(), 'llmlab-panelui-'));
-  const ws = freshWorkspace();
-  const vsix = await step('package the extension with vsce', async () => packageVsix(home));
-  const extensionsDir = join(home, 'extensions');
-  await step('install the .vsix into code-server', async () => installExtension(vsix, extensionsDir, join(home, 'user-data')));
-  const server = await startCodeServer({ workspace: ws, extensionsDir, home });
-  const browser = await openWorkbench(`${server.url}/?folder=${encodeURIComponent(ws)}`);
-  const { page } = browser;
-  const panel = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
-  try {
-    await step('workbench shows', () => page.locator('.monaco-workbench').waitFor({ timeout: 60_000 }));
+  await withInstalledWorkbench('panel', async (page) => {
+    const panel = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
     await step('open the panel with LLM Lab: Open Lab Panel', async () => {
       await runFromPalette(page, 'LLM Lab: Open Lab Panel');
       await panel.locator('#train-start').waitFor({ timeout: 30_000 });
@@ -147,24 +132,7 @@ async function main(): Promise<void> {
       `Panel UI test passed in ${((Date.now() - t0) / 1000).toFixed(0)} s: curve point counts ${JSON.stringify(seen)}; ${maps}; ` +
         `playground token counts ${JSON.stringify(generated.counts)}: ${JSON.stringify(generated.text)}. Screenshots in test-results/.`,
     );
-  } catch (e) {
-    await page.screenshot({ path: join(RESULTS, 'panel-failure.png') }).catch(() => undefined);
-    console.log('--- code-server output (tail) ---\n' + server.output().slice(-3000));
-    throw e;
-  } finally {
-    await browser.close();
-    await server.stop();
-    rmSync(home, { recursive: true, force: true });
-    rmSync(ws, { recursive: true, force: true });
-  }
+  });
 }
 
-if (require.main === module) {
-  main().then(
-    () => process.exit(0),
-    (e) => {
-      console.error(e instanceof Error ? e.message : e);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runUiTest(main);

@@ -57,10 +57,15 @@ export async function runFromPalette(page: Page, title: string): Promise<void> {
   }
 }
 
-async function main(): Promise<void> {
+/**
+ * One UI session as a person meets it: packages the .vsix, installs it into a fresh code-server over a fresh
+ * fixture workspace, opens the workbench in Chromium and waits for it, then runs `body`. On failure it saves
+ * `<name>-failure.png` and prints the end of code-server's output; it always closes and cleans up.
+ */
+export async function withInstalledWorkbench(name: string, body: (page: Page) => Promise<void>): Promise<void> {
   ensureCodeServer();
   mkdirSync(RESULTS, { recursive: true });
-  const home = mkdtempSync(join(tmpdir(), 'llmlab-ui-'));
+  const home = mkdtempSync(join(tmpdir(), `llmlab-${name}-`));
   const ws = freshWorkspace();
   const vsix = await step('package the extension with vsce', async () => packageVsix(home));
   const extensionsDir = join(home, 'extensions');
@@ -70,6 +75,32 @@ async function main(): Promise<void> {
   const { page } = browser;
   try {
     await step('workbench shows', () => page.locator('.monaco-workbench').waitFor({ timeout: 60_000 }));
+    await body(page);
+  } catch (e) {
+    await page.screenshot({ path: join(RESULTS, `${name}-failure.png`) }).catch(() => undefined);
+    console.log('--- code-server output (tail) ---\n' + server.output().slice(-3000));
+    throw e;
+  } finally {
+    await browser.close();
+    await server.stop();
+    rmSync(home, { recursive: true, force: true });
+    rmSync(ws, { recursive: true, force: true });
+  }
+}
+
+/** Runs a UI test's main when its file is the entry point: exit 0 on success, one error line and exit 1 on failure. */
+export function runUiTest(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (e) => {
+      console.error(e instanceof Error ? e.message : e);
+      process.exit(1);
+    },
+  );
+}
+
+async function main(): Promise<void> {
+  await withInstalledWorkbench('ui', async (page) => {
     await step('open hello.txt with Quick Open', async () => {
       await page.locator('.explorer-folders-view, .monaco-workbench').first().waitFor();
       await page.keyboard.press('Control+P');
@@ -121,24 +152,7 @@ async function main(): Promise<void> {
       await page.screenshot({ path: join(RESULTS, 'tokenize-hover.png') });
     });
     console.log(`UI test passed: ${count} tokens in the status bar, ${drawn} drawn; screenshots in test-results/.`);
-  } catch (e) {
-    await page.screenshot({ path: join(RESULTS, 'ui-failure.png') }).catch(() => undefined);
-    console.log('--- code-server output (tail) ---\n' + server.output().slice(-3000));
-    throw e;
-  } finally {
-    await browser.close();
-    await server.stop();
-    rmSync(home, { recursive: true, force: true });
-    rmSync(ws, { recursive: true, force: true });
-  }
+  });
 }
 
-if (require.main === module) {
-  main().then(
-    () => process.exit(0),
-    (e) => {
-      console.error(e instanceof Error ? e.message : e);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runUiTest(main);
