@@ -190,22 +190,14 @@ export function directAdamw(param: tf.Variable, grad: tf.Tensor, m: tf.Variable,
 
 /** Registers these ops for 'wasm' (all) and 'cpu' (all but the matmuls, which cpu serves as well untransposed). */
 export function registerWasmFusedOps(): void {
-  registerFusedOps('wasm', {
-    linear: wasmLinear,
-    lmLogits: wasmLmLogits,
+  const direct = {
     embedding: directEmbedding,
     crossEntropy: directCrossEntropy,
     adamw: directAdamw,
     layerNorm: directLayerNorm,
     gelu: directGelu,
     causalAttention: directCausalAttention,
-  });
-  registerFusedOps('cpu', {
-    embedding: directEmbedding,
-    crossEntropy: directCrossEntropy,
-    adamw: directAdamw,
-    layerNorm: directLayerNorm,
-    gelu: directGelu,
-    causalAttention: directCausalAttention,
-  });
+  };
+  registerFusedOps('wasm', { ...direct, linear: wasmLinear, lmLogits: wasmLmLogits });
+  registerFusedOps('cpu', direct);
 }
