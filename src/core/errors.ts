@@ -41,3 +41,13 @@ export function isLlmLabError(e: unknown): e is LlmLabError {
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new CancelledError();
 }
+
+/**
+ * Lets the event loop run (a Ctrl-C handler, a cancel message from the host) and then throws CancelledError
+ * when the signal has fired. A loop whose awaits all settle at once (a cpu tensor's data()) never gives a
+ * signal handler the chance to run, so every long loop calls this once a step.
+ */
+export async function yieldAndCheck(signal: AbortSignal | undefined): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  throwIfAborted(signal);
+}
