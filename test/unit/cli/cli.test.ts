@@ -60,6 +60,10 @@ describe('llm-lab CLI', () => {
     assert.equal(j.tokens[8], '<|endoftext|>');
     assert.deepEqual(j.spans[0], [0, 5]);
     assert.equal(j.tokens.join(''), BOOK_TEXT);
+    // Written piece by piece, the document is laid out exactly as JSON.stringify would lay it out.
+    const expected = getTokenizer('gpt2').tokenize(BOOK_TEXT, { allowSpecial: true });
+    assert.equal(r.out, JSON.stringify({ encoding: 'gpt2', count: BOOK_IDS.length, ...expected }, null, 2) + '\n');
+    assert.equal((await cli(['tokenize', '--json', ''])).out, JSON.stringify({ encoding: 'gpt2', count: 0, ids: [], tokens: [], spans: [] }, null, 2) + '\n');
   });
 
   it('tokenize reads --file and prints one row a token', async () => {
