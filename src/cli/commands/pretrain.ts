@@ -13,7 +13,7 @@ import { PRETRAIN_DEFAULTS, pretrain } from '../../core/train';
 import type { CliIo } from '../io';
 import { println } from '../io';
 import { duration, thousands } from '../format';
-import { BACKEND_OPTION, startEngine } from './shared';
+import { BACKEND_OPTION, MAX_FILE_HINT, maxFileBytes, maxFileOption, startEngine } from './shared';
 import { TrainView } from './trainView';
 
 const d = PRETRAIN_DEFAULTS;
@@ -77,8 +77,8 @@ export function trainingOptions(values: FlagValues): Omit<PretrainOptions, 'outD
 }
 
 /** Reads the --data files, folders and globs into one text, saying what was read and skipped. */
-export async function readCorpus(io: CliIo, patterns: string[], quiet: boolean): Promise<string> {
-  const corpus = await loadCorpus(patterns, { cwd: io.cwd, signal: io.signal });
+export async function readCorpus(io: CliIo, patterns: string[], quiet: boolean, maxBytes?: number): Promise<string> {
+  const corpus = await loadCorpus(patterns, { cwd: io.cwd, signal: io.signal, maxFileBytes: maxBytes, sizeHint: MAX_FILE_HINT });
   if (corpus.files.length === 0) {
     throw new LlmLabError('not-found', `No readable text files match --data ${patterns.join(' ')}; check the paths or globs.`);
   }
@@ -101,6 +101,7 @@ export const pretrainCommand: Command = {
     data: { type: 'string', multiple: true, value: 'PATH', help: 'Training text: files, folders or globs.' },
     out: { type: 'string', value: 'DIR', help: 'Run folder (config, checkpoints, metrics.jsonl).' },
     resume: { type: 'boolean', help: 'Continue the run in --out from its last checkpoint.' },
+    ...maxFileOption(),
     ...TRAINING_OPTIONS,
   },
   positionals: true,
@@ -116,7 +117,7 @@ export const pretrainCommand: Command = {
     const out = path.resolve(io.cwd, required(values, 'pretrain', 'out', 'DIR (the run folder)'));
     const options = trainingOptions(values);
     await startEngine(values);
-    const text = await readCorpus(io, patterns, json);
+    const text = await readCorpus(io, patterns, json, maxFileBytes(values));
     const view = new TrainView(io, json);
     const started = Date.now();
     try {
