@@ -5,7 +5,6 @@ import * as vscode from 'vscode';
 import { LlmLabError } from '../core/errors';
 import type { Encoding } from '../protocol/model';
 import { generateCommand, evaluateCommand, selectModelCommand, showEngineCommand } from './commands/models';
-import { pretrainCommand, resumeCommand, stopCommand } from './commands/pretrain';
 import type { Lab } from './lab';
 import { ActiveModel } from './lab';
 import { Notifier } from './notify';
@@ -17,6 +16,8 @@ import { readSettings } from './settings';
 import { TokenCountItem } from './tokens/tokenCount';
 import { TokenView } from './tokens/tokenView';
 import { TrainingController } from './training';
+import { TrainingService } from './trainingService';
+import type { PretrainArgs } from './trainingService';
 import { WorkerClient } from './workerClient';
 
 /** What `activate` returns: the services, and the messages shown so far (for tests). */
@@ -49,7 +50,8 @@ export function activate(context: vscode.ExtensionContext): LlmLabApi {
   const training = new TrainingController(worker, output, notifier);
   const tokens = new TokenView(worker);
   const tokenCount = new TokenCountItem(worker, encoding, () => readSettings().showCount);
-  const lab: Lab = { context, output, notifier, worker, training, tokens, tokenCount, model };
+  const lab = { context, output, notifier, worker, training, tokens, tokenCount, model } as Omit<Lab, 'trainer'> as Lab;
+  lab.trainer = new TrainingService(lab);
   context.subscriptions.push(output, training, tokens, tokenCount, model, { dispose: () => worker.dispose() });
 
   worker.onDidExit((exit) => {
@@ -109,9 +111,9 @@ export function activate(context: vscode.ExtensionContext): LlmLabApi {
     tokens.clear(editor?.document.uri);
     return true;
   });
-  register('llmLab.pretrain', 'Pretrain on Workspace', (args?: Parameters<typeof pretrainCommand>[1]) => pretrainCommand(lab, args ?? {}));
-  register('llmLab.stopTraining', 'Stop Training', () => stopCommand(lab));
-  register('llmLab.resumeTraining', 'Resume Training', (args?: { runDir?: string }) => resumeCommand(lab, args ?? {}));
+  register('llmLab.pretrain', 'Pretrain on Workspace', (args?: PretrainArgs) => lab.trainer.pretrain(args ?? {}));
+  register('llmLab.stopTraining', 'Stop Training', () => lab.trainer.stop());
+  register('llmLab.resumeTraining', 'Resume Training', (args?: { runDir?: string }) => lab.trainer.resume(args ?? {}));
   register('llmLab.selectModel', 'Select Model', (args?: { modelDir?: string }) => selectModelCommand(lab, args ?? {}));
   register('llmLab.generateFromSelection', 'Generate from Selection', (args?: Parameters<typeof generateCommand>[1]) => generateCommand(lab, args ?? {}));
   register('llmLab.evaluateModelOnFile', 'Evaluate Model on File', (args?: { file?: string }) => evaluateCommand(lab, args ?? {}));
