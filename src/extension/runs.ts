@@ -14,9 +14,12 @@ import type { TrainJob } from '../protocol/worker';
 export const JOB_FILE = 'job.json';
 const GITIGNORE_TEXT = '# Written by LLM Lab: training runs and checkpoints stay out of version control.\n*\n';
 
+/** Where runs go when llmLab.runsFolder is left empty (package.json's default for it is the same). */
+export const DEFAULT_RUNS_FOLDER = '.llm-lab/runs';
+
 /** Absolute runs folder from the setting (relative paths are taken from the workspace root). */
 export function resolveRunsFolder(workspaceRoot: string, setting: string): string {
-  const s = setting.trim() || '.llm-lab/runs';
+  const s = setting.trim() || DEFAULT_RUNS_FOLDER;
   return isAbsolute(s) ? s : resolve(workspaceRoot, s);
 }
 
