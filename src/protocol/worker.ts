@@ -173,6 +173,36 @@ export const workerRequests = {
     }),
     result: obj({ text: str, tokens: int({ min: 0 }), stoppedAtEot: bool }),
   },
+  /** An inline completion at a cursor (src/core/complete): the suggestion, or '' when there is none. */
+  complete: {
+    params: obj({
+      /** A model folder or a run folder (its latest checkpoint). */
+      modelDir: str,
+      /** Text before the cursor (a tail of the document when `prefixTruncated`). */
+      prefix: str,
+      prefixTruncated: bool,
+      /** Text after the cursor (a head of the document when `suffixTruncated`). */
+      suffix: str,
+      suffixTruncated: bool,
+      mode: literal('line', 'block'),
+      maxLines: int({ min: 1 }),
+      maxNewTokens: int({ min: 1 }),
+      temperature: num({ min: 0 }),
+    }),
+    result: obj({
+      text: str,
+      tokens: int({ min: 0 }),
+      promptTokens: int({ min: 0 }),
+      /** Why it ended: eot, max-tokens, newline, blank-line, dedent, max-lines or duplicate. */
+      stop: str,
+      /** Whether the text after the cursor was used (a fill-in-the-middle model). */
+      fim: bool,
+      /** The checkpoint folder that answered. */
+      modelDir: str,
+      /** Time the worker spent on it, model loading included. */
+      ms: num({ min: 0 }),
+    }),
+  },
   /** Loss and perplexity of the model on a text. */
   evaluate: {
     params: obj({ modelDir: str, text: str }),
