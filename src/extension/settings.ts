@@ -21,6 +21,18 @@ export interface LabSettings {
   maxNewTokens: number;
   temperature: number;
   topK: number;
+  completion: CompletionSettings;
+}
+
+export interface CompletionSettings {
+  enabled: boolean;
+  model: string;
+  languages: string[];
+  mode: 'line' | 'block';
+  maxLines: number;
+  maxNewTokens: number;
+  temperature: number;
+  debounceMs: number;
 }
 
 export function readSettings(scope?: vscode.ConfigurationScope): LabSettings {
@@ -44,5 +56,15 @@ export function readSettings(scope?: vscode.ConfigurationScope): LabSettings {
     maxNewTokens: c.get<number>('generate.maxNewTokens', 100),
     temperature: c.get<number>('generate.temperature', 0.8),
     topK: c.get<number>('generate.topK', 40),
+    completion: {
+      enabled: c.get<boolean>('inlineCompletion.enabled', false),
+      model: c.get<string>('inlineCompletion.model', ''),
+      languages: c.get<string[]>('inlineCompletion.languages', ['*']),
+      mode: c.get<'line' | 'block'>('inlineCompletion.mode', 'line') === 'block' ? 'block' : 'line',
+      maxLines: c.get<number>('inlineCompletion.maxLines', 8),
+      maxNewTokens: c.get<number>('inlineCompletion.maxNewTokens', 16),
+      temperature: c.get<number>('inlineCompletion.temperature', 0),
+      debounceMs: c.get<number>('inlineCompletion.debounceMs', 75),
+    },
   };
 }
