@@ -30,6 +30,7 @@ export interface LlmLabApi {
   panel(): PanelBackend;
   /** The inline completion provider (its cache and statistics). */
   completions: InlineCompletionProvider;
+  completionStatus: CompletionStatusItem;
   messages(): readonly ShownMessage[];
 }
 
@@ -158,7 +159,7 @@ export function activate(context: vscode.ExtensionContext): LlmLabApi {
   };
   registerLabPanel(context, panel, (line) => output.appendLine(`[panel] ${line}`));
 
-  return { lab, panel, completions, messages: () => notifier.shown };
+  return { lab, panel, completions, completionStatus, messages: () => notifier.shown };
 }
 
 export function deactivate(): void {
