@@ -4,7 +4,7 @@
 // completions; no worker starts and nothing is counted until a person uses LLM Lab or turns completions on.
 import * as vscode from 'vscode';
 import { LlmLabError } from '../core/errors';
-import type { EncodingChoice } from '../protocol/worker';
+import type { Encoding } from '../protocol/model';
 import { completionModelDir } from './completion/modelChoice';
 import { InlineCompletionProvider } from './completion/provider';
 import { CompletionStatusItem, TOGGLE_COMMAND, toggleInlineCompletion } from './completion/statusItem';
@@ -51,7 +51,7 @@ export function activate(context: vscode.ExtensionContext): LlmLabApi {
   // Inline completions get a worker process of their own, so a suggestion never waits behind a training step.
   const inference = new WorkerClient(workerOptions(context, output, 'inference'));
   const model = new ActiveModel(context.workspaceState);
-  const encoding = async (): Promise<EncodingChoice> => {
+  const encoding = async (): Promise<Encoding> => {
     const e = readSettings().encoding;
     return e === 'model' ? model.tokenizer(worker) : e;
   };
@@ -92,7 +92,7 @@ export function activate(context: vscode.ExtensionContext): LlmLabApi {
     }
   });
   training.onDidEnd((o) => {
-    if (o.checkpointDir && (o.status === 'finished' || !model.dir)) void model.set(o.checkpointDir);
+    if (o.checkpointDir && (o.status === 'completed' || !model.dir)) void model.set(o.checkpointDir);
   });
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((e) => {

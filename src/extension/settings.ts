@@ -1,9 +1,10 @@
 // Typed reads of the `llmLab.*` settings declared in package.json, with the declared defaults.
 import * as vscode from 'vscode';
-import type { EncodingChoice } from '../protocol/worker';
+import type { CompletionMode } from '../protocol/completion';
+import type { Encoding } from '../protocol/model';
 
 export interface LabSettings {
-  encoding: EncodingChoice | 'model';
+  encoding: Encoding | 'model';
   maxDrawnTokens: number;
   showCount: boolean;
   runsFolder: string;
@@ -28,7 +29,7 @@ export interface CompletionSettings {
   enabled: boolean;
   model: string;
   languages: string[];
-  mode: 'line' | 'block';
+  mode: CompletionMode;
   maxLines: number;
   maxNewTokens: number;
   temperature: number;
@@ -38,7 +39,7 @@ export interface CompletionSettings {
 export function readSettings(scope?: vscode.ConfigurationScope): LabSettings {
   const c = vscode.workspace.getConfiguration('llmLab', scope);
   return {
-    encoding: c.get<EncodingChoice | 'model'>('tokenizer.encoding', 'gpt2'),
+    encoding: c.get<Encoding | 'model'>('tokenizer.encoding', 'gpt2'),
     maxDrawnTokens: c.get<number>('tokenizer.maxDrawnTokens', 5000),
     showCount: c.get<boolean>('tokenizer.showCount', true),
     runsFolder: c.get<string>('runsFolder', '.llm-lab/runs'),
@@ -60,7 +61,7 @@ export function readSettings(scope?: vscode.ConfigurationScope): LabSettings {
       enabled: c.get<boolean>('inlineCompletion.enabled', false),
       model: c.get<string>('inlineCompletion.model', ''),
       languages: c.get<string[]>('inlineCompletion.languages', ['*']),
-      mode: c.get<'line' | 'block'>('inlineCompletion.mode', 'line') === 'block' ? 'block' : 'line',
+      mode: c.get<CompletionMode>('inlineCompletion.mode', 'line') === 'block' ? 'block' : 'line',
       maxLines: c.get<number>('inlineCompletion.maxLines', 8),
       maxNewTokens: c.get<number>('inlineCompletion.maxNewTokens', 16),
       temperature: c.get<number>('inlineCompletion.temperature', 0),

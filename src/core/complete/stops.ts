@@ -3,10 +3,9 @@
 // ends at <|endoftext|> and at the token limit. The rules read the text generated so far, so the worker can
 // stop as soon as a rule fires instead of computing tokens that would be thrown away.
 
-export type CompletionMode = 'line' | 'block';
+import type { CompletionMode, StopReason } from '../../protocol/completion';
 
-/** Why a completion ended (`duplicate`: everything it said was already after the cursor). */
-export type StopReason = 'eot' | 'max-tokens' | 'newline' | 'blank-line' | 'dedent' | 'max-lines' | 'duplicate';
+export type { CompletionMode, StopReason } from '../../protocol/completion';
 
 export interface StopRules {
   mode: CompletionMode;
