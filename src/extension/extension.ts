@@ -4,6 +4,7 @@
 import * as vscode from 'vscode';
 import { LlmLabError } from '../core/errors';
 import type { Encoding } from '../protocol/model';
+import { downloadGpt2Command } from './commands/download';
 import { generateCommand, evaluateCommand, selectModelCommand, showEngineCommand } from './commands/models';
 import { pretrainCommand, resumeCommand, stopCommand } from './commands/pretrain';
 import type { Lab } from './lab';
@@ -116,6 +117,7 @@ export function activate(context: vscode.ExtensionContext): LlmLabApi {
   register('llmLab.generateFromSelection', 'Generate from Selection', (args?: Parameters<typeof generateCommand>[1]) => generateCommand(lab, args ?? {}));
   register('llmLab.evaluateModelOnFile', 'Evaluate Model on File', (args?: { file?: string }) => evaluateCommand(lab, args ?? {}));
   register('llmLab.showEngine', 'Show Engine', () => showEngineCommand(lab));
+  register('llmLab.downloadGpt2', 'Download GPT-2', (args?: Parameters<typeof downloadGpt2Command>[1]) => downloadGpt2Command(lab, args ?? {}));
 
   // The lab panel (src/extension/panel) gets its backend lazily, so the worker starts when the panel is used.
   let panelBackend: PanelBackend | undefined;

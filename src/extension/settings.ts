@@ -21,6 +21,10 @@ export interface LabSettings {
   maxNewTokens: number;
   temperature: number;
   topK: number;
+  /** Hub address for downloads ('' = HF_ENDPOINT, else the Hugging Face hub). */
+  hubBaseUrl: string;
+  /** Folder of downloaded models ('' = ~/.cache/llm-lab/models, following XDG_CACHE_HOME). */
+  modelsFolder: string;
 }
 
 export function readSettings(scope?: vscode.ConfigurationScope): LabSettings {
@@ -44,5 +48,7 @@ export function readSettings(scope?: vscode.ConfigurationScope): LabSettings {
     maxNewTokens: c.get<number>('generate.maxNewTokens', 100),
     temperature: c.get<number>('generate.temperature', 0.8),
     topK: c.get<number>('generate.topK', 40),
+    hubBaseUrl: c.get<string>('download.hubUrl', ''),
+    modelsFolder: c.get<string>('download.modelsFolder', ''),
   };
 }
