@@ -8,6 +8,7 @@ import type { Encoding } from '../protocol/model';
 import { completionModelDir } from './completion/modelChoice';
 import { InlineCompletionProvider } from './completion/provider';
 import { CompletionStatusItem, TOGGLE_COMMAND, toggleInlineCompletion } from './completion/statusItem';
+import { downloadGpt2Command } from './commands/download';
 import { generateCommand, evaluateCommand, selectModelCommand, showEngineCommand } from './commands/models';
 import { pretrainCommand, resumeCommand, stopCommand } from './commands/pretrain';
 import type { Lab } from './lab';
@@ -150,6 +151,7 @@ export function activate(context: vscode.ExtensionContext): LlmLabApi {
   register('llmLab.evaluateModelOnFile', 'Evaluate Model on File', (args?: { file?: string }) => evaluateCommand(lab, args ?? {}));
   register('llmLab.showEngine', 'Show Engine', () => showEngineCommand(lab));
   register(TOGGLE_COMMAND, 'Toggle Inline Completions', () => toggleInlineCompletion());
+  register('llmLab.downloadGpt2', 'Download GPT-2', (args?: Parameters<typeof downloadGpt2Command>[1]) => downloadGpt2Command(lab, args ?? {}));
 
   // The lab panel (src/extension/panel) gets its backend lazily, so the worker starts when the panel is used.
   let panelBackend: PanelBackend | undefined;

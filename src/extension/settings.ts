@@ -22,6 +22,10 @@ export interface LabSettings {
   maxNewTokens: number;
   temperature: number;
   topK: number;
+  /** Hub address for downloads ('' = HF_ENDPOINT, else the Hugging Face hub). */
+  hubBaseUrl: string;
+  /** Folder of downloaded models ('' = ~/.cache/llm-lab/models, following XDG_CACHE_HOME). */
+  modelsFolder: string;
   completion: CompletionSettings;
 }
 
@@ -67,5 +71,7 @@ export function readSettings(scope?: vscode.ConfigurationScope): LabSettings {
       temperature: c.get<number>('inlineCompletion.temperature', 0),
       debounceMs: c.get<number>('inlineCompletion.debounceMs', 75),
     },
+    hubBaseUrl: c.get<string>('download.hubUrl', ''),
+    modelsFolder: c.get<string>('download.modelsFolder', ''),
   };
 }

@@ -6,6 +6,7 @@ import { LlmLabError } from '../core/errors';
 import { configuredBackend } from './backend';
 import type { Handlers } from './server';
 import { completeJob } from './completeJob';
+import { downloadJob } from './downloadJob';
 import { attentionJob, evaluateJob, generateJob, modelInfoJob } from './modelJobs';
 import { previewData, scanCorpus, tokenizeText } from './tokenizeJob';
 import { trainJob } from './trainJob';
@@ -37,5 +38,6 @@ export function createHandlers(): Handlers {
     evaluate: (params, ctx) => evaluateJob(params, ctx),
     attention: (params) => attentionJob(params),
     complete: (params, ctx) => completeJob(params, ctx),
+    'model/download': (params, ctx) => downloadJob(params, ctx),
   };
 }
