@@ -51,6 +51,8 @@ export interface Lab {
   output: vscode.OutputChannel;
   notifier: Notifier;
   worker: WorkerClient;
+  /** A second worker process for inline completions, so they never wait behind training. */
+  inference: WorkerClient;
   training: TrainingController;
   /** Starts, resumes and stops training for the commands and the panel. */
   trainer: TrainingService;

@@ -2,6 +2,7 @@
 // which VS Code applies, and nowhere here; the training ones are core's (PRETRAIN_DEFAULTS and the corpus
 // size cap), and a unit test holds the manifest to them.
 import * as vscode from 'vscode';
+import type { CompletionMode } from '../protocol/completion';
 import type { Encoding } from '../protocol/model';
 
 export interface LabSettings {
@@ -23,10 +24,28 @@ export interface LabSettings {
   maxNewTokens: number;
   temperature: number;
   topK: number;
+  /** Hub address for downloads ('' = HF_ENDPOINT, else the Hugging Face hub). */
+  hubBaseUrl: string;
+  /** Folder of downloaded models ('' = ~/.cache/llm-lab/models, following XDG_CACHE_HOME). */
+  modelsFolder: string;
+  completion: CompletionSettings;
 }
 
-/** Each setting's key under `llmLab.` and its type. */
-const KEYS: { readonly [K in keyof LabSettings]: string } = {
+export interface CompletionSettings {
+  enabled: boolean;
+  model: string;
+  languages: string[];
+  mode: CompletionMode;
+  maxLines: number;
+  maxNewTokens: number;
+  temperature: number;
+  debounceMs: number;
+}
+
+type FlatSettings = Omit<LabSettings, 'completion'>;
+
+/** Each setting's key under `llmLab.`. */
+const KEYS: { readonly [K in keyof FlatSettings]: string } = {
   encoding: 'tokenizer.encoding',
   maxDrawnTokens: 'tokenizer.maxDrawnTokens',
   showCount: 'tokenizer.showCount',
@@ -45,11 +64,30 @@ const KEYS: { readonly [K in keyof LabSettings]: string } = {
   maxNewTokens: 'generate.maxNewTokens',
   temperature: 'generate.temperature',
   topK: 'generate.topK',
+  hubBaseUrl: 'download.hubUrl',
+  modelsFolder: 'download.modelsFolder',
 };
+
+/** The inline-completion settings' keys under `llmLab.`. */
+const COMPLETION_KEYS: { readonly [K in keyof CompletionSettings]: string } = {
+  enabled: 'inlineCompletion.enabled',
+  model: 'inlineCompletion.model',
+  languages: 'inlineCompletion.languages',
+  mode: 'inlineCompletion.mode',
+  maxLines: 'inlineCompletion.maxLines',
+  maxNewTokens: 'inlineCompletion.maxNewTokens',
+  temperature: 'inlineCompletion.temperature',
+  debounceMs: 'inlineCompletion.debounceMs',
+};
+
+function readKeys<T>(c: vscode.WorkspaceConfiguration, keys: { readonly [K in keyof T]: string }): T {
+  const out = {} as Record<keyof T, unknown>;
+  for (const [field, key] of Object.entries(keys) as [keyof T, string][]) out[field] = c.get(key);
+  return out as T;
+}
 
 export function readSettings(scope?: vscode.ConfigurationScope): LabSettings {
   const c = vscode.workspace.getConfiguration('llmLab', scope);
-  const out = {} as Record<keyof LabSettings, unknown>;
-  for (const [field, key] of Object.entries(KEYS) as [keyof LabSettings, string][]) out[field] = c.get(key);
-  return out as LabSettings;
+  const completion = readKeys<CompletionSettings>(c, COMPLETION_KEYS);
+  return { ...readKeys<FlatSettings>(c, KEYS), completion: { ...completion, mode: completion.mode === 'block' ? 'block' : 'line' } };
 }
