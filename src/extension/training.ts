@@ -4,18 +4,17 @@
 import * as vscode from 'vscode';
 import { promises as fs } from 'node:fs';
 import { CancelledError, LlmLabError } from '../core/errors';
+import type { RunEnding } from '../protocol/training';
 import type { TrainEventWire, TrainJob } from '../protocol/worker';
 import type { Notifier } from './notify';
-import { findModelDirs } from './runs';
+import { latestModel } from './runs';
 import type { WorkerClient } from './workerClient';
 import { WorkerCrashError } from './workerClient';
-
-export type TrainStatus = 'finished' | 'cancelled' | 'crashed' | 'failed';
 
 export interface TrainOutcome {
   runDir: string;
   runName: string;
-  status: TrainStatus;
+  status: RunEnding;
   /** Last step reported. */
   steps: number;
   finalLoss: number | null;
@@ -50,11 +49,14 @@ export class TrainingController implements vscode.Disposable {
   private readonly statusItem = vscode.window.createStatusBarItem('llmLab.training', vscode.StatusBarAlignment.Left, 50);
   private readonly didEvent = new vscode.EventEmitter<TrainingEvent>();
   private readonly didEnd = new vscode.EventEmitter<TrainOutcome>();
+  private readonly didStart = new vscode.EventEmitter<RunningTraining>();
   private abort: AbortController | undefined;
   /** Each training event, for the panel (charts) and tests. */
   readonly onDidEvent = this.didEvent.event;
   /** When a job ends, however it ends. */
   readonly onDidEnd = this.didEnd.event;
+  /** When a job has been handed to the worker. */
+  readonly onDidStart = this.didStart.event;
   current: RunningTraining | undefined;
 
   constructor(
@@ -116,22 +118,27 @@ export class TrainingController implements vscode.Disposable {
             },
           });
           outcome = {
-            runDir: job.runDir, runName, status: res.cancelled ? 'cancelled' : 'finished', steps: res.steps, finalLoss: res.finalLoss,
+            runDir: job.runDir, runName, status: res.cancelled ? 'cancelled' : 'completed', steps: res.steps, finalLoss: res.finalLoss,
             checkpointDir: res.checkpointDir ?? running.lastCheckpoint?.dir ?? null, firstStep,
           };
         } catch (e) {
-          const status: TrainStatus = e instanceof CancelledError ? 'cancelled' : e instanceof WorkerCrashError ? 'crashed' : 'failed';
-          const models = await findModelDirs(job.runDir).catch(() => []);
+          const status: RunEnding =
+            e instanceof CancelledError ? 'cancelled'
+            : e instanceof WorkerCrashError ? 'crashed'
+            : e instanceof LlmLabError && e.code === 'diverged' ? 'diverged'
+            : 'failed';
+          const saved = await latestModel(job.runDir).catch(() => undefined);
           outcome = {
             runDir: job.runDir, runName, status, steps: running.last?.step ?? 0, finalLoss: running.last?.loss ?? null,
-            checkpointDir: running.lastCheckpoint?.dir ?? models[0]?.dir ?? null, firstStep, error: (e as Error).message,
+            checkpointDir: running.lastCheckpoint?.dir ?? saved ?? null, firstStep, error: (e as Error).message,
           };
-          if (status === 'failed') this.notifier.fail(`Training ${runName}`, e);
+          if (status === 'failed' || status === 'diverged') this.notifier.fail(`Training ${runName}`, e);
         }
         return outcome;
       },
     ));
     void running.done.then((o) => this.finish(o));
+    this.didStart.fire(running);
     return running.done;
   }
 
@@ -178,13 +185,13 @@ export class TrainingController implements vscode.Disposable {
     this.abort = undefined;
     this.statusItem.hide();
     this.output.appendLine(`Run ${o.runName} ${o.status} after ${o.steps} steps${o.checkpointDir ? `; last checkpoint ${o.checkpointDir}` : ''}.`);
-    if (o.status === 'failed' && !o.checkpointDir) {
+    if ((o.status === 'failed' || o.status === 'diverged') && !o.checkpointDir) {
       // Nothing usable was written: leave no half-made run behind.
       await fs.rm(o.runDir, { recursive: true, force: true }).catch(() => undefined);
     }
     this.didEnd.fire(o);
     const loss = o.finalLoss !== null ? `, loss ${o.finalLoss.toFixed(3)}` : '';
-    if (o.status === 'finished') {
+    if (o.status === 'completed') {
       void this.notifier.info(`Training ${o.runName} finished: ${o.steps} steps${loss}.`, 'Generate from Selection').then((a) => {
         if (a) void vscode.commands.executeCommand('llmLab.generateFromSelection');
       });
@@ -206,5 +213,6 @@ export class TrainingController implements vscode.Disposable {
     this.statusItem.dispose();
     this.didEvent.dispose();
     this.didEnd.dispose();
+    this.didStart.dispose();
   }
 }

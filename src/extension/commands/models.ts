@@ -6,8 +6,10 @@ import { LlmLabError } from '../../core/errors';
 import type { ModelInfo, ResultOf } from '../../protocol/worker';
 import type { Lab } from '../lab';
 import { runsFolder, toAbortSignal, workspaceRoot } from '../lab';
-import { displayPath, isModelDir, listRuns } from '../runs';
+import { isModelFolder } from '../../core/checkpoint/layout';
+import { displayPath, listRuns } from '../runs';
 import { readSettings } from '../settings';
+import { downloadGpt2Command, downloadedModels } from './download';
 
 export async function selectModelCommand(lab: Lab, args: { modelDir?: string } = {}): Promise<ModelInfo | undefined> {
   let dir = args.modelDir;
@@ -15,12 +17,25 @@ export async function selectModelCommand(lab: Lab, args: { modelDir?: string } =
     const runs = runsFolder();
     const found = runs ? (await listRuns(runs)).filter((r) => r.latestModel) : [];
     const root = workspaceRoot();
-    const items: (vscode.QuickPickItem & { dir?: string })[] = found.map((r) => ({
-      label: r.name, description: r.latestModel === lab.model.dir ? '(selected)' : undefined, detail: displayPath(r.latestModel!, root), dir: r.latestModel,
-    }));
+    const selected = (d: string) => (d === lab.model.dir ? '(selected)' : undefined);
+    type Item = vscode.QuickPickItem & { dir?: string; download?: true };
+    const items: Item[] = found.map((r) => ({ label: r.name, description: selected(r.latestModel!), detail: displayPath(r.latestModel!, root), dir: r.latestModel }));
+    const downloaded = await downloadedModels();
+    if (downloaded.length) {
+      items.push({ label: 'Downloaded', kind: vscode.QuickPickItemKind.Separator });
+      items.push(...downloaded.map((m) => ({ label: `$(cloud) ${m.name}`, description: selected(m.dir), detail: m.dir, dir: m.dir })));
+    }
+    items.push({ label: '', kind: vscode.QuickPickItemKind.Separator });
+    items.push({ label: '$(cloud-download) Download GPT-2…', detail: 'OpenAI’s GPT-2 weights (124M to 1.5B parameters) from the Hugging Face hub', download: true });
     items.push({ label: '$(folder-opened) Import a model folder…', detail: 'A folder with config.json and model.safetensors (an LLM Lab run or a Hugging Face GPT-2 download)' });
-    const pick = await vscode.window.showQuickPick(items, { title: 'LLM Lab: select the model to use', placeHolder: found.length ? 'Runs of this workspace' : 'No runs yet: import a model folder' });
+    const empty = found.length + downloaded.length === 0;
+    const pick = await vscode.window.showQuickPick(items, { title: 'LLM Lab: select the model to use', placeHolder: empty ? 'No runs yet: download GPT-2 or import a model folder' : 'Runs of this workspace and downloaded models' });
     if (!pick) return undefined;
+    if (pick.download) {
+      const r = await downloadGpt2Command(lab, { quiet: true });
+      if (!r) return undefined;
+      pick.dir = r.dir;
+    }
     dir = pick.dir;
     if (!dir) {
       const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use This Model' });
@@ -28,7 +43,7 @@ export async function selectModelCommand(lab: Lab, args: { modelDir?: string } =
       dir = picked[0].fsPath;
     }
   }
-  if (!(await isModelDir(dir))) {
+  if (!(await isModelFolder(dir))) {
     throw new LlmLabError('bad-checkpoint', `${dir} is not a model folder: it needs config.json and model.safetensors. Pick a run's checkpoint folder.`);
   }
   const info = await lab.worker.request('model/info', { modelDir: dir });
@@ -40,7 +55,7 @@ export async function selectModelCommand(lab: Lab, args: { modelDir?: string } =
 /** The selected model, or a message offering to select or train one. */
 async function requireModel(lab: Lab): Promise<string | undefined> {
   const dir = lab.model.dir;
-  if (dir && (await isModelDir(dir))) return dir;
+  if (dir && (await isModelFolder(dir))) return dir;
   const why = dir ? `The selected model ${dir} is gone.` : 'No model is selected.';
   lab.notifier.offer('error', `${why} Select a model (a run's checkpoint or an imported GPT-2) or pretrain one.`, {
     'Select Model': () => vscode.commands.executeCommand('llmLab.selectModel'),
