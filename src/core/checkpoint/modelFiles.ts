@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { tf } from '../engine';
 import { LlmLabError } from '../errors';
 import type { GptConfig } from '../model/config';
+import { assertFits } from '../model/config';
 import { GptModel, parameterShapes } from '../model/gpt';
 import { writeDirAtomic, writeJsonAtomic } from './atomic';
 import { CONFIG_FILE, exists, findCheckpoint, WEIGHTS_FILE } from './layout';
@@ -85,6 +86,7 @@ export async function loadModelFrom(dir: string): Promise<LoadedModel> {
     throw new LlmLabError('bad-checkpoint', `${configFile} is not valid JSON; restore it or save the model again.`);
   }
   const { config, meta } = fromHfConfig(configFile, raw);
+  assertFits(config, undefined, `in ${configFile}`);
   if (!(await exists(weightsFile))) {
     const bin = await exists(path.join(dir, 'pytorch_model.bin'));
     throw new LlmLabError(

@@ -13,7 +13,7 @@ import { engineInfo, tf } from '../engine';
 import { LlmLabError } from '../errors';
 import type { SamplerState } from '../data';
 import { encodeCorpus } from '../data';
-import { countParameters } from '../model/config';
+import { assertFits, countParameters } from '../model/config';
 import { GptModel } from '../model/gpt';
 import type { Tokenizer } from '../tokenizer';
 import { getTokenizer } from '../tokenizer';
@@ -107,6 +107,7 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
   const outDir = path.resolve(options.outDir);
   const start = await planRunStart(outDir, options, resolvePretrainOptions(options));
   const o = start.options;
+  assertFits(o.model, o.batchSize / o.gradAccumSteps, 'of these training settings');
   const data = prepareData(await tokensOf(options, o, hooks.signal), o);
 
   let model: GptModel | undefined;
