@@ -9,6 +9,7 @@ import { demoCommand } from './commands/demo';
 import { evalCommand } from './commands/eval';
 import { generateCommand } from './commands/generate';
 import { infoCommand } from './commands/info';
+import { loraCommand } from './commands/lora';
 import { pretrainCommand } from './commands/pretrain';
 import { tokenizeCommand } from './commands/tokenize';
 import type { CliIo } from './io';
@@ -16,7 +17,7 @@ import { println } from './io';
 
 export const VERSION = '0.1.0';
 
-export const COMMANDS: Command[] = [tokenizeCommand, pretrainCommand, generateCommand, evalCommand, infoCommand, demoCommand];
+export const COMMANDS: Command[] = [tokenizeCommand, pretrainCommand, generateCommand, evalCommand, infoCommand, loraCommand, demoCommand];
 
 export function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

@@ -4,6 +4,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { LoadedModel } from '../../core/checkpoint';
 import { CONFIG_FILE, findCheckpoint, fromHfConfig, loadModel } from '../../core/checkpoint';
+import { isAdapterFolder, loadAdapted, readAdapterMeta } from '../../core/lora';
 import { LlmLabError } from '../../core/errors';
 import type { GptConfig } from '../../core/model/config';
 import type { EncodingName, Tokenizer } from '../../core/tokenizer';
@@ -31,9 +32,17 @@ export function tokenizerFor(name: unknown): Tokenizer {
   return getTokenizer(enc ?? 'gpt2');
 }
 
-/** Loads a model and its tokenizer; the caller disposes the model. */
-export async function openModel(io: CliIo, dir: string): Promise<LoadedModel & { tokenizer: Tokenizer }> {
-  const loaded = await loadModel(await checkFolder(io, dir));
+/**
+ * Loads a model and its tokenizer; the caller disposes the model. A LoRA adapter folder loads its base (checked
+ * against the adapter's fingerprint) with the adapters attached; the adapter's prompt style wins over the base's.
+ */
+export async function openModel(io: CliIo, dir: string): Promise<LoadedModel & { tokenizer: Tokenizer; adapterDir?: string }> {
+  const abs = await checkFolder(io, dir);
+  let loaded: LoadedModel & { adapterDir?: string };
+  if (await isAdapterFolder(abs)) {
+    const a = await loadAdapted(abs);
+    loaded = { ...a, meta: { ...a.meta, tokenizer: a.adapterMeta.tokenizer, ...(a.adapterMeta.promptStyle ? { promptStyle: a.adapterMeta.promptStyle } : {}) } };
+  } else loaded = await loadModel(abs);
   try {
     const tokenizer = tokenizerFor(loaded.meta.tokenizer);
     if (tokenizer.vocabSize > loaded.config.vocabSize) {
@@ -52,6 +61,7 @@ export async function openModel(io: CliIo, dir: string): Promise<LoadedModel & {
 /** A model folder's config only (no weights read): for `info`. */
 export async function readModelConfig(io: CliIo, dir: string): Promise<{ config: GptConfig; dir: string }> {
   const abs = await checkFolder(io, dir);
+  if (await isAdapterFolder(abs)) return { config: (await readAdapterMeta(abs)).base.config, dir: abs };
   const found = await findCheckpoint(abs);
   if (!found) {
     throw new LlmLabError('bad-checkpoint', `${abs} has no ${CONFIG_FILE} and no training checkpoints; point --model at a model folder or a run folder.`);

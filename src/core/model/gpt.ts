@@ -27,6 +27,8 @@ export interface ForwardOptions {
 export interface LinearAdapter {
   /** The term to add to site's output for its input x (..., in) → (..., out); undefined when the site has none. */
   delta(site: string, x: tf.Tensor): tf.Tensor | undefined;
+  /** Frees the adapter's tensors (the model calls it when disposed). */
+  dispose?(): void;
 }
 
 export interface ForwardResult {
@@ -201,6 +203,8 @@ export class GptModel {
   }
 
   dispose(): void {
+    this.adapter?.dispose?.();
+    this.adapter = undefined;
     for (const v of this.params.values()) v.dispose();
     this.params.clear();
   }
