@@ -5,3 +5,5 @@ export { INSTRUCT_SPLIT, parseInstructionData, splitInstructions, toRecord } fro
 export type { InstructionSplit } from './records';
 export { IGNORE_INDEX, collateInstructions, encodeExample } from './collate';
 export type { CollateOptions, EncodedExample } from './collate';
+export { DEFAULT_RESPONSE_TOKENS, ask, respond } from './ask';
+export type { AskOptions } from './ask';
