@@ -3,8 +3,9 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { LoadedModel } from '../../core/checkpoint';
-import { CONFIG_FILE, findCheckpoint, fromHfConfig, loadModel } from '../../core/checkpoint';
-import { isAdapterFolder, loadAdapted, readAdapterMeta } from '../../core/lora';
+import { CONFIG_FILE, findCheckpoint, fromHfConfig } from '../../core/checkpoint';
+import type { AdapterSummary } from '../../core/lora';
+import { isAdapterFolder, loadAnyModel, readAdapterMeta } from '../../core/lora';
 import { LlmLabError } from '../../core/errors';
 import type { GptConfig } from '../../core/model/config';
 import type { EncodingName, Tokenizer } from '../../core/tokenizer';
@@ -36,13 +37,8 @@ export function tokenizerFor(name: unknown): Tokenizer {
  * Loads a model and its tokenizer; the caller disposes the model. A LoRA adapter folder loads its base (checked
  * against the adapter's fingerprint) with the adapters attached; the adapter's prompt style wins over the base's.
  */
-export async function openModel(io: CliIo, dir: string): Promise<LoadedModel & { tokenizer: Tokenizer; adapterDir?: string }> {
-  const abs = await checkFolder(io, dir);
-  let loaded: LoadedModel & { adapterDir?: string };
-  if (await isAdapterFolder(abs)) {
-    const a = await loadAdapted(abs);
-    loaded = { ...a, meta: { ...a.meta, tokenizer: a.adapterMeta.tokenizer, ...(a.adapterMeta.promptStyle ? { promptStyle: a.adapterMeta.promptStyle } : {}) } };
-  } else loaded = await loadModel(abs);
+export async function openModel(io: CliIo, dir: string): Promise<LoadedModel & { tokenizer: Tokenizer; adapter?: AdapterSummary }> {
+  const loaded = await loadAnyModel(await checkFolder(io, dir));
   try {
     const tokenizer = tokenizerFor(loaded.meta.tokenizer);
     if (tokenizer.vocabSize > loaded.config.vocabSize) {

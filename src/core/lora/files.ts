@@ -194,3 +194,32 @@ export async function loadAdapted(dir: string, baseDir?: string): Promise<Loaded
     throw e;
   }
 }
+
+/** What an adapter folder adds to a loaded model's description. */
+export interface AdapterSummary {
+  /** The adapter folder. */
+  dir: string;
+  /** The base model folder it runs on. */
+  base: string;
+  rank: number;
+  alpha: number;
+  /** Values the adapters hold (what trained). */
+  parameters: number;
+}
+
+/**
+ * Loads a model folder, a run folder (its latest checkpoint) or a LoRA adapter folder (its base with the adapters
+ * attached). For an adapter, `meta` carries the adapter's tokenizer and prompt style, and `dir` stays the base's.
+ */
+export async function loadAnyModel(dir: string): Promise<LoadedModel & { adapter?: AdapterSummary }> {
+  if (!(await isAdapterFolder(path.resolve(dir)))) return loadModel(dir);
+  const a = await loadAdapted(dir);
+  const m = a.adapterMeta;
+  return {
+    model: a.model,
+    config: a.config,
+    dir: a.dir,
+    meta: { ...a.meta, tokenizer: m.tokenizer, ...(m.promptStyle ? { promptStyle: m.promptStyle } : {}) },
+    adapter: { dir: a.adapterDir, base: a.dir, rank: m.rank, alpha: m.alpha, parameters: a.adapters.parameterCount() },
+  };
+}

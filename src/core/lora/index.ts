@@ -12,10 +12,11 @@ export {
   fingerprintModel,
   isAdapterFolder,
   loadAdapted,
+  loadAnyModel,
   readAdapterMeta,
   readAdapters,
   saveAdapter,
   writeAdapterFiles,
 } from './files';
-export type { AdapterMeta, LoadedAdapted } from './files';
+export type { AdapterMeta, AdapterSummary, LoadedAdapted } from './files';
 export { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, exportPeft, importPeft } from './peft';
