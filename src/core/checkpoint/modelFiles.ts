@@ -10,58 +10,13 @@ import type { GptConfig } from '../model/config';
 import { GptModel, parameterShapes } from '../model/gpt';
 import { assertLoadingFits } from '../model/memory';
 import { writeDirAtomic, writeJsonAtomic } from './atomic';
+import { CONFIG_FILE, exists, findCheckpoint, WEIGHTS_FILE } from './layout';
 import type { LlmLabMeta } from './hfConfig';
 import { fromHfConfig, toHfConfig } from './hfConfig';
 import type { TensorToWrite } from './safetensors';
 import { readSafetensors, readSafetensorsHeader, writeSafetensors } from './safetensors';
 
-export const CONFIG_FILE = 'config.json';
-export const WEIGHTS_FILE = 'model.safetensors';
-/** Folder of a run that holds its step checkpoints, each `step-000123`. */
-export const CHECKPOINTS_DIR = 'checkpoints';
-
-/** Name of the checkpoint folder of an optimizer step: `step-000123`. */
-export function stepDirName(step: number): string {
-  return `step-${String(step).padStart(6, '0')}`;
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fsp.stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Complete step checkpoints of a run's `checkpoints/` folder, oldest first (temporary folders are skipped). */
-export async function listCheckpoints(checkpointsDir: string): Promise<{ step: number; dir: string }[]> {
-  let names: string[];
-  try {
-    names = await fsp.readdir(checkpointsDir);
-  } catch {
-    return [];
-  }
-  return names
-    .map((n) => /^step-(\d+)$/.exec(n))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ step: Number(m[1]), dir: path.join(checkpointsDir, m[0]) }))
-    .sort((a, b) => a.step - b.step);
-}
-
-/**
- * The checkpoint folder `dir` stands for: `dir` itself when it holds a config.json, else the latest
- * `step-*` folder under `dir/checkpoints/` (a run folder) or under `dir` (a checkpoints folder).
- * Undefined when there is none.
- */
-export async function findCheckpoint(dir: string): Promise<string | undefined> {
-  if (await exists(path.join(dir, CONFIG_FILE))) return dir;
-  for (const sub of [path.join(dir, CHECKPOINTS_DIR), dir]) {
-    const all = await listCheckpoints(sub);
-    if (all.length > 0) return all[all.length - 1].dir;
-  }
-  return undefined;
-}
+export { CONFIG_FILE, WEIGHTS_FILE, CHECKPOINTS_DIR, stepDirName, listCheckpoints, findCheckpoint, isModelFolder, checkpointStep } from './layout';
 
 /**
  * The model's weights as float32 tensors in the written order; a zero c_attn.bias when the model has none.
