@@ -3,13 +3,12 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { LoadedModel } from '../../core/checkpoint';
-import { CONFIG_FILE, findCheckpoint, fromHfConfig } from '../../core/checkpoint';
+import { CONFIG_FILE, findCheckpoint, fromHfConfig, modelTokenizer } from '../../core/checkpoint';
 import type { AdapterSummary } from '../../core/lora';
 import { isAdapterFolder, loadAnyModel, readAdapterMeta } from '../../core/lora';
 import { LlmLabError } from '../../core/errors';
 import type { GptConfig } from '../../core/model/config';
-import type { EncodingName, Tokenizer } from '../../core/tokenizer';
-import { ENCODING_NAMES, getTokenizer } from '../../core/tokenizer';
+import type { Tokenizer } from '../../core/tokenizer';
 import type { CliIo } from '../io';
 
 async function checkFolder(io: CliIo, dir: string): Promise<string> {
@@ -24,15 +23,6 @@ async function checkFolder(io: CliIo, dir: string): Promise<string> {
   return abs;
 }
 
-/** The tokenizer a checkpoint's config names (gpt2 for folders that name none). */
-export function tokenizerFor(name: unknown): Tokenizer {
-  const enc = typeof name === 'string' && (ENCODING_NAMES as readonly string[]).includes(name) ? (name as EncodingName) : undefined;
-  if (name !== undefined && !enc) {
-    throw new LlmLabError('bad-checkpoint', `The model's config.json names tokenizer '${String(name)}', which LLM Lab does not have (it has ${ENCODING_NAMES.join(', ')}).`);
-  }
-  return getTokenizer(enc ?? 'gpt2');
-}
-
 /**
  * Loads a model and its tokenizer; the caller disposes the model. A LoRA adapter folder loads its base (checked
  * against the adapter's fingerprint) with the adapters attached; the adapter's prompt style wins over the base's.
@@ -40,14 +30,7 @@ export function tokenizerFor(name: unknown): Tokenizer {
 export async function openModel(io: CliIo, dir: string): Promise<LoadedModel & { tokenizer: Tokenizer; adapter?: AdapterSummary }> {
   const loaded = await loadAnyModel(await checkFolder(io, dir));
   try {
-    const tokenizer = tokenizerFor(loaded.meta.tokenizer);
-    if (tokenizer.vocabSize > loaded.config.vocabSize) {
-      throw new LlmLabError(
-        'bad-checkpoint',
-        `The model's vocabulary (${loaded.config.vocabSize}) is smaller than its tokenizer's (${tokenizer.name}, ${tokenizer.vocabSize}); the folder does not hold a model LLM Lab can run.`,
-      );
-    }
-    return { ...loaded, tokenizer };
+    return { ...loaded, tokenizer: modelTokenizer(loaded) };
   } catch (e) {
     loaded.model.dispose();
     throw e;
