@@ -1,6 +1,5 @@
 // GPT model configuration: the presets LLM Lab ships, parameter counting and a memory estimate made
 // before any run, so a user learns that a model will not fit before it is built.
-import { totalmem } from 'node:os';
 import type { GptConfig } from '../../protocol/model';
 import { LlmLabError } from '../errors';
 
@@ -108,36 +107,6 @@ export function estimateMemory(c: GptConfig, batchSize: number): MemoryEstimate 
     trainingBytes: 4 * weightsBytes + activationsBytes,
     inferenceBytes,
   };
-}
-
-/** Share of the machine's memory a run may plan to use (the rest is for the system, the editor, the data). */
-export const MEMORY_SHARE = 0.8;
-
-/** Whether training this config with micro-batches of `batchSize` fits: under MEMORY_SHARE of the machine's memory. */
-export function memoryCheck(config: GptConfig, batchSize: number, machineBytes = totalmem()): { needed: number; fits: boolean } {
-  const needed = estimateMemory(config, batchSize).trainingBytes;
-  return { needed, fits: needed <= MEMORY_SHARE * machineBytes };
-}
-
-function describeShape(c: GptConfig): string {
-  return `${c.nLayers} layers of width ${c.embDim}, context ${c.contextLength}, vocabulary ${c.vocabSize}: ${formatBytes(countParameters(c)).replace(/ ?B$/, '')} parameters`;
-}
-
-/**
- * Refuses, before anything is allocated, a model too large for this machine: to train with micro-batches of
- * `batchSize`, or (batchSize undefined) to load and run. `from` says where the shape came from ("of these
- * training settings", "in <file>") so the message says what to change.
- */
-export function assertFits(config: GptConfig, batchSize: number | undefined, from: string, machineBytes = totalmem()): void {
-  const m = estimateMemory(config, batchSize ?? 1);
-  const needed = batchSize === undefined ? m.inferenceBytes : m.trainingBytes;
-  if (Number.isFinite(needed) && needed <= MEMORY_SHARE * machineBytes) return;
-  const task = batchSize === undefined ? 'to load and run' : `to train with batch ${batchSize}`;
-  throw new LlmLabError(
-    'out-of-memory',
-    `The model ${from} (${describeShape(config)}) needs about ${formatBytes(needed)} ${task}; this machine has ${formatBytes(machineBytes)}. ` +
-      (batchSize === undefined ? 'Check the model folder.' : 'Choose a smaller preset, fewer layers, a smaller width or context, or a smaller batch.'),
-  );
 }
 
 /** "1.23 GB" style. */

@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { saveModel } from '../../../src/core/checkpoint';
 import { initEngine } from '../../../src/core/engine';
 import { LlmLabError } from '../../../src/core/errors';
-import { assertFits, estimateMemory, makeConfig, PRESETS } from '../../../src/core/model/config';
+import { estimateMemory, makeConfig, PRESETS } from '../../../src/core/model/config';
+import { assertLoadingFits, assertTrainingFits } from '../../../src/core/model/memory';
 import { GptModel } from '../../../src/core/model/gpt';
 
 const root = path.resolve(__dirname, '../../../..');
@@ -39,16 +40,16 @@ describe('absurd model shapes', function () {
     const GB = 1e9;
     // GPT-2: 124,439,808 float32 weights, trained with a gradient and two AdamW moments each: 16 bytes a weight.
     assert.ok(estimateMemory(PRESETS.gpt2, 1).trainingBytes >= 124_439_808 * 16);
-    assert.doesNotThrow(() => assertFits(PRESETS.gpt2, 1, 'x', 16 * GB));
-    assert.throws(() => assertFits(PRESETS.gpt2, 1, 'x', 2 * GB)); // 1.99 GB of weight state alone > 1.6 GB
+    assert.doesNotThrow(() => assertTrainingFits(PRESETS.gpt2, 1, 'x', 16 * GB));
+    assert.throws(() => assertTrainingFits(PRESETS.gpt2, 1, 'x', 2 * GB)); // 1.99 GB of weight state alone > 1.6 GB
     // GPT-2 XL: 1,557,611,200 weights × 16 bytes = 24.9 GB, over 80% of 16 GB.
     assert.throws(
-      () => assertFits(PRESETS['gpt2-xl'], 8, 'of these training settings', 16 * GB),
+      () => assertTrainingFits(PRESETS['gpt2-xl'], 8, 'of these training settings', 16 * GB),
       (e: unknown) => e instanceof LlmLabError && e.code === 'out-of-memory' && /to train with batch 8; this machine has 16.0 GB/.test(e.message),
     );
-    // Loading needs the weights and one forward pass: 6.23 GB of float32 weights, over 80% of 4 GB; fine on 16 GB.
-    assert.throws(() => assertFits(PRESETS['gpt2-xl'], undefined, 'in config.json', 4 * GB), /to load and run/);
-    assert.doesNotThrow(() => assertFits(PRESETS['gpt2-xl'], undefined, 'in config.json', 16 * GB));
+    // Loading needs the weights twice and one forward pass: 2 × 6.23 GB of float32 weights, over 80% of 4 GB; fine on 32 GB.
+    assert.throws(() => assertLoadingFits(PRESETS['gpt2-xl'], 'The model', 4 * GB), /to load/);
+    assert.doesNotThrow(() => assertLoadingFits(PRESETS['gpt2-xl'], 'The model', 32 * GB));
   });
 
   for (const [flag, value] of [['--layers', '100000'], ['--width', '100000'], ['--context', '10000000']]) {
@@ -56,7 +57,7 @@ describe('absurd model shapes', function () {
       const out = path.join(tmp, `run${flag}`);
       const r = llmLab(['pretrain', '--data', 'data.txt', '--out', out, '--steps', '1', flag, value, '--backend', 'cpu'], tmp);
       assert.equal(r.code, 1, `exit ${r.code}: ${r.stderr}`);
-      assert.match(r.stderr, /^data: 1 file.*\nllm-lab: The model of these training settings \(.*\) needs about [\d.]+ [TGMK]?B to train with batch \d+; this machine has [\d.]+ GB\. Choose a smaller preset/);
+      assert.match(r.stderr, /^data: 1 file.*\nllm-lab: The model of these training settings \(.*\) needs about [\d.]+ [TGMK]?B to train with batch \d+; this machine has [\d.]+ GB \(LLM Lab plans for at most 80%\)\. Choose a smaller preset/);
       assert.equal(r.stderr.trimEnd().split('\n').length, 2);
       return fsp.stat(out).then(
         () => assert.fail(`${out} was created`),
@@ -76,7 +77,7 @@ describe('absurd model shapes', function () {
     for (const args of [['eval', '--model', dir, '--data', 'data.txt'], ['generate', '--model', dir, '--prompt', 'Hi']]) {
       const r = llmLab([...args, '--backend', 'cpu'], tmp);
       assert.equal(r.code, 1, `exit ${r.code}: ${r.stderr}`);
-      assert.match(r.stderr, /The model in .*config\.json \(100000000 layers of width 16.*\) needs about .* to load and run; this machine has/);
+      assert.match(r.stderr, /The model in .*model has [\d,]+ parameters and needs about .* to load/);
     }
   });
 });
