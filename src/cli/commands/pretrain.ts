@@ -43,6 +43,27 @@ export const TRAINING_OPTIONS: OptionSpecs = {
   ...BACKEND_OPTION,
 };
 
+/** The flag of each training option and model setting, so a library error names what the user typed. */
+const FLAG_OF: Record<string, string> = {
+  preset: '--preset', contextLength: '--context', nLayers: '--layers', nHeads: '--heads', embDim: '--width', steps: '--steps',
+  batchSize: '--batch', gradAccumSteps: '--grad-accum', lr: '--lr', minLr: '--min-lr', warmupSteps: '--warmup',
+  weightDecay: '--weight-decay', gradClip: '--grad-clip', valFraction: '--val-fraction', evalEvery: '--eval-every',
+  sampleEvery: '--sample-every', samplePrompt: '--sample-prompt', checkpointEvery: '--checkpoint-every',
+  keepCheckpoints: '--keep-checkpoints', seed: '--seed',
+};
+/** Option names that are also plain words ("steps", "seed"): replaced only where a message names an option. */
+const PLAIN_WORDS = new Set(['steps', 'seed', 'preset']);
+
+/** The same error with the library's option names (batchSize, embDim) replaced by the flags that set them. */
+export function withFlagNames(e: unknown): unknown {
+  if (!(e instanceof LlmLabError) || e.code !== 'bad-argument') return e;
+  let m = e.message.replace(/\b(?:Training option|Model setting) (\w+)/g, (all, name: string) => FLAG_OF[name] ?? all);
+  m = m.replace(/\b\w+\b/g, (w) => (FLAG_OF[w] && !PLAIN_WORDS.has(w) ? FLAG_OF[w] : w));
+  m = m.replace(/\b(steps|seed|preset) \(run: /g, (_all, name: string) => `${FLAG_OF[name]} (run: `);
+  m = m.replace(/--(\S+) \(--/g, '--$1 (').replace(/----/g, '--');
+  return m === e.message ? e : new LlmLabError(e.code, m);
+}
+
 /** PretrainOptions from the training flags (only those given: the rest keep pretrain's defaults). */
 export function trainingOptions(values: FlagValues): Omit<PretrainOptions, 'outDir'> {
   const shape: Partial<GptConfig> = {
@@ -121,7 +142,9 @@ export const pretrainCommand: Command = {
     const view = new TrainView(io, json);
     const started = Date.now();
     try {
-      const r = await pretrain({ ...options, text, outDir: out, resume: bool(values, 'resume') }, { signal: io.signal, onEvent: view.onEvent });
+      const r = await pretrain({ ...options, text, outDir: out, resume: bool(values, 'resume') }, { signal: io.signal, onEvent: view.onEvent }).catch((e: unknown) => {
+        throw withFlagNames(e);
+      });
       view.close();
       if (json) {
         println(io.stdout, JSON.stringify({ type: 'result', ...r })); // stdout stays one JSON object a line

@@ -94,6 +94,23 @@ describe('hostile files given to the CLI', function () {
     }
   });
 
+  it('generate and eval refuse a model with a NaN weight instead of printing garbage with exit 0', async () => {
+    const src = path.join(tmp, 'model');
+    const nan = path.join(tmp, 'nan-model');
+    await fsp.cp(src, nan, { recursive: true });
+    const file = path.join(nan, 'model.safetensors');
+    const bytes = await fsp.readFile(file);
+    const dataStart = 8 + Number(bytes.readBigUInt64LE(0));
+    bytes.writeUInt32LE(0x7fc00000, dataStart + 4 * 10); // a NaN in the first tensor
+    await fsp.writeFile(file, bytes);
+    await fsp.writeFile(path.join(tmp, 'short.txt'), 'I had always thought Jack Gisburn rather a cheap genius.');
+    for (const args of [['generate', '--model', 'nan-model', '--prompt', 'Hello', '--max-new-tokens', '5'], ['eval', '--model', 'nan-model', '--data', 'short.txt']]) {
+      const r = await cli([...args, '--backend', 'cpu'], tmp);
+      assert.equal(r.code, 1, `${args[0]}: ${r.out}${r.err}`);
+      assert.match(r.err, /holds NaN at index \d+; a model with NaN or infinite weights/);
+    }
+  });
+
   it('pretrain reads a file over 2 MB with --max-file-mb, and its skip message names that flag', async () => {
     const three = path.join(tmp, 'three.txt');
     const one = await fsp.readFile(verdict, 'utf8');
