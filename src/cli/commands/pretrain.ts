@@ -58,9 +58,8 @@ const PLAIN_WORDS = new Set(['steps', 'seed', 'preset']);
 export function withFlagNames(e: unknown): unknown {
   if (!(e instanceof LlmLabError) || e.code !== 'bad-argument') return e;
   let m = e.message.replace(/\b(?:Training option|Model setting) (\w+)/g, (all, name: string) => FLAG_OF[name] ?? all);
-  m = m.replace(/\b\w+\b/g, (w) => (FLAG_OF[w] && !PLAIN_WORDS.has(w) ? FLAG_OF[w] : w));
-  m = m.replace(/\b(steps|seed|preset) \(run: /g, (_all, name: string) => `${FLAG_OF[name]} (run: `);
-  m = m.replace(/--(\S+) \(--/g, '--$1 (').replace(/----/g, '--');
+  m = m.replace(/(?<![-\w])\w+\b/g, (w) => (FLAG_OF[w] && !PLAIN_WORDS.has(w) ? FLAG_OF[w] : w));
+  m = m.replace(/(?<![-\w])(steps|seed|preset) \(run: /g, (_all, name: string) => `${FLAG_OF[name]} (run: `);
   return m === e.message ? e : new LlmLabError(e.code, m);
 }
 
