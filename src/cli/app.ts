@@ -11,12 +11,13 @@ import { generateCommand } from './commands/generate';
 import { infoCommand } from './commands/info';
 import { pretrainCommand } from './commands/pretrain';
 import { tokenizeCommand } from './commands/tokenize';
+import { tokenizerCommand } from './commands/tokenizer';
 import type { CliIo } from './io';
 import { println } from './io';
 
 export const VERSION = '0.1.0';
 
-export const COMMANDS: Command[] = [tokenizeCommand, pretrainCommand, generateCommand, evalCommand, infoCommand, demoCommand];
+export const COMMANDS: Command[] = [tokenizeCommand, tokenizerCommand, pretrainCommand, generateCommand, evalCommand, infoCommand, demoCommand];
 
 export function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
