@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <vector>
 
 #include "threadPool.h"
@@ -29,7 +30,8 @@ struct AlignedFree {
 float* scratch(std::unique_ptr<float, AlignedFree>& buf, size_t& cap, size_t n) {
   if (cap < n) {
     buf.reset(static_cast<float*>(std::aligned_alloc(64, ((n * sizeof(float) + 63) / 64) * 64)));
-    cap = n;
+    cap = buf ? n : 0;
+    if (!buf) throw std::bad_alloc();
   }
   return buf.get();
 }

@@ -3,7 +3,7 @@
 // integration tests use it). Activation is on commands only; nothing runs until a person asks.
 import * as vscode from 'vscode';
 import { LlmLabError } from '../core/errors';
-import type { EncodingChoice } from '../protocol/worker';
+import type { Encoding } from '../protocol/model';
 import { generateCommand, evaluateCommand, selectModelCommand, showEngineCommand } from './commands/models';
 import { pretrainCommand, resumeCommand, stopCommand } from './commands/pretrain';
 import type { Lab } from './lab';
@@ -42,7 +42,7 @@ export function activate(context: vscode.ExtensionContext): LlmLabApi {
   const notifier = new Notifier(output);
   const worker = new WorkerClient(workerOptions(context, output));
   const model = new ActiveModel(context.workspaceState);
-  const encoding = async (): Promise<EncodingChoice> => {
+  const encoding = async (): Promise<Encoding> => {
     const e = readSettings().encoding;
     return e === 'model' ? model.tokenizer(worker) : e;
   };
@@ -62,7 +62,7 @@ export function activate(context: vscode.ExtensionContext): LlmLabApi {
     }
   });
   training.onDidEnd((o) => {
-    if (o.checkpointDir && (o.status === 'finished' || !model.dir)) void model.set(o.checkpointDir);
+    if (o.checkpointDir && (o.status === 'completed' || !model.dir)) void model.set(o.checkpointDir);
   });
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((e) => {

@@ -1,9 +1,9 @@
 // Typed reads of the `llmLab.*` settings declared in package.json, with the declared defaults.
 import * as vscode from 'vscode';
-import type { EncodingChoice } from '../protocol/worker';
+import type { Encoding } from '../protocol/model';
 
 export interface LabSettings {
-  encoding: EncodingChoice | 'model';
+  encoding: Encoding | 'model';
   maxDrawnTokens: number;
   showCount: boolean;
   runsFolder: string;
@@ -26,7 +26,7 @@ export interface LabSettings {
 export function readSettings(scope?: vscode.ConfigurationScope): LabSettings {
   const c = vscode.workspace.getConfiguration('llmLab', scope);
   return {
-    encoding: c.get<EncodingChoice | 'model'>('tokenizer.encoding', 'gpt2'),
+    encoding: c.get<Encoding | 'model'>('tokenizer.encoding', 'gpt2'),
     maxDrawnTokens: c.get<number>('tokenizer.maxDrawnTokens', 5000),
     showCount: c.get<boolean>('tokenizer.showCount', true),
     runsFolder: c.get<string>('runsFolder', '.llm-lab/runs'),

@@ -4,12 +4,10 @@
 // payload has a runtime schema here, checked where it arrives (params in the worker, results and
 // notifications in the host). Messages travel over Node's IPC with `serialization: 'advanced'`, so typed
 // arrays (attention maps) cross without JSON.
+import { encoding, gptConfig } from './model';
+import { trainEventShapes } from './training';
 import type { Check, Infer } from './validate';
 import { arr, bool, float32Array, int, literal, nullable, num, obj, opt, str, tagged, unknownValue } from './validate';
-
-export const ENCODINGS = ['gpt2', 'cl100k_base', 'o200k_base'] as const;
-export type EncodingChoice = (typeof ENCODINGS)[number];
-const encoding = literal(...ENCODINGS);
 
 // ---- shared shapes ----
 
@@ -24,49 +22,14 @@ export const tokenSpan = obj({
 });
 export type TokenSpan = Infer<typeof tokenSpan>;
 
-/** Mirrors core's TrainEvent (src/core/train/events.ts), plus `log` lines from the worker. */
-export const trainEvent = tagged('type', {
-  start: obj({
-    step: int({ min: 0 }),
-    totalSteps: int({ min: 0 }),
-    resumed: bool,
-    parameters: int({ min: 0 }),
-    trainTokens: int({ min: 0 }),
-    valTokens: int({ min: 0 }),
-    trainWindows: int({ min: 0 }),
-    stepsPerEpoch: num({ min: 0 }),
-  }),
-  step: obj({
-    step: int({ min: 0 }),
-    totalSteps: int({ min: 0 }),
-    loss: num({ allowNonFinite: true }),
-    lr: num(),
-    gradNorm: opt(num({ allowNonFinite: true })),
-    tokensSeen: num({ min: 0 }),
-    tokensPerSec: num({ min: 0 }),
-    elapsedMs: opt(num({ min: 0 })),
-  }),
-  eval: obj({ step: int({ min: 0 }), valLoss: num({ allowNonFinite: true }), bestValLoss: opt(num({ allowNonFinite: true })) }),
-  sample: obj({ step: int({ min: 0 }), prompt: opt(str), text: str }),
-  checkpoint: obj({ step: int({ min: 0 }), dir: str }),
-  done: obj({ step: int({ min: 0 }), status: literal('completed', 'cancelled', 'diverged') }),
-  log: obj({ message: str }),
-});
-export type TrainEventWire = Infer<typeof trainEvent>;
+/** Core's training events as the worker forwards them, plus `log` lines from the worker itself. */
+export const trainEventWire = tagged('type', { ...trainEventShapes, log: obj({ message: str }) });
+export type TrainEventWire = Infer<typeof trainEventWire>;
 
 const modelInfo = obj({
   dir: str,
   name: str,
-  config: obj({
-    vocabSize: int(),
-    contextLength: int(),
-    embDim: int(),
-    nHeads: int(),
-    nLayers: int(),
-    dropRate: num(),
-    qkvBias: bool,
-    tiedHead: bool,
-  }),
+  config: gptConfig,
   parameters: int({ min: 0 }),
   tokenizer: encoding,
   /** Training step of the checkpoint, when known. */
@@ -191,7 +154,7 @@ export type ResultOf<M extends WorkerMethod> = Infer<(typeof workerRequests)[M][
 
 /** Worker → host pushes while a request runs, named like `train/didEvent`. */
 export const workerNotifications = {
-  'train/didEvent': trainEvent,
+  'train/didEvent': trainEventWire,
   'generate/didToken': obj({
     id: int({ min: 0 }),
     text: str,
@@ -207,18 +170,18 @@ export const wireError = obj({ code: str, message: str });
 export type WireError = Infer<typeof wireError>;
 
 export const hostToWorker = tagged('kind', {
-  request: obj({ id: int({ min: 1 }), method: literal(...(Object.keys(workerRequests) as WorkerMethod[])), params: unknownValue }),
+  request: obj({ id: int({ min: 1 }), method: literal(...(Object.keys(workerRequests) as WorkerMethod[])), params: opt(unknownValue) }),
   cancel: obj({ id: int({ min: 1 }) }),
 });
 export type HostToWorker = Infer<typeof hostToWorker>;
 
 export const workerToHost = tagged('kind', {
   ready: obj({ pid: int() }),
-  response: obj({ id: int({ min: 1 }), result: unknownValue, error: opt(wireError) }),
+  response: obj({ id: int({ min: 1 }), result: opt(unknownValue), error: opt(wireError) }),
   notify: obj({
     id: int({ min: 1 }),
     method: literal(...(Object.keys(workerNotifications) as NotificationName[])),
-    params: unknownValue,
+    params: opt(unknownValue),
   }),
 });
 export type WorkerToHost = Infer<typeof workerToHost>;
