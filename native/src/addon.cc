@@ -10,6 +10,7 @@
 #include <string>
 
 #include "gemm.h"
+#include "simd.h"
 #include "kernels.h"
 #include "threadPool.h"
 
@@ -61,9 +62,9 @@ Napi::Value Guarded(const Napi::CallbackInfo& info) {
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("threads", poolThreads());
-#if defined(__AVX2__) && defined(__FMA__)
+#if defined(LLMLAB_SIMD_AVX2)
   o.Set("simd", "AVX2+FMA");
-#elif defined(__aarch64__)
+#elif defined(LLMLAB_SIMD_NEON)
   o.Set("simd", "NEON");
 #else
   o.Set("simd", "portable C++");

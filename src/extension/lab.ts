@@ -50,6 +50,8 @@ export interface Lab {
   output: vscode.OutputChannel;
   notifier: Notifier;
   worker: WorkerClient;
+  /** A second worker process for inline completions, so they never wait behind training. */
+  inference: WorkerClient;
   training: TrainingController;
   tokens: TokenView;
   tokenCount: TokenCountItem;

@@ -6,7 +6,9 @@
 // arrays (attention maps) cross without JSON.
 import { encoding, gptConfig } from './model';
 import { trainEventShapes } from './training';
+import { completionMode, stopReason } from './completion';
 import type { Check, Infer } from './validate';
+import { GPT2_MODEL_NAMES } from '../core/hub/models';
 import { arr, bool, float32Array, int, literal, nullable, num, obj, opt, str, tagged, unknownValue } from './validate';
 
 // ---- shared shapes ----
@@ -136,10 +138,53 @@ export const workerRequests = {
     }),
     result: obj({ text: str, tokens: int({ min: 0 }), stoppedAtEot: bool }),
   },
+  /** An inline completion at a cursor (src/core/complete): the suggestion, or '' when there is none. */
+  complete: {
+    params: obj({
+      /** A model folder or a run folder (its latest checkpoint). */
+      modelDir: str,
+      /** Text before the cursor (a tail of the document when `prefixTruncated`). */
+      prefix: str,
+      prefixTruncated: bool,
+      /** Text after the cursor (a head of the document when `suffixTruncated`). */
+      suffix: str,
+      suffixTruncated: bool,
+      mode: completionMode,
+      maxLines: int({ min: 1 }),
+      maxNewTokens: int({ min: 1 }),
+      temperature: num({ min: 0 }),
+    }),
+    result: obj({
+      text: str,
+      tokens: int({ min: 0 }),
+      promptTokens: int({ min: 0 }),
+      stop: stopReason,
+      /** Whether the text after the cursor was used (a fill-in-the-middle model). */
+      fim: bool,
+      /** The checkpoint folder that answered. */
+      modelDir: str,
+      /** Time the worker spent on it, model loading included. */
+      ms: num({ min: 0 }),
+    }),
+  },
   /** Loss and perplexity of the model on a text. */
   evaluate: {
     params: obj({ modelDir: str, text: str }),
     result: obj({ loss: num({ allowNonFinite: true }), perplexity: num({ allowNonFinite: true }), tokens: int({ min: 0 }) }),
+  },
+  /** Downloads a GPT-2 model from the hub into `<cacheDir>/<name>`; pushes `download/didProgress`. */
+  'model/download': {
+    params: obj({
+      name: literal(...GPT2_MODEL_NAMES),
+      /** Hub address; empty = HF_ENDPOINT or the Hugging Face hub. */
+      baseUrl: opt(str),
+      /** Folder of downloaded models; empty = the user's cache (~/.cache/llm-lab/models). */
+      cacheDir: opt(str),
+    }),
+    result: obj({
+      dir: str,
+      files: arr(obj({ name: str, bytes: int({ min: 0 }), alreadyThere: bool, verified: opt(literal('sha256', 'git-oid', 'size')), resumedFrom: opt(int({ min: 0 })) })),
+    }),
   },
   /** Attention weights of every layer and head for a short text: layers[l][h] is T×T row-major. */
   attention: {
@@ -155,6 +200,13 @@ export type ResultOf<M extends WorkerMethod> = Infer<(typeof workerRequests)[M][
 /** Worker → host pushes while a request runs, named like `train/didEvent`. */
 export const workerNotifications = {
   'train/didEvent': trainEventWire,
+  'download/didProgress': obj({
+    file: str,
+    bytes: int({ min: 0 }),
+    total: opt(int({ min: 0 })),
+    bytesPerSec: opt(num({ min: 0 })),
+    etaMs: opt(num({ min: 0 })),
+  }),
   'generate/didToken': obj({
     id: int({ min: 0 }),
     text: str,

@@ -9,16 +9,8 @@ import { formatBytes } from '../model/config';
 import { LlmLabError } from '../errors';
 import type { Expected, FetchFileResult, FetchProgress } from './fetchFile';
 import { fetchFile, httpError, partialPath } from './fetchFile';
-
-/** The GPT-2 sizes on the hub, with what a user weighs before downloading (sizes of model.safetensors, rounded). */
-export const GPT2_MODELS = {
-  gpt2: { repo: 'openai-community/gpt2', parameters: 124_439_808, downloadBytes: 548e6 },
-  'gpt2-medium': { repo: 'openai-community/gpt2-medium', parameters: 354_823_168, downloadBytes: 1.52e9 },
-  'gpt2-large': { repo: 'openai-community/gpt2-large', parameters: 774_030_080, downloadBytes: 3.25e9 },
-  'gpt2-xl': { repo: 'openai-community/gpt2-xl', parameters: 1_557_611_200, downloadBytes: 6.43e9 },
-} as const;
-export type Gpt2ModelName = keyof typeof GPT2_MODELS;
-export const GPT2_MODEL_NAMES = Object.keys(GPT2_MODELS) as Gpt2ModelName[];
+import type { Gpt2ModelName } from './models';
+import { GPT2_MODELS, GPT2_MODEL_NAMES, isGpt2ModelName } from './models';
 
 /** The files of a model folder, the small one first so a wrong address fails fast. */
 export const MODEL_FILES = ['config.json', 'model.safetensors'] as const;
@@ -46,10 +38,6 @@ export function hubBaseUrl(explicit?: string, env: Env = process.env): string {
 export function modelCacheDir(env: Env = process.env): string {
   const base = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
   return path.join(base, 'llm-lab', 'models');
-}
-
-export function isGpt2ModelName(name: string): name is Gpt2ModelName {
-  return Object.prototype.hasOwnProperty.call(GPT2_MODELS, name);
 }
 
 function resolveUrl(base: string, repo: string, file: string): string {

@@ -109,13 +109,17 @@ export async function startFakeHub(): Promise<FakeHub> {
     let at = 0;
     const pump = (): void => {
       if (at >= limit) {
-        if (drop) res.socket?.destroy();
-        else res.end();
+        if (!drop) res.end();
         return;
       }
       const n = Math.min(16384, limit - at);
-      res.write(body.subarray(at, at + n));
       at += n;
+      // A drop closes the socket once the bytes before it are handed to the kernel, so exactly `limit` arrive.
+      const last = drop && at >= limit;
+      res.write(body.subarray(at - n, at), () => {
+        if (last) res.socket?.destroy();
+      });
+      if (last) return;
       if (faults.chunkDelayMs) setTimeout(pump, faults.chunkDelayMs);
       else setImmediate(pump);
     };
