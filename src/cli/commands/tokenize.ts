@@ -1,11 +1,14 @@
-// `llm-lab tokenize`: a text's token ids, token strings and their character spans. A large file is tokenized
+// `llm-lab tokenize`: a text's token ids, token strings and their character spans. With a trained tokenizer's
+// folder as the encoding it also counts GPT-2's tokens of the same text, side by side. A large file is tokenized
 // in pieces and written out as it goes (waiting for a slow reader), so its size is bounded by the disk rather
 // than by memory, and Ctrl-C stops it between pieces.
-import { choice, str } from '../args';
+import * as path from 'node:path';
+import { str } from '../args';
 import type { Command } from '../command';
 import { LlmLabError, yieldAndCheck } from '../../core/errors';
-import type { Tokenizer } from '../../core/tokenizer';
+import type { EncodingName, Tokenizer } from '../../core/tokenizer';
 import { ENCODING_NAMES, getTokenizer } from '../../core/tokenizer';
+import { isTokenizerFolder, loadTokenizer } from '../../core/tokenizer/files';
 import type { CliIo } from '../io';
 import { println } from '../io';
 import { maxFileBytes, maxFileOption, readTextFile } from './shared';
@@ -73,34 +76,41 @@ async function writeJsonArray(io: CliIo, key: string, n: number, item: (i: numbe
 export const tokenizeCommand: Command = {
   name: 'tokenize',
   summary: 'Show the token ids, tokens and character spans of a text.',
-  usage: 'tokenize [--encoding gpt2] [--file FILE | TEXT...]',
+  usage: 'tokenize [--encoding gpt2|DIR] [--file FILE | TEXT...]',
   description: '<|endoftext|> in the text counts as the special token unless --no-special is given.',
   options: {
-    encoding: { type: 'string', value: 'NAME', help: `Encoding: ${ENCODING_NAMES.join(', ')} (default gpt2).` },
+    encoding: { type: 'string', value: 'NAME', help: `Encoding: ${ENCODING_NAMES.join(', ')} (default gpt2), or a trained tokenizer's folder.` },
     file: { type: 'string', value: 'FILE', help: 'Tokenize this UTF-8 text file instead of the text on the command line.' },
     'no-special': { type: 'boolean', help: 'Treat <|endoftext|> as plain text.' },
     ...maxFileOption(TOKENIZE_MAX_BYTES),
   },
   positionals: true,
-  examples: ["llm-lab tokenize 'Hello, do you like tea?'", 'llm-lab tokenize --file samples/the-verdict.txt --json', "llm-lab tokenize --encoding cl100k_base 'naïve café'"],
+  examples: ["llm-lab tokenize 'Hello, do you like tea?'", 'llm-lab tokenize --file samples/the-verdict.txt --json',
+    "llm-lab tokenize --encoding cl100k_base 'naïve café'",
+    'llm-lab tokenize --encoding tokenizers/verdict --file samples/the-verdict.txt',
+  ],
   async run({ values, positionals, io, json }) {
-    const encoding = choice(values, 'encoding', ENCODING_NAMES) ?? 'gpt2';
+    const encoding = str(values, 'encoding') ?? 'gpt2';
     const file = str(values, 'file');
     if (file && positionals.length) throw new LlmLabError('bad-argument', "Give --file or a text, not both; see 'llm-lab tokenize --help'.");
     if (!file && !positionals.length) throw new LlmLabError('bad-argument', "Give a text to tokenize (or --file FILE); see 'llm-lab tokenize --help'.");
     const text = file ? await readTextFile(io, file, 'File', maxFileBytes(values, TOKENIZE_MAX_BYTES, TOKENIZE_MAX_BYTES)) : positionals.join(' ');
-    const tokenizer = getTokenizer(encoding);
-    const t = await tokenizeAll(io, tokenizer, text, values['no-special'] !== true);
+    const trained = !(ENCODING_NAMES as readonly string[]).includes(encoding);
+    const tokenizer = await openEncoding(io.cwd, encoding);
+    const allowSpecial = values['no-special'] !== true;
+    const t = await tokenizeAll(io, tokenizer, text, allowSpecial);
+    const gpt2Count = trained ? getTokenizer('gpt2').encode(text, { allowSpecial }).length : undefined;
     const piece = (i: number) => tokenizer.decode([t.ids[i]]);
     if (json) {
-      io.stdout.write(`{\n  "encoding": ${JSON.stringify(encoding)},\n  "count": ${t.count},\n`);
+      io.stdout.write(`{\n  "encoding": ${JSON.stringify(tokenizer.name)},\n  "count": ${t.count},\n${trained ? `  "gpt2Count": ${gpt2Count},\n` : ''}`);
       await writeJsonArray(io, 'ids', t.count, (i) => String(t.ids[i]), false);
       await writeJsonArray(io, 'tokens', t.count, (i) => JSON.stringify(piece(i)), false);
       await writeJsonArray(io, 'spans', t.count, (i) => `[\n      ${t.spans[2 * i]},\n      ${t.spans[2 * i + 1]}\n    ]`, true);
       io.stdout.write('}\n');
       return;
     }
-    println(io.stdout, `${t.count} tokens (${encoding})`);
+    if (trained) println(io.stdout, `${t.count} tokens (${tokenizer.name})  vs  ${gpt2Count} tokens (gpt2)  for ${text.length} characters`);
+    else println(io.stdout, `${t.count} tokens (${encoding})`);
     const w = String(t.count - 1).length;
     await writeRows(io, t.count, (i) => {
       const [s, e] = [t.spans[2 * i], t.spans[2 * i + 1]];
@@ -108,3 +118,16 @@ export const tokenizeCommand: Command = {
     });
   },
 };
+
+/** A built-in encoding by name, or the trained tokenizer in a folder. */
+async function openEncoding(cwd: string, encoding: string): Promise<Tokenizer> {
+  if ((ENCODING_NAMES as readonly string[]).includes(encoding)) return getTokenizer(encoding as EncodingName);
+  const dir = path.resolve(cwd, encoding);
+  if (!(await isTokenizerFolder(dir))) {
+    throw new LlmLabError(
+      'bad-argument',
+      `--encoding must be one of ${ENCODING_NAMES.join(', ')} or a folder made by 'llm-lab tokenizer train'; ${dir} holds no tokenizer.`,
+    );
+  }
+  return loadTokenizer(dir);
+}
