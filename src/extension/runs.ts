@@ -1,7 +1,8 @@
 // The runs folder: where training runs live (default `.llm-lab/runs/<name>/` in the workspace). What is
 // inside a run (run.json, metrics.jsonl, step checkpoints) is core's business and read through core; the
 // extension adds job.json (which files, preset and settings were asked for) so a run can be resumed from the
-// editor. The folder carries its own `.gitignore` so runs never reach a commit.
+// editor. A runs folder LLM Lab creates carries its own `.gitignore` so runs never reach a commit; a folder that
+// already held the user's files (the workspace root, say) never gets one, since `*` would hide them from git.
 // Pure Node: no `vscode`, unit-tested.
 import { promises as fs } from 'node:fs';
 import type { Dirent } from 'node:fs';
@@ -23,16 +24,16 @@ export function resolveRunsFolder(workspaceRoot: string, setting: string): strin
   return isAbsolute(s) ? s : resolve(workspaceRoot, s);
 }
 
-/** Creates the runs folder and its .gitignore; fails with a clear message when it cannot be written. */
+/**
+ * Creates the runs folder, and its .gitignore when the folder is LLM Lab's own: made now, or empty. A folder
+ * that holds anything else (the workspace root, a source folder) keeps its files visible to git. Fails with a
+ * clear message when the folder cannot be written.
+ */
 export async function ensureRunsFolder(runsFolder: string): Promise<void> {
   try {
-    await fs.mkdir(runsFolder, { recursive: true });
-    const gi = join(runsFolder, '.gitignore');
-    try {
-      await fs.access(gi);
-    } catch {
-      await fs.writeFile(gi, GITIGNORE_TEXT);
-    }
+    const created = await fs.mkdir(runsFolder, { recursive: true });
+    const ours = created !== undefined || (await fs.readdir(runsFolder)).length === 0;
+    if (ours) await fs.writeFile(join(runsFolder, '.gitignore'), GITIGNORE_TEXT, { flag: 'wx' });
     const probe = join(runsFolder, `.write-test-${process.pid}`);
     await fs.writeFile(probe, '');
     await fs.rm(probe, { force: true });

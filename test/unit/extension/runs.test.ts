@@ -41,6 +41,21 @@ describe('runs folder', () => {
     assert.deepEqual(readdirSync(runs), ['.gitignore'], 'the write probe was left behind');
   });
 
+  it('never writes its .gitignore into a folder that already holds other files, such as the workspace root', async () => {
+    writeFileSync(join(root, 'main.py'), 'print(1)\n');
+    await ensureRunsFolder(root); // llmLab.runsFolder set to "." or the workspace's own path
+    assert.deepEqual(readdirSync(root), ['main.py']);
+    const src = join(root, 'src');
+    mkdirSync(src);
+    writeFileSync(join(src, 'a.ts'), '');
+    await ensureRunsFolder(src);
+    assert.deepEqual(readdirSync(src), ['a.ts']);
+    const empty = join(root, 'empty');
+    mkdirSync(empty);
+    await ensureRunsFolder(empty);
+    assert.deepEqual(readdirSync(empty), ['.gitignore'], 'an empty folder is LLM Lab’s to use');
+  });
+
   it('says clearly when the folder cannot be written', async function () {
     if (process.getuid?.() === 0) {
       // root ignores permissions; a path under a regular file cannot be created by anyone.
