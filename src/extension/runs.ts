@@ -92,6 +92,31 @@ export async function readRunRecord(runDir: string): Promise<RunRecord> {
   }
 }
 
+async function realOrResolved(p: string): Promise<string> {
+  return fs.realpath(p).catch(() => resolve(p));
+}
+
+/**
+ * The files a run's job.json names, re-checked before they are read again (resume, the Data tab): job.json is a
+ * plain file that anyone may edit or commit, so each file must still lie inside the workspace once symbolic links
+ * are followed. Throws a message naming the first file that does not.
+ */
+export async function checkJobFiles(record: RunRecord, runDir: string, workspaceRoot: string | undefined): Promise<string[]> {
+  const where = join(runDir, JOB_FILE);
+  if (!workspaceRoot) throw new LlmLabError('bad-argument', `Open the workspace ${where} belongs to before resuming it.`);
+  const root = await realOrResolved(workspaceRoot);
+  for (const f of record.job.files) {
+    const rel = isAbsolute(f) ? relative(root, await realOrResolved(f)) : '..';
+    if (rel.startsWith('..') || isAbsolute(rel)) {
+      throw new LlmLabError(
+        'bad-argument',
+        `${where} names ${f}, which is not a file inside the workspace (${workspaceRoot}); LLM Lab trains only on workspace files. Start a new run instead.`,
+      );
+    }
+  }
+  return record.job.files;
+}
+
 /** The model a run folder would load: its latest step checkpoint (core decides), if it saved one. */
 export async function latestModel(runDir: string): Promise<string | undefined> {
   const dir = (await isAdapterFolder(runDir)) ? runDir : await findCheckpoint(runDir);
