@@ -8,6 +8,7 @@ import { readSettings } from './settings';
 import type { TokenCountItem } from './tokens/tokenCount';
 import type { TokenView } from './tokens/tokenView';
 import type { TrainingController } from './training';
+import type { TrainingService } from './trainingService';
 import type { WorkerClient } from './workerClient';
 
 const MODEL_KEY = 'llmLab.activeModel';
@@ -50,7 +51,11 @@ export interface Lab {
   output: vscode.OutputChannel;
   notifier: Notifier;
   worker: WorkerClient;
+  /** A second worker process for inline completions, so they never wait behind training. */
+  inference: WorkerClient;
   training: TrainingController;
+  /** Starts, resumes and stops training for the commands and the panel. */
+  trainer: TrainingService;
   tokens: TokenView;
   tokenCount: TokenCountItem;
   model: ActiveModel;

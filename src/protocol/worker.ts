@@ -6,6 +6,7 @@
 // arrays (attention maps) cross without JSON.
 import { encoding, gptConfig } from './model';
 import { trainEventShapes } from './training';
+import { completionMode, stopReason } from './completion';
 import type { Check, Infer } from './validate';
 import { GPT2_MODEL_NAMES } from '../core/hub/models';
 import { arr, bool, float32Array, int, literal, nullable, num, obj, opt, str, tagged, unknownValue } from './validate';
@@ -136,6 +137,35 @@ export const workerRequests = {
       topCandidates: opt(int({ min: 0, max: 50 })),
     }),
     result: obj({ text: str, tokens: int({ min: 0 }), stoppedAtEot: bool }),
+  },
+  /** An inline completion at a cursor (src/core/complete): the suggestion, or '' when there is none. */
+  complete: {
+    params: obj({
+      /** A model folder or a run folder (its latest checkpoint). */
+      modelDir: str,
+      /** Text before the cursor (a tail of the document when `prefixTruncated`). */
+      prefix: str,
+      prefixTruncated: bool,
+      /** Text after the cursor (a head of the document when `suffixTruncated`). */
+      suffix: str,
+      suffixTruncated: bool,
+      mode: completionMode,
+      maxLines: int({ min: 1 }),
+      maxNewTokens: int({ min: 1 }),
+      temperature: num({ min: 0 }),
+    }),
+    result: obj({
+      text: str,
+      tokens: int({ min: 0 }),
+      promptTokens: int({ min: 0 }),
+      stop: stopReason,
+      /** Whether the text after the cursor was used (a fill-in-the-middle model). */
+      fim: bool,
+      /** The checkpoint folder that answered. */
+      modelDir: str,
+      /** Time the worker spent on it, model loading included. */
+      ms: num({ min: 0 }),
+    }),
   },
   /** Loss and perplexity of the model on a text. */
   evaluate: {
