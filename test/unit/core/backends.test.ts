@@ -11,7 +11,7 @@ import { GptModel, parameterShapes } from '../../../src/core/model/gpt';
 import { AdamW } from '../../../src/core/train/optimizer';
 import type { TokenBatch } from '../../../src/core/train/step';
 import { clipGradients, computeGradients } from '../../../src/core/train/step';
-import { ensureGradientsForTests } from './engine/gradientsForTests';
+import { registerGradients } from '../../../src/core/engine/gradients';
 
 const OTHERS: BackendName[] = ['wasm', 'native', 'tensorflow'];
 const ADAM = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 };
@@ -131,7 +131,7 @@ describe('backends agree on a whole model (loss, gradients, AdamW step)', functi
       let cpu: Outcome;
       before(async () => {
         await initEngine('cpu');
-        ensureGradientsForTests();
+        assert.equal(registerGradients(), undefined);
         cpu = runOnCurrentBackend(c.config, b);
       });
 
@@ -152,7 +152,7 @@ describe('backends agree on a whole model (loss, gradients, AdamW step)', functi
             this.test!.title += ` — skipped, not present: ${why}`;
             this.skip();
           }
-          ensureGradientsForTests();
+          assert.equal(registerGradients(), undefined);
           const got = runOnCurrentBackend(c.config, b, cpu.grads);
           assert.ok(relClose(got.loss, cpu.loss, 1e-4), `loss ${got.loss} vs cpu ${cpu.loss}`);
           for (const [name, g] of cpu.grads) {

@@ -9,7 +9,7 @@ import { directCrossEntropy } from '../../../../src/core/engine/wasm/fusedOps';
 import { LlmLabError } from '../../../../src/core/errors';
 import { makeConfig } from '../../../../src/core/model/config';
 import { GptModel } from '../../../../src/core/model/gpt';
-import { ensureGradientsForTests } from './gradientsForTests';
+import { registerGradients } from '../../../../src/core/engine/gradients';
 import { assertClose, assertNoLeak, seeded, seededIds, valueAndGrads } from './opsHelpers';
 
 const BACKENDS: BackendName[] = ['cpu', 'wasm', 'native'];
@@ -34,7 +34,7 @@ for (const backend of BACKENDS) {
     let previous: BackendName | undefined;
 
     before(async function () {
-      ensureGradientsForTests();
+      assert.equal(registerGradients(), undefined);
       previous = engineInfo()?.backend;
       try {
         await initEngine(backend);
@@ -205,7 +205,7 @@ for (const backend of BACKENDS) {
 
 describe('engine ops agree across backends', () => {
   it('the same seeded inputs give the same losses on cpu and wasm', async () => {
-    ensureGradientsForTests();
+    assert.equal(registerGradients(), undefined);
     const previous = engineInfo()?.backend;
     const run = async (name: BackendName): Promise<number[]> => {
       await initEngine(name);
@@ -224,7 +224,7 @@ describe('engine ops agree across backends', () => {
   });
 
   it('a small GPT has the same loss and gradients on cpu and wasm (every fused op together)', async () => {
-    ensureGradientsForTests();
+    assert.equal(registerGradients(), undefined);
     const previous = engineInfo()?.backend;
     const cfg = makeConfig('tiny', { vocabSize: 61, contextLength: 9, embDim: 12, nHeads: 3, nLayers: 2 });
     const run = async (name: BackendName): Promise<{ loss: number; grads: Map<string, Float32Array> }> => {

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel } from '../../../../src/core/checkpoint';
 import { initEngine, tf } from '../../../../src/core/engine';
-import { ensureGradientsForTests } from '../engine/gradientsForTests';
+import { registerGradients } from '../../../../src/core/engine/gradients';
 
 const FIXTURE = join(__dirname, '..', '..', '..', '..', '..', 'test', 'fixtures', 'gpt2Reference');
 
@@ -37,7 +37,7 @@ describe('GPT-2 against a PyTorch reference', function () {
 
   before(async () => {
     await initEngine('cpu');
-    ensureGradientsForTests();
+    assert.equal(registerGradients(), undefined);
   });
 
   it('gives the reference logits and loss for the same weights and ids', async () => {
