@@ -11,6 +11,7 @@ import { GptModel, parameterShapes } from '../../../src/core/model/gpt';
 import { AdamW } from '../../../src/core/train/optimizer';
 import type { TokenBatch } from '../../../src/core/train/step';
 import { clipGradients, computeGradients } from '../../../src/core/train/step';
+import { backendMissing } from './backendRequired';
 import { registerGradients } from '../../../src/core/engine/gradients';
 
 const OTHERS: BackendName[] = ['wasm', 'native', 'tensorflow'];
@@ -147,10 +148,7 @@ describe('backends agree on a whole model (loss, gradients, AdamW step)', functi
           try {
             await initEngine(backend);
           } catch (e) {
-            const why = e instanceof Error ? e.message : String(e);
-            if (backend === 'wasm') throw e; // wasm ships with the project: it must start
-            this.test!.title += ` — skipped, not present: ${why}`;
-            this.skip();
+            backendMissing(this, backend, e);
           }
           assert.equal(registerGradients(), undefined);
           const got = runOnCurrentBackend(c.config, b, cpu.grads);
