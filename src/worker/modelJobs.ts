@@ -3,7 +3,7 @@
 // disposed while a job still runs on it.
 import { basename, join } from 'node:path';
 import { stat } from 'node:fs/promises';
-import { checkpointStep, findCheckpoint, loadModel, modelTokenizer, WEIGHTS_FILE } from '../core/checkpoint';
+import { checkpointStep, findCheckpoint, loadModel, modelEncoding, modelTokenizer, WEIGHTS_FILE } from '../core/checkpoint';
 import type { LoadedModel } from '../core/checkpoint';
 import { initEngine } from '../core/engine';
 import { evaluateText } from '../core/eval';
@@ -82,7 +82,7 @@ export function modelInfoJob(p: ParamsOf<'model/info'>): Promise<ResultOf<'model
     name: nameOf(l.dir),
     config: { ...l.config },
     parameters: countParameters(l.config),
-    tokenizer: modelTokenizer(l).name,
+    tokenizer: modelEncoding(l.meta.tokenizer),
     ...(typeof l.meta.step === 'number' ? { step: l.meta.step } : {}),
   }));
 }

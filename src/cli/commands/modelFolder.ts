@@ -3,7 +3,9 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { LoadedModel } from '../../core/checkpoint';
-import { CONFIG_FILE, findCheckpoint, fromHfConfig, loadModel, modelTokenizer } from '../../core/checkpoint';
+import { CONFIG_FILE, findCheckpoint, fromHfConfig, modelTokenizer } from '../../core/checkpoint';
+import type { AdapterSummary } from '../../core/lora';
+import { isAdapterFolder, loadAnyModel, readAdapterMeta } from '../../core/lora';
 import { LlmLabError } from '../../core/errors';
 import type { GptConfig } from '../../core/model/config';
 import type { Tokenizer } from '../../core/tokenizer';
@@ -21,9 +23,12 @@ async function checkFolder(io: CliIo, dir: string): Promise<string> {
   return abs;
 }
 
-/** Loads a model and its tokenizer; the caller disposes the model. */
-export async function openModel(io: CliIo, dir: string): Promise<LoadedModel & { tokenizer: Tokenizer }> {
-  const loaded = await loadModel(await checkFolder(io, dir));
+/**
+ * Loads a model and its tokenizer; the caller disposes the model. A LoRA adapter folder loads its base (checked
+ * against the adapter's fingerprint) with the adapters attached; the adapter's prompt style wins over the base's.
+ */
+export async function openModel(io: CliIo, dir: string): Promise<LoadedModel & { tokenizer: Tokenizer; adapter?: AdapterSummary }> {
+  const loaded = await loadAnyModel(await checkFolder(io, dir));
   try {
     return { ...loaded, tokenizer: modelTokenizer(loaded) };
   } catch (e) {
@@ -35,6 +40,7 @@ export async function openModel(io: CliIo, dir: string): Promise<LoadedModel & {
 /** A model folder's config only (no weights read): for `info`. */
 export async function readModelConfig(io: CliIo, dir: string): Promise<{ config: GptConfig; dir: string }> {
   const abs = await checkFolder(io, dir);
+  if (await isAdapterFolder(abs)) return { config: (await readAdapterMeta(abs)).base.config, dir: abs };
   const found = await findCheckpoint(abs);
   if (!found) {
     throw new LlmLabError('bad-checkpoint', `${abs} has no ${CONFIG_FILE} and no training checkpoints; point --model at a model folder or a run folder.`);

@@ -8,6 +8,7 @@ import { tf } from '../engine';
 import { LlmLabError } from '../errors';
 import type { GptConfig } from '../model/config';
 import { GptModel, parameterShapes } from '../model/gpt';
+import { assertLoadingFits } from '../model/memory';
 import { writeDirAtomic, writeJsonAtomic } from './atomic';
 import { CONFIG_FILE, exists, findCheckpoint, WEIGHTS_FILE } from './layout';
 import type { LlmLabMeta } from './hfConfig';
@@ -68,8 +69,16 @@ function paramName(stored: string, config: GptConfig): string | undefined {
   return name;
 }
 
-/** Reads the config and weights of one checkpoint folder into a new model. */
-export async function loadModelFrom(dir: string): Promise<LoadedModel> {
+export interface LoadOptions {
+  /** The machine's memory for the check made before anything is read (default: os.totalmem()). */
+  machineBytes?: number;
+}
+
+/**
+ * Reads the config and weights of one checkpoint folder into a new model. A model that will not fit in memory is
+ * refused from its config alone, before the weights are read.
+ */
+export async function loadModelFrom(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
   const configFile = path.join(dir, CONFIG_FILE);
   const weightsFile = path.join(dir, WEIGHTS_FILE);
   let text: string;
@@ -85,6 +94,7 @@ export async function loadModelFrom(dir: string): Promise<LoadedModel> {
     throw new LlmLabError('bad-checkpoint', `${configFile} is not valid JSON; restore it or save the model again.`);
   }
   const { config, meta } = fromHfConfig(configFile, raw);
+  assertLoadingFits(config, `The model in ${dir}`, options.machineBytes);
   if (!(await exists(weightsFile))) {
     const bin = await exists(path.join(dir, 'pytorch_model.bin'));
     throw new LlmLabError(
@@ -136,7 +146,7 @@ export async function loadModelFrom(dir: string): Promise<LoadedModel> {
  * Loads a model from a checkpoint folder (config.json + model.safetensors, ours or a Hugging Face GPT-2 one)
  * or from a training run folder, whose latest checkpoint it reads.
  */
-export async function loadModel(dir: string): Promise<LoadedModel> {
+export async function loadModel(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
   const abs = path.resolve(dir);
   if (!(await exists(abs))) throw new LlmLabError('not-found', `Model folder ${abs} does not exist; check the path.`);
   const found = await findCheckpoint(abs);
@@ -146,5 +156,5 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
       `${path.join(abs, CONFIG_FILE)} is missing and ${abs} holds no training checkpoints; point at a folder with config.json and model.safetensors, or at a training run folder.`,
     );
   }
-  return loadModelFrom(found);
+  return loadModelFrom(found, options);
 }
