@@ -3,7 +3,8 @@
 // disposed while a job still runs on it.
 import { basename, join } from 'node:path';
 import { stat } from 'node:fs/promises';
-import { checkpointStep, findCheckpoint, loadModel, modelEncoding, modelTokenizer, WEIGHTS_FILE } from '../core/checkpoint';
+import { checkpointStep, findCheckpoint, loadModel, modelTokenizer, WEIGHTS_FILE } from '../core/checkpoint';
+import { TRAINED_TOKENIZER } from '../core/tokenizer/bpeModel';
 import type { LoadedModel } from '../core/checkpoint';
 import { initEngine } from '../core/engine';
 import { evaluateText } from '../core/eval';
@@ -82,7 +83,8 @@ export function modelInfoJob(p: ParamsOf<'model/info'>): Promise<ResultOf<'model
     name: nameOf(l.dir),
     config: { ...l.config },
     parameters: countParameters(l.config),
-    tokenizer: modelEncoding(l.meta.tokenizer),
+    tokenizer: modelTokenizer(l).name,
+    ...(l.meta.tokenizer === TRAINED_TOKENIZER ? { tokenizerDir: l.dir } : {}),
     ...(typeof l.meta.step === 'number' ? { step: l.meta.step } : {}),
   }));
 }
