@@ -4,11 +4,12 @@
 // completions; no worker starts and nothing is counted until a person uses LLM Lab or turns completions on.
 import * as vscode from 'vscode';
 import { LlmLabError } from '../core/errors';
-import type { Encoding } from '../protocol/model';
 import { completionModelDir } from './completion/modelChoice';
 import { InlineCompletionProvider } from './completion/provider';
 import { CompletionStatusItem, TOGGLE_COMMAND, toggleInlineCompletion } from './completion/statusItem';
 import { downloadGpt2Command } from './commands/download';
+import type { TrainTokenizerArgs } from './commands/trainTokenizer';
+import { trainTokenizerCommand } from './commands/trainTokenizer';
 import { generateCommand, evaluateCommand, selectModelCommand, showEngineCommand } from './commands/models';
 import { askModelCommand, mergeLoraCommand } from './commands/instruct';
 import type { Lab } from './lab';
@@ -20,6 +21,8 @@ import { registerLabPanel } from './panel/labPanel';
 import { createPanelBackend } from './panelBackend';
 import { readSettings } from './settings';
 import { TokenCountItem } from './tokens/tokenCount';
+import type { TokenizerChoice } from './tokens/tokenizerChoice';
+import { encodingChoice, trainedChoice } from './tokens/tokenizerChoice';
 import { TokenView } from './tokens/tokenView';
 import { TrainingController } from './training';
 import { TrainingService } from './trainingService';
@@ -54,9 +57,11 @@ export function activate(context: vscode.ExtensionContext): LlmLabApi {
   // Inline completions get a worker process of their own, so a suggestion never waits behind a training step.
   const inference = new WorkerClient(workerOptions(context, output, 'inference'));
   const model = new ActiveModel(context.workspaceState);
-  const encoding = async (): Promise<Encoding> => {
-    const e = readSettings().encoding;
-    return e === 'model' ? model.tokenizer(worker) : e;
+  const encoding = async (): Promise<TokenizerChoice> => {
+    const s = readSettings();
+    if (s.encoding === 'model') return model.tokenizer(worker);
+    if (s.encoding === 'trained') return trainedChoice(s.trainedTokenizer, workspaceRoot());
+    return encodingChoice(s.encoding);
   };
   const training = new TrainingController(worker, output, notifier);
   const tokens = new TokenView(worker);
@@ -127,7 +132,7 @@ export function activate(context: vscode.ExtensionContext): LlmLabApi {
     const editor = vscode.window.activeTextEditor;
     if (!editor) throw new LlmLabError('bad-argument', 'Open a file and select some text, then run Tokenize Selection.');
     const s = readSettings();
-    const enc = s.encoding === 'model' ? await model.tokenizer(worker) : s.encoding;
+    const enc = await encoding();
     const state = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Tokenizing…' }, () =>
       tokens.tokenize(editor, enc, s.maxDrawnTokens),
     );
@@ -156,6 +161,7 @@ export function activate(context: vscode.ExtensionContext): LlmLabApi {
   register('llmLab.evaluateModelOnFile', 'Evaluate Model on File', (args?: { file?: string }) => evaluateCommand(lab, args ?? {}));
   register('llmLab.showEngine', 'Show Engine', () => showEngineCommand(lab));
   register(TOGGLE_COMMAND, 'Toggle Inline Completions', () => toggleInlineCompletion());
+  register('llmLab.trainTokenizer', 'Train Tokenizer on Workspace', (args?: TrainTokenizerArgs) => trainTokenizerCommand(lab, args ?? {}));
   register('llmLab.downloadGpt2', 'Download GPT-2', (args?: Parameters<typeof downloadGpt2Command>[1]) => downloadGpt2Command(lab, args ?? {}));
 
   // The lab panel (src/extension/panel) gets its backend lazily, so the worker starts when the panel is used.

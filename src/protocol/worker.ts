@@ -33,7 +33,10 @@ const modelInfo = obj({
   name: str,
   config: gptConfig,
   parameters: int({ min: 0 }),
-  tokenizer: encoding,
+  /** The tokenizer's name: an encoding, or a trained tokenizer's name. */
+  tokenizer: str,
+  /** The folder holding the model's trained tokenizer (absent for an encoding). */
+  tokenizerDir: opt(str),
   /** Training step of the checkpoint, when known. */
   step: opt(int({ min: 0 })),
   /** Prompt style of an instruction-tuned model. */
@@ -89,7 +92,13 @@ export const workerRequests = {
   },
   /** Token ids and spans of a text; `maxSpans` caps the spans returned (the count is always exact). */
   tokenize: {
-    params: obj({ text: str, encoding, maxSpans: int({ min: 0 }) }),
+    params: obj({
+      text: str,
+      encoding,
+      maxSpans: int({ min: 0 }),
+      /** A trained tokenizer's folder (or a checkpoint holding one), used instead of `encoding`. */
+      tokenizerDir: opt(str),
+    }),
     result: obj({ count: int({ min: 0 }), spans: arr(tokenSpan), truncated: bool }),
   },
   /** Reads corpus files as the trainer will: what is used, what is skipped and why, the size in tokens. */
@@ -210,6 +219,30 @@ export const workerRequests = {
       files: arr(obj({ name: str, bytes: int({ min: 0 }), alreadyThere: bool, verified: opt(literal('sha256', 'git-oid', 'size')), resumedFrom: opt(int({ min: 0 })) })),
     }),
   },
+  /** Trains a byte-level BPE tokenizer on corpus files into `outDir`; pushes `tokenizer/didProgress`. */
+  'tokenizer/train': {
+    params: obj({
+      files: arr(str),
+      maxFileBytes: int({ min: 1 }),
+      /** Tokens in all: 256 bytes + merges + special tokens. */
+      vocabSize: int({ min: 257, max: 1 << 20 }),
+      pattern: literal('gpt2', 'gpt4'),
+      /** A folder that must not hold a tokenizer yet. */
+      outDir: str,
+      name: str,
+    }),
+    result: obj({
+      outDir: str,
+      vocabSize: int({ min: 0 }),
+      merges: int({ min: 0 }),
+      files: int({ min: 0 }),
+      skipped: int({ min: 0 }),
+      seconds: num({ min: 0 }),
+      /** Tokens and tokens per character on the training files: the trained tokenizer's and GPT-2's. */
+      trained: obj({ tokens: int({ min: 0 }), chars: int({ min: 0 }), tokensPerChar: num({ min: 0 }) }),
+      gpt2: obj({ tokens: int({ min: 0 }), chars: int({ min: 0 }), tokensPerChar: num({ min: 0 }) }),
+    }),
+  },
   /** Attention weights of every layer and head for a short text: layers[l][h] is T×T row-major. */
   attention: {
     params: obj({ modelDir: str, text: str }),
@@ -231,6 +264,7 @@ export const workerNotifications = {
     bytesPerSec: opt(num({ min: 0 })),
     etaMs: opt(num({ min: 0 })),
   }),
+  'tokenizer/didProgress': obj({ phase: literal('count', 'merge'), done: int({ min: 0 }), total: int({ min: 0 }) }),
   'generate/didToken': obj({
     id: int({ min: 0 }),
     text: str,

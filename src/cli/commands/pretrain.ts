@@ -122,6 +122,7 @@ export const pretrainCommand: Command = {
     out: { type: 'string', value: 'DIR', help: 'Run folder (config, checkpoints, metrics.jsonl).' },
     resume: { type: 'boolean', help: 'Continue the run in --out from its last checkpoint.' },
     ...maxFileOption(),
+    tokenizer: { type: 'string', value: 'DIR', help: "A trained tokenizer's folder ('llm-lab tokenizer train'); the vocabulary follows it (default: GPT-2's)." },
     ...TRAINING_OPTIONS,
   },
   positionals: true,
@@ -129,6 +130,7 @@ export const pretrainCommand: Command = {
     'llm-lab pretrain --data samples/the-verdict.txt --out runs/verdict --steps 200',
     "llm-lab pretrain --data 'notes/**/*.md' --out runs/notes --preset small --lr 1e-3 --batch 16",
     'llm-lab pretrain --data samples/the-verdict.txt --out runs/verdict --steps 400 --resume',
+    'llm-lab pretrain --data samples/the-verdict.txt --tokenizer tokenizers/verdict --out runs/own-vocab',
   ],
   async run({ values, positionals, io, json }) {
     // Several paths after one --data arrive as positionals (`--data a.txt b.txt`); they are data too.
@@ -141,7 +143,11 @@ export const pretrainCommand: Command = {
     const view = new TrainView(io, json);
     const started = Date.now();
     try {
-      const r = await pretrain({ ...options, text, outDir: out, resume: bool(values, 'resume') }, { signal: io.signal, onEvent: view.onEvent }).catch((e: unknown) => {
+      const tokenizerDir = str(values, 'tokenizer');
+      const r = await pretrain(
+        { ...options, text, outDir: out, resume: bool(values, 'resume'), ...(tokenizerDir ? { tokenizerDir: path.resolve(io.cwd, tokenizerDir) } : {}) },
+        { signal: io.signal, onEvent: view.onEvent },
+      ).catch((e: unknown) => {
         throw withFlagNames(e);
       });
       view.close();

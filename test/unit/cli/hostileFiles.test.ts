@@ -10,7 +10,7 @@ import { runCli } from '../../../src/cli/app';
 import { captureIo } from '../../../src/cli/io';
 import { saveModel } from '../../../src/core/checkpoint';
 import { initEngine } from '../../../src/core/engine';
-import { ensureGradientsForTests } from '../core/engine/gradientsForTests';
+import { registerGradients } from '../../../src/core/engine/gradients';
 import { makeConfig } from '../../../src/core/model/config';
 import { GptModel } from '../../../src/core/model/gpt';
 import { getTokenizer } from '../../../src/core/tokenizer';
@@ -50,7 +50,7 @@ describe('hostile files given to the CLI', function () {
   before(async () => {
     execFileSync(process.execPath, ['esbuild.mjs'], { cwd: root, stdio: 'pipe' });
     await initEngine('cpu');
-    ensureGradientsForTests();
+    assert.equal(registerGradients(), undefined);
     tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'llm-lab-hostile-'));
     const model = GptModel.create(makeConfig('tiny', { contextLength: 16, embDim: 16, nHeads: 2, nLayers: 1 }), 4);
     await saveModel(path.join(tmp, 'model'), model);
