@@ -95,7 +95,7 @@ export async function startTensorflow(req: RequireFn = nodeRequire): Promise<Sta
   throw new Error(reasons.join('; '));
 }
 
-/** The seam to the native kernels (src/core/engine/native, another branch builds it). */
+/** The seam to the native kernels (src/core/engine/native). */
 interface NativeModule {
   loadNativeBackend(): Promise<Started>;
 }
@@ -110,7 +110,7 @@ function requireNative(): unknown {
   }
 }
 
-/** Starts the C++ kernels; a missing module (branch not merged, addon not built) is "not built". */
+/** Starts the C++ kernels; a missing module or addon is "not built". */
 export async function startNative(load: () => unknown = requireNative): Promise<Started> {
   let mod: NativeModule;
   try {
