@@ -10,6 +10,7 @@ import { InlineCompletionProvider } from './completion/provider';
 import { CompletionStatusItem, TOGGLE_COMMAND, toggleInlineCompletion } from './completion/statusItem';
 import { downloadGpt2Command } from './commands/download';
 import { generateCommand, evaluateCommand, selectModelCommand, showEngineCommand } from './commands/models';
+import { askModelCommand, mergeLoraCommand } from './commands/instruct';
 import type { Lab } from './lab';
 import { ActiveModel, workspaceRoot } from './lab';
 import { Notifier } from './notify';
@@ -150,6 +151,8 @@ export function activate(context: vscode.ExtensionContext): LlmLabApi {
   register('llmLab.resumeTraining', 'Resume Training', (args?: { runDir?: string }) => lab.trainer.resume(args ?? {}));
   register('llmLab.selectModel', 'Select Model', (args?: { modelDir?: string }) => selectModelCommand(lab, args ?? {}));
   register('llmLab.generateFromSelection', 'Generate from Selection', (args?: Parameters<typeof generateCommand>[1]) => generateCommand(lab, args ?? {}));
+  register('llmLab.askModel', 'Ask the Model', (args?: Parameters<typeof askModelCommand>[1]) => askModelCommand(lab, args ?? {}));
+  register('llmLab.mergeLora', 'Merge LoRA Adapter', (args?: Parameters<typeof mergeLoraCommand>[1]) => mergeLoraCommand(lab, args ?? {}));
   register('llmLab.evaluateModelOnFile', 'Evaluate Model on File', (args?: { file?: string }) => evaluateCommand(lab, args ?? {}));
   register('llmLab.showEngine', 'Show Engine', () => showEngineCommand(lab));
   register(TOGGLE_COMMAND, 'Toggle Inline Completions', () => toggleInlineCompletion());

@@ -36,6 +36,10 @@ const modelInfo = obj({
   tokenizer: encoding,
   /** Training step of the checkpoint, when known. */
   step: opt(int({ min: 0 })),
+  /** Prompt style of an instruction-tuned model. */
+  promptStyle: opt(str),
+  /** For a LoRA adapter folder: its base model folder, rank, alpha and the values it trained. */
+  adapter: opt(obj({ base: str, rank: int({ min: 1 }), alpha: num({ min: 0 }), parameters: int({ min: 0 }) })),
 });
 export type ModelInfo = Infer<typeof modelInfo>;
 
@@ -166,6 +170,26 @@ export const workerRequests = {
       /** Time the worker spent on it, model loading included. */
       ms: num({ min: 0 }),
     }),
+  },
+  /** Streams an instruction-tuned model's response (in its prompt style); pushes `generate/didToken`. */
+  ask: {
+    params: obj({
+      modelDir: str,
+      instruction: str,
+      input: str,
+      /** Overrides the model's recorded style. */
+      promptStyle: opt(str),
+      maxNewTokens: int({ min: 1 }),
+      temperature: num({ min: 0 }),
+      topK: opt(int({ min: 1 })),
+      seed: opt(int({ min: 0 })),
+    }),
+    result: obj({ text: str, tokens: int({ min: 0 }), promptStyle: str, stoppedAtEot: bool }),
+  },
+  /** Merges a LoRA adapter folder into its base, saved as a plain model in `outDir` (a new folder). */
+  'lora/merge': {
+    params: obj({ adapterDir: str, outDir: str }),
+    result: obj({ outDir: str, base: str, sites: int({ min: 0 }) }),
   },
   /** Loss and perplexity of the model on a text. */
   evaluate: {
