@@ -1,6 +1,6 @@
 // `npm run bench`: LLM Lab's speed figures. Training (tiny, small) and generation (tiny, small, gpt2) each
 // run in a fresh child process so every figure comes with that process's own peak RSS. Prints a table, or
-// with --json one JSON object. Flags: --backend auto|native|wasm|cpu|tensorflow, --corpus FILE (tokenizer),
+// with --json one JSON object. Flags: --backend auto|webgpu|native|wasm|cpu|tensorflow, --corpus FILE (tokenizer),
 // --only train,generate,matmul,tokenizer,bpe,kernels, --steps N (training steps measured).
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -76,11 +76,11 @@ async function runChild(job: string, args: Args): Promise<void> {
     // gpt2_lora: GPT-2 with only its last block trained, until LoRA adapters can be benchmarked.
     const lora = preset === 'gpt2_lora';
     const model = (lora ? 'gpt2' : preset) as PresetName;
-    result = benchTrain(model, steps, preset === 'tiny' ? 2 : 1, lora ? 'lastBlock' : 'all');
+    result = await benchTrain(model, steps, preset === 'tiny' ? 2 : 1, lora ? 'lastBlock' : 'all');
   } else if (kind === 'generate') {
-    result = preset === 'gpt2' ? benchGenerate('gpt2', 32, 16) : benchGenerate(preset as PresetName, 16, 32);
+    result = preset === 'gpt2' ? await benchGenerate('gpt2', 32, 16) : await benchGenerate(preset as PresetName, 16, 32);
   } else if (kind === 'matmul') {
-    result = { gflops: benchMatmul() };
+    result = { gflops: await benchMatmul() };
   } else {
     throw new Error(`unknown job ${job}`);
   }

@@ -32,12 +32,12 @@ function randomIds(n: number, vocab: number, seed: number): Int32Array {
 }
 
 /** Tokens per second of full training steps (forward, cross-entropy, backward, AdamW) after warm-up. */
-export function benchTrain(
+export async function benchTrain(
   preset: PresetName,
   steps: number,
   warmup = 2,
   trained: TrainedParams = 'all',
-): { tokens_per_s: number; loss: number; cpu_s_per_step: number; create_ms: number } {
+): Promise<{ tokens_per_s: number; loss: number; cpu_s_per_step: number; create_ms: number }> {
   const config = benchConfig(preset);
   const B = TRAIN_BATCH[preset] ?? 4;
   const T = config.contextLength;
@@ -51,9 +51,10 @@ export function benchTrain(
   const m = vars.map((v) => tf.tidy(() => tf.variable(tf.zerosLike(v), false)));
   const v2 = vars.map((v) => tf.tidy(() => tf.variable(tf.zerosLike(v), false)));
   let loss = NaN;
-  const step = (i: number): void => {
+  // The loss is read back asynchronously (a GPU backend cannot be read synchronously), as the trainer does.
+  const step = async (i: number): Promise<void> => {
     const ids = randomIds(B * (T + 1), config.vocabSize, 1000 + i);
-    tf.tidy(() => {
+    const lossT = tf.tidy(() => {
       const all = tf.tensor2d(ids, [B, T + 1], 'int32');
       const inputs = tf.slice(all, [0, 0], [B, T]) as tf.Tensor2D; // (B, T)
       const targets = tf.slice(all, [0, 1], [B, T]) as tf.Tensor2D; // (B, T)
@@ -70,13 +71,15 @@ export function benchTrain(
           step: i + 1,
         });
       });
-      loss = value.dataSync()[0];
+      return value;
     });
+    loss = (await lossT.data())[0];
+    lossT.dispose();
   };
-  for (let i = 0; i < warmup; i++) step(i);
+  for (let i = 0; i < warmup; i++) await step(i);
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  for (let i = 0; i < steps; i++) step(warmup + i);
+  for (let i = 0; i < steps; i++) await step(warmup + i);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(c0);
   model.dispose();
@@ -85,50 +88,55 @@ export function benchTrain(
 }
 
 /** Greedy decoding with the KV cache: time to the first token after a prompt, then tokens per second. */
-export function benchGenerate(
+export async function benchGenerate(
   preset: PresetName,
   promptTokens: number,
   newTokens: number,
-): { first_token_ms: number; tokens_per_s: number } {
+): Promise<{ first_token_ms: number; tokens_per_s: number }> {
   const config = { ...PRESETS[preset], dropRate: 0 };
   const model = GptModel.create(config, 2);
   const prompt = randomIds(promptTokens, config.vocabSize, 7);
-  const run = (): { first: number; rate: number } => {
+  const read = async (t: tf.Tensor): Promise<number> => {
+    const v = (await t.data())[0];
+    t.dispose();
+    return v;
+  };
+  const run = async (): Promise<{ first: number; rate: number }> => {
     const cache = new KvCache(config.nLayers);
     const t0 = performance.now();
-    let next = tf.tidy(() => {
+    let next = await read(tf.tidy(() => {
       const { logits } = model.forward(tf.tensor2d(prompt, [1, promptTokens], 'int32'), { cache }); // (1, P, V)
-      return tf.argMax(tf.slice(logits, [0, promptTokens - 1, 0], [1, 1, -1]), -1).dataSync()[0];
-    });
+      return tf.argMax(tf.slice(logits, [0, promptTokens - 1, 0], [1, 1, -1]), -1);
+    }));
     const first = performance.now() - t0;
     const t1 = performance.now();
     let made = 1;
     for (; made < newTokens && cache.length < config.contextLength; made++) {
       const id = next;
-      next = tf.tidy(() => {
+      next = await read(tf.tidy(() => {
         const { logits } = model.forward(tf.tensor2d([id], [1, 1], 'int32'), { cache }); // (1, 1, V)
-        return tf.argMax(logits, -1).dataSync()[0];
-      });
+        return tf.argMax(logits, -1);
+      }));
     }
     const rate = (made - 1) / ((performance.now() - t1) / 1000);
     cache.dispose();
     return { first, rate };
   };
-  run(); // warm-up
-  const r = run();
+  await run(); // warm-up
+  const r = await run();
   model.dispose();
   return { first_token_ms: r.first, tokens_per_s: r.rate };
 }
 
 /** GFLOP/s of one 1024×768 by 768×3072 matmul on the active backend (best of a few). */
-export function benchMatmul(reps = 5): number {
+export async function benchMatmul(reps = 5): Promise<number> {
   const a = tf.randomNormal([1024, 768]) as tf.Tensor2D;
   const b = tf.randomNormal([768, 3072]) as tf.Tensor2D;
   let best = Infinity;
   for (let i = 0; i < reps + 1; i++) {
     const t0 = performance.now();
     const c = tf.matMul(a, b);
-    c.dataSync();
+    await c.data();
     const dt = performance.now() - t0;
     c.dispose();
     if (i > 0) best = Math.min(best, dt);

@@ -176,7 +176,7 @@ export function evaluateJob(p: ParamsOf<'evaluate'>, ctx: JobContext): Promise<R
 
 export function attentionJob(p: ParamsOf<'attention'>): Promise<ResultOf<'attention'>> {
   return withModel(p.modelDir, async (l, tok) => {
-    const maps = attentionMaps(l.model, tok, p.text);
+    const maps = await attentionMaps(l.model, tok, p.text);
     return { tokens: maps.tokens, layers: maps.layers };
   });
 }

@@ -21,8 +21,11 @@ export interface AttentionMaps {
   truncated: boolean;
 }
 
-/** Every layer's and head's attention weights over the tokens of `text` (at most the context length). */
-export function attentionMaps(model: GptModel, tokenizer: InspectTokenizer, text: string): AttentionMaps {
+/**
+ * Every layer's and head's attention weights over the tokens of `text` (at most the context length). Read back
+ * asynchronously, as a GPU backend requires.
+ */
+export async function attentionMaps(model: GptModel, tokenizer: InspectTokenizer, text: string): Promise<AttentionMaps> {
   const all = tokenizer.encode(text, { allowSpecial: true });
   if (all.length === 0) throw new LlmLabError('bad-argument', 'The text is empty; give some text to see its attention.');
   const ctx = model.config.contextLength;
@@ -34,7 +37,7 @@ export function attentionMaps(model: GptModel, tokenizer: InspectTokenizer, text
   const weights = tf.stack(attention); // (L, 1, H, T, T)
   // The model hands out the per-layer maps as kept tensors: free them here.
   tf.dispose([input, logits, ...attention]);
-  const data = weights.dataSync() as Float32Array;
+  const data = (await weights.data()) as Float32Array;
   weights.dispose();
   const layers: Float32Array[][] = [];
   for (let l = 0; l < model.config.nLayers; l++) {

@@ -3,6 +3,7 @@
 // the full samplers.
 import { tf } from '../engine';
 import type { GptModel } from '../model/gpt';
+import { KvCache } from '../model/kvCache';
 
 /** Input/target windows as the data pipeline gives them. */
 export interface Windows {
@@ -43,20 +44,33 @@ export async function validationLoss(model: GptModel, windows: Windows, batchSiz
   return rows > 0 ? sum / rows : NaN;
 }
 
-/** `count` greedy next tokens after `prompt` (the context cropped to the model's length). */
+/**
+ * `count` greedy next tokens after `prompt` (the context cropped to the model's length). Keys and values are
+ * cached while the text fits the context, so each new token costs a one-position forward pass (the output head
+ * over the vocabulary dominates a small model's step); past the context each step recomputes the window.
+ */
 export async function greedyContinue(model: GptModel, prompt: readonly number[], count: number): Promise<number[]> {
   const T = model.config.contextLength;
   const ids = [...prompt];
-  for (let i = 0; i < count; i++) {
-    const ctx = ids.slice(-T);
-    const best = tf.tidy(() => {
-      const x = tf.tensor2d(ctx, [1, ctx.length], 'int32'); // (1, t)
-      const { logits } = model.forward(x); // (1, t, V)
-      const last = tf.slice(logits, [0, ctx.length - 1, 0], [1, 1, -1]); // (1, 1, V)
-      return tf.argMax(tf.reshape(last, [-1]));
-    });
-    ids.push((await best.data())[0]);
-    best.dispose();
+  const cache = new KvCache(model.config.nLayers);
+  let feed = ids.slice(-T);
+  let cached = ids.length <= T;
+  try {
+    for (let i = 0; i < count; i++) {
+      const best = tf.tidy(() => {
+        const x = tf.tensor2d(feed, [1, feed.length], 'int32'); // (1, t)
+        const { logits } = model.forward(x, cached ? { cache } : {}); // (1, t, V)
+        const last = tf.slice(logits, [0, feed.length - 1, 0], [1, 1, -1]); // (1, 1, V)
+        return tf.argMax(tf.reshape(last, [-1]));
+      });
+      const next = (await best.data())[0];
+      best.dispose();
+      ids.push(next);
+      cached = cached && ids.length <= T;
+      feed = cached ? [next] : ids.slice(-T);
+    }
+  } finally {
+    cache.dispose();
   }
   return ids.slice(prompt.length);
 }

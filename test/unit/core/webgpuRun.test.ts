@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { BackendName } from '../../../src/core/engine';
 import { engineInfo, initEngine, tf } from '../../../src/core/engine';
 import { generateText } from '../../../src/core/generate';
+import { attentionMaps } from '../../../src/core/inspect';
 import { GptModel } from '../../../src/core/model/gpt';
 import type { TrainEvent } from '../../../src/core/train/events';
 import { AdamW } from '../../../src/core/train/optimizer';
@@ -107,5 +108,21 @@ describe('training and generation on webgpu (SwiftShader)', function () {
     const got = await run();
     assert.equal(got.length, 3);
     assert.deepEqual(got, want);
+  });
+
+  it('attention maps of a text are those computed on cpu', async () => {
+    const tok = new ToyTokenizer();
+    const maps = async (): Promise<Float32Array[]> => {
+      const m = sharpModel(8);
+      const r = await attentionMaps(m, tok, 'abcde');
+      m.dispose();
+      return r.layers.flat();
+    };
+    await initEngine('cpu');
+    const want = await maps();
+    await startSoftwareWebgpu();
+    const got = await maps();
+    assert.equal(got.length, toyConfig.nLayers * toyConfig.nHeads);
+    got.forEach((g, i) => g.forEach((x, j) => assert.ok(Math.abs(x - want[i][j]) < 1e-5, `map ${i} [${j}]: ${x} vs ${want[i][j]}`)));
   });
 });

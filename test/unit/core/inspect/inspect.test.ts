@@ -9,11 +9,11 @@ describe('inspect', () => {
     await initEngine('cpu');
   });
 
-  it('gives per layer per head causal T×T maps whose rows sum to 1, and the tokens', () => {
+  it('gives per layer per head causal T×T maps whose rows sum to 1, and the tokens', async () => {
     const model = sharpModel(2);
     const tok = new ToyTokenizer();
     const before = tf.memory().numTensors;
-    const m = attentionMaps(model, tok, 'cafés');
+    const m = await attentionMaps(model, tok, 'cafés');
     assert.equal(tf.memory().numTensors, before);
     assert.deepEqual(m.tokens, ['c', 'a', 'f', '\uFFFD', '\uFFFD', 's']);
     const T = 6;
@@ -41,7 +41,7 @@ describe('inspect', () => {
     assert.deepEqual(Array.from(ref.dataSync()), Array.from(m.layers[1][1]));
     tf.dispose([input, r.logits, ...r.attention!, ref]);
     assert.equal(m.truncated, false);
-    assert.equal(attentionMaps(model, tok, 'abcdefghijkl').tokens.length, toyConfig.contextLength);
+    assert.equal((await attentionMaps(model, tok, 'abcdefghijkl')).tokens.length, toyConfig.contextLength);
     model.dispose();
   });
 
