@@ -4,7 +4,6 @@
 // completions; no worker starts and nothing is counted until a person uses LLM Lab or turns completions on.
 import * as vscode from 'vscode';
 import { LlmLabError } from '../core/errors';
-import type { Encoding } from '../protocol/model';
 import { completionModelDir } from './completion/modelChoice';
 import { InlineCompletionProvider } from './completion/provider';
 import { CompletionStatusItem, TOGGLE_COMMAND, toggleInlineCompletion } from './completion/statusItem';
@@ -20,6 +19,8 @@ import { registerLabPanel } from './panel/labPanel';
 import { createPanelBackend } from './panelBackend';
 import { readSettings } from './settings';
 import { TokenCountItem } from './tokens/tokenCount';
+import type { TokenizerChoice } from './tokens/tokenizerChoice';
+import { encodingChoice, trainedChoice } from './tokens/tokenizerChoice';
 import { TokenView } from './tokens/tokenView';
 import { TrainingController } from './training';
 import { TrainingService } from './trainingService';
@@ -54,9 +55,11 @@ export function activate(context: vscode.ExtensionContext): LlmLabApi {
   // Inline completions get a worker process of their own, so a suggestion never waits behind a training step.
   const inference = new WorkerClient(workerOptions(context, output, 'inference'));
   const model = new ActiveModel(context.workspaceState);
-  const encoding = async (): Promise<Encoding> => {
-    const e = readSettings().encoding;
-    return e === 'model' ? model.tokenizer(worker) : e;
+  const encoding = async (): Promise<TokenizerChoice> => {
+    const s = readSettings();
+    if (s.encoding === 'model') return model.tokenizer(worker);
+    if (s.encoding === 'trained') return trainedChoice(s.trainedTokenizer, workspaceRoot());
+    return encodingChoice(s.encoding);
   };
   const training = new TrainingController(worker, output, notifier);
   const tokens = new TokenView(worker);
@@ -127,7 +130,7 @@ export function activate(context: vscode.ExtensionContext): LlmLabApi {
     const editor = vscode.window.activeTextEditor;
     if (!editor) throw new LlmLabError('bad-argument', 'Open a file and select some text, then run Tokenize Selection.');
     const s = readSettings();
-    const enc = s.encoding === 'model' ? await model.tokenizer(worker) : s.encoding;
+    const enc = await encoding();
     const state = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Tokenizing…' }, () =>
       tokens.tokenize(editor, enc, s.maxDrawnTokens),
     );

@@ -33,7 +33,10 @@ const modelInfo = obj({
   name: str,
   config: gptConfig,
   parameters: int({ min: 0 }),
-  tokenizer: encoding,
+  /** The tokenizer's name: an encoding, or a trained tokenizer's name. */
+  tokenizer: str,
+  /** The folder holding the model's trained tokenizer (absent for an encoding). */
+  tokenizerDir: opt(str),
   /** Training step of the checkpoint, when known. */
   step: opt(int({ min: 0 })),
   /** Prompt style of an instruction-tuned model. */
@@ -89,7 +92,13 @@ export const workerRequests = {
   },
   /** Token ids and spans of a text; `maxSpans` caps the spans returned (the count is always exact). */
   tokenize: {
-    params: obj({ text: str, encoding, maxSpans: int({ min: 0 }) }),
+    params: obj({
+      text: str,
+      encoding,
+      maxSpans: int({ min: 0 }),
+      /** A trained tokenizer's folder (or a checkpoint holding one), used instead of `encoding`. */
+      tokenizerDir: opt(str),
+    }),
     result: obj({ count: int({ min: 0 }), spans: arr(tokenSpan), truncated: bool }),
   },
   /** Reads corpus files as the trainer will: what is used, what is skipped and why, the size in tokens. */

@@ -4,7 +4,8 @@
 import { basename, join } from 'node:path';
 import { readdir, stat } from 'node:fs/promises';
 import { LlmLabError } from '../core/errors';
-import { checkpointStep, findCheckpoint, modelEncoding, modelTokenizer, WEIGHTS_FILE } from '../core/checkpoint';
+import { checkpointStep, findCheckpoint, modelTokenizer, WEIGHTS_FILE } from '../core/checkpoint';
+import { TRAINED_TOKENIZER } from '../core/tokenizer/bpeModel';
 import { ADAPTER_WEIGHTS_FILE, isAdapterFolder } from '../core/checkpoint/layout';
 import type { AdapterSummary } from '../core/lora';
 import { loadAdapted, loadAnyModel, mergeLora } from '../core/lora';
@@ -91,7 +92,8 @@ export function modelInfoJob(p: ParamsOf<'model/info'>): Promise<ResultOf<'model
     name: l.adapter ? `${nameOf(l.adapter.dir)} (LoRA on ${nameOf(l.dir)})` : nameOf(l.dir),
     config: { ...l.config },
     parameters: countParameters(l.config),
-    tokenizer: modelEncoding(l.meta.tokenizer),
+    tokenizer: modelTokenizer(l).name,
+    ...(l.meta.tokenizer === TRAINED_TOKENIZER ? { tokenizerDir: l.dir } : {}),
     ...(typeof l.meta.step === 'number' ? { step: l.meta.step } : {}),
     ...(typeof l.meta.promptStyle === 'string' ? { promptStyle: l.meta.promptStyle } : {}),
     ...(l.adapter ? { adapter: { base: l.adapter.base, rank: l.adapter.rank, alpha: l.adapter.alpha, parameters: l.adapter.parameters } } : {}),

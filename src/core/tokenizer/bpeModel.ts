@@ -9,6 +9,9 @@ import { mergeKey, packVocab, utf8Binary } from './vocab';
 /** The token every LLM Lab tokenizer has: it separates documents and ends generation. */
 export const END_OF_TEXT = '<|endoftext|>';
 
+/** What a model's config.json names as its tokenizer when the tokenizer's files sit beside it. */
+export const TRAINED_TOKENIZER = 'trained';
+
 /** Largest vocabulary a trained tokenizer may have (ids must stay below 2^21 for the merge table's keys). */
 export const MAX_TRAINED_VOCAB = 1 << 20;
 

@@ -2,7 +2,7 @@
 // split pattern, the special tokens and one merge per line), `tokenizer.vocab` (the readable form: every token's
 // text and the two tokens it joins, as minbpe keeps a .vocab beside its .model), and `tokenizer.json` (Hugging
 // Face's layout, for `tokenizers`/`transformers`). Files are written atomically and never over existing ones.
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../checkpoint/atomic';
 import { LlmLabError } from '../errors';
@@ -149,10 +149,16 @@ export async function saveTokenizer(dir: string, model: BpeModel): Promise<strin
   } catch (e) {
     throw new LlmLabError('io', `Could not create the folder ${dir}: ${(e as Error).message}.`);
   }
-  await writeFileAtomic(files[0], [modelText(model)]);
-  await writeFileAtomic(files[1], [vocabText(model, tokenizer)]);
-  await writeFileAtomic(files[2], [JSON.stringify(toHfJson(model)) + '\n']);
+  await writeTokenizerFiles(dir, model, tokenizer);
   return files;
+}
+
+/** Writes the three files into an existing folder that LLM Lab owns (a checkpoint being built, a run folder). */
+export async function writeTokenizerFiles(dir: string, model: BpeModel, tokenizer?: Tokenizer): Promise<void> {
+  const tok = tokenizer ?? tokenizerFromVocab(vocabOfModel(model, 'the trained tokenizer'));
+  await writeFileAtomic(path.join(dir, TOKENIZER_FILES.model), [modelText(model)]);
+  await writeFileAtomic(path.join(dir, TOKENIZER_FILES.vocab), [vocabText(model, tok)]);
+  await writeFileAtomic(path.join(dir, TOKENIZER_FILES.hf), [JSON.stringify(toHfJson(model)) + '\n']);
 }
 
 /** Whether a folder holds a trained tokenizer (its machine form or its tokenizer.json). */
@@ -188,4 +194,32 @@ export async function loadBpeModel(dir: string): Promise<BpeModel> {
 export async function loadTokenizer(dir: string): Promise<Tokenizer> {
   const model = await loadBpeModel(dir);
   return tokenizerFromVocab(vocabOfModel(model, path.join(dir, TOKENIZER_FILES.model)));
+}
+
+const syncCache = new Map<string, { stamp: string; tokenizer: Tokenizer }>();
+
+/** The tokenizer a folder's tokenizer.model holds, read synchronously and kept while the file is unchanged. */
+export function loadTokenizerSync(dir: string): Tokenizer {
+  const file = path.join(dir, TOKENIZER_FILES.model);
+  let stamp: string;
+  let text: string;
+  try {
+    const st = statSync(file);
+    stamp = `${st.mtimeMs}:${st.size}`;
+    const hit = syncCache.get(file);
+    if (hit?.stamp === stamp) return hit.tokenizer;
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new LlmLabError(
+        'bad-checkpoint',
+        `${dir} holds no ${TOKENIZER_FILES.model}: a model trained with its own tokenizer keeps it beside config.json, and 'llm-lab tokenizer train' (or Train Tokenizer on Workspace) makes a tokenizer folder.`,
+      );
+    }
+    throw new LlmLabError('io', `Could not read ${file}: ${(e as Error).message}.`);
+  }
+  const tokenizer = tokenizerFromVocab(vocabOfModel(parseModelText(text, file), file));
+  syncCache.set(file, { stamp, tokenizer });
+  return tokenizer;
 }
