@@ -9,7 +9,7 @@ import { printJson, println } from '../io';
 import { duration, thousands } from '../format';
 import { ProgressBar } from '../progress';
 import { openModel } from './modelFolder';
-import { BACKEND_OPTION, readTextFile, startEngine } from './shared';
+import { BACKEND_OPTION, maxFileBytes, maxFileOption, readTextFile, startEngine } from './shared';
 
 export const evalCommand: Command = {
   name: 'eval',
@@ -28,6 +28,7 @@ export const evalCommand: Command = {
     task: { type: 'string', value: 'T', help: 'text (default) or instruct.' },
     'prompt-style': { type: 'string', value: 'S', help: `With --task instruct: ${PROMPT_STYLES.join(' or ')} (default: the model's own).` },
     'mask-prompt': { type: 'boolean', help: 'With --task instruct: count only the response targets.' },
+    ...maxFileOption(),
     ...BACKEND_OPTION,
   },
   examples: [
@@ -40,7 +41,7 @@ export const evalCommand: Command = {
     const file = required(values, 'eval', 'data', 'FILE (a text file)');
     const batchSize = int(values, 'batch', 1);
     const task = choice(values, 'task', ['text', 'instruct'] as const) ?? 'text';
-    const text = await readTextFile(io, file, 'Data file');
+    const text = await readTextFile(io, file, 'Data file', maxFileBytes(values));
     if (task === 'instruct') return evalInstruct({ values, io, json }, dir, path.resolve(io.cwd, file), text, batchSize);
     await startEngine(values);
     const { model, tokenizer } = await openModel(io, dir);
