@@ -206,10 +206,10 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
         const t0 = performance.now();
         const batch = sampler.next();
         const lr = learningRateAt(step + 1, { lr: o.lr, minLr: o.minLr, warmupSteps: o.warmupSteps, totalSteps: o.steps });
-        const { loss, grads } = computeGradients(m, batch, o.gradAccumSteps, training, (j) => dropoutSeed(o.seed, step + 1, j));
+        const { loss, grads } = await computeGradients(m, batch, o.gradAccumSteps, training, (j) => dropoutSeed(o.seed, step + 1, j));
         let gradNorm: number;
         try {
-          gradNorm = Number.isFinite(loss) ? clipGradients(grads, o.gradClip) : NaN;
+          gradNorm = Number.isFinite(loss) ? await clipGradients(grads, o.gradClip) : NaN;
           if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
             const kept = savedStep >= 0 ? `the checkpoint of step ${savedStep} is kept` : 'no checkpoint was saved yet';
             throw new LlmLabError(
@@ -235,12 +235,12 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
         });
         const last = step === o.steps;
         if (data.valWindows && o.evalEvery > 0 && (step % o.evalEvery === 0 || last)) {
-          lastValLoss = validationLoss(m, data.valWindows, B, o.evalBatches, hooks.signal);
+          lastValLoss = await validationLoss(m, data.valWindows, B, o.evalBatches, hooks.signal);
           bestValLoss = bestValLoss === undefined ? lastValLoss : Math.min(bestValLoss, lastValLoss);
           emit({ type: 'eval', step, valLoss: lastValLoss, bestValLoss });
         }
         if (o.sampleEvery > 0 && (step % o.sampleEvery === 0 || last)) {
-          const ids = greedyContinue(m, sample.prompt, o.sampleTokens);
+          const ids = await greedyContinue(m, sample.prompt, o.sampleTokens);
           emit({ type: 'sample', step, prompt: sample.label, text: sample.decode(ids) });
         }
         if (o.checkpointEvery > 0 && step % o.checkpointEvery === 0 && !last) await save();

@@ -41,15 +41,16 @@ export interface Gradients {
 
 /**
  * Loss and gradients of a batch, in `accumSteps` equal micro-batches (batchSize must divide by it).
- * `seedOf(micro)` gives each micro-batch's dropout seed.
+ * `seedOf(micro)` gives each micro-batch's dropout seed. Asynchronous because the loss is read back from the
+ * backend, which on a GPU (webgpu) can only be waited for.
  */
-export function computeGradients(
+export async function computeGradients(
   model: GptModel,
   batch: TokenBatch,
   accumSteps: number,
   training: boolean,
   seedOf: (micro: number) => number,
-): Gradients {
+): Promise<Gradients> {
   const names = [...model.params.keys()];
   const vars = names.map((n) => model.params.get(n)!);
   const nameOfVar = new Map(vars.map((v, i) => [v.name, names[i]]));
@@ -62,7 +63,7 @@ export function computeGradients(
       () => model.loss(x, y, { training, seed: seedOf(j) }),
       vars,
     );
-    lossSum += value.dataSync()[0];
+    lossSum += (await value.data())[0];
     tf.dispose([x, y, value]);
     for (const [varName, grad] of Object.entries(g)) {
       const name = nameOfVar.get(varName)!;
@@ -80,11 +81,15 @@ export function computeGradients(
   return { loss: lossSum / accumSteps, grads };
 }
 
-/** The global L2 norm of all gradients together. */
-export function globalNorm(grads: Map<string, tf.Tensor>): number {
+/** The global L2 norm of all gradients together (one number read back from the backend). */
+export async function globalNorm(grads: Map<string, tf.Tensor>): Promise<number> {
   const all = [...grads.values()];
   if (all.length === 0) return 0;
-  return tf.tidy(() => tf.sqrt(tf.addN(all.map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
+  // Summed two at a time: one addN over every parameter binds more buffers than a GPU kernel may (webgpu: 8).
+  const norm = tf.tidy(() => tf.sqrt(all.map((g) => tf.sum(tf.square(g))).reduce((a, b) => tf.add(a, b))));
+  const value = (await norm.data())[0];
+  norm.dispose();
+  return value;
 }
 
 /**
@@ -92,8 +97,8 @@ export function globalNorm(grads: Map<string, tf.Tensor>): number {
  * clip_grad_norm_, with its 1e-6 guard), replacing the map's tensors. Returns the norm before clipping.
  * maxNorm ≤ 0 turns clipping off.
  */
-export function clipGradients(grads: Map<string, tf.Tensor>, maxNorm: number): number {
-  const norm = globalNorm(grads);
+export async function clipGradients(grads: Map<string, tf.Tensor>, maxNorm: number): Promise<number> {
+  const norm = await globalNorm(grads);
   if (maxNorm <= 0 || !Number.isFinite(norm)) return norm;
   const coef = maxNorm / (norm + 1e-6);
   if (coef >= 1) return norm;
