@@ -16,7 +16,10 @@ import { encodeCorpus } from '../data';
 import { countParameters } from '../model/config';
 import { GptModel } from '../model/gpt';
 import type { Tokenizer } from '../tokenizer';
-import { getTokenizer } from '../tokenizer';
+import { getTokenizer, tokenizerFromVocab } from '../tokenizer';
+import type { BpeModel } from '../tokenizer/bpeModel';
+import { TRAINED_TOKENIZER, vocabOfModel } from '../tokenizer/bpeModel';
+import { isTokenizerFolder, loadBpeModel, modelText, writeTokenizerFiles } from '../tokenizer/files';
 import type { RunData } from './data';
 import { makeSampler, prepareData, toTokenArray } from './data';
 import type { TrainEvent } from './events';
@@ -65,19 +68,36 @@ interface SavedState {
   options: ResolvedPretrainOptions;
 }
 
-async function tokensOf(opts: PretrainOptions, o: ResolvedPretrainOptions, signal?: AbortSignal): Promise<Int32Array> {
+/** Where a run keeps its own copy of a trained tokenizer. */
+export const RUN_TOKENIZER_DIR = 'tokenizer';
+
+/** The run's tokenizer: a trained one (given, or the run folder's copy when resuming) or an encoding. */
+async function runTokenizer(outDir: string, options: PretrainOptions): Promise<{ tokenizer: Tokenizer; bpe?: BpeModel }> {
+  const kept = path.join(outDir, RUN_TOKENIZER_DIR);
+  const keptBpe = options.resume && (await isTokenizerFolder(kept)) ? await loadBpeModel(kept) : undefined;
+  let bpe = keptBpe;
+  if (options.tokenizerDir !== undefined) {
+    bpe = await loadBpeModel(path.resolve(options.tokenizerDir));
+    if (keptBpe && modelText({ ...keptBpe, name: '' }) !== modelText({ ...bpe, name: '' })) {
+      throw new LlmLabError('bad-argument', `${options.tokenizerDir} is not the tokenizer run ${outDir} was started with (${kept}); resume without --tokenizer, or start a new run.`);
+    }
+  }
+  if (!bpe) return { tokenizer: getTokenizer(options.tokenizer ?? 'gpt2') };
+  return { tokenizer: tokenizerFromVocab(vocabOfModel(bpe, path.join(options.tokenizerDir ?? kept, 'tokenizer.model'))), bpe };
+}
+
+async function tokensOf(opts: PretrainOptions, o: ResolvedPretrainOptions, tokenizer: Tokenizer, signal?: AbortSignal): Promise<Int32Array> {
   if ((opts.text === undefined) === (opts.tokens === undefined)) {
     throw new LlmLabError('bad-argument', 'Give the training data as either text or tokens (exactly one of them).');
   }
   if (opts.tokens !== undefined) return toTokenArray(opts.tokens, o.model.vocabSize);
   const text = opts.text ?? '';
   if (text.trim().length === 0) throw new LlmLabError('bad-data', 'The training text is empty; give a corpus with some text in it.');
-  return toTokenArray(await encodeCorpus(text, getTokenizer(o.tokenizer), { signal }), o.model.vocabSize);
+  return toTokenArray(await encodeCorpus(text, tokenizer, { signal }), o.model.vocabSize);
 }
 
 /** The sample prompt's ids and a decoder; when the tokenizer does not fit the model, the first training tokens, shown as ids. */
-function samplePlan(o: ResolvedPretrainOptions, data: RunData): { prompt: number[]; label: string; decode: (ids: number[]) => string } {
-  const tokenizer: Tokenizer = getTokenizer(o.tokenizer);
+function samplePlan(o: ResolvedPretrainOptions, data: RunData, tokenizer: Tokenizer): { prompt: number[]; label: string; decode: (ids: number[]) => string } {
   if (tokenizer.vocabSize <= o.model.vocabSize) {
     const prompt = tokenizer.encode(o.samplePrompt);
     if (prompt.length > 0 && prompt.length < o.model.contextLength) {
@@ -105,9 +125,26 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
     );
   }
   const outDir = path.resolve(options.outDir);
-  const start = await planRunStart(outDir, options, resolvePretrainOptions(options));
+  if (options.tokenizerDir !== undefined && options.tokenizer !== undefined) {
+    throw new LlmLabError('bad-argument', 'Give a tokenizer encoding or a trained tokenizer folder, not both.');
+  }
+  const { tokenizer, bpe } = await runTokenizer(outDir, options);
+  const given = resolvePretrainOptions(options);
+  if (bpe) {
+    given.tokenizer = TRAINED_TOKENIZER; // the vocabulary follows the tokenizer
+    given.model = { ...given.model, vocabSize: tokenizer.vocabSize };
+  }
+  const start = await planRunStart(outDir, options, given);
   const o = start.options;
-  const data = prepareData(await tokensOf(options, o, hooks.signal), o);
+  if ((o.tokenizer === TRAINED_TOKENIZER) !== (bpe !== undefined)) {
+    throw new LlmLabError(
+      'bad-argument',
+      bpe
+        ? `Run ${outDir} was started with the ${o.tokenizer} encoding, not a trained tokenizer; resume without --tokenizer.`
+        : `Run ${outDir} was started with a trained tokenizer, but its copy in ${path.join(outDir, RUN_TOKENIZER_DIR)} is missing; resume with --tokenizer and the same folder.`,
+    );
+  }
+  const data = prepareData(await tokensOf(options, o, tokenizer, hooks.signal), o);
 
   let model: GptModel | undefined;
   let optimizer: AdamW | undefined;
@@ -143,6 +180,10 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
     } else {
       await fsp.mkdir(outDir, { recursive: true });
       await fsp.writeFile(path.join(outDir, METRICS_FILE), '');
+      if (bpe) {
+        await fsp.mkdir(path.join(outDir, RUN_TOKENIZER_DIR), { recursive: true });
+        await writeTokenizerFiles(path.join(outDir, RUN_TOKENIZER_DIR), bpe, tokenizer);
+      }
       model = GptModel.create(o.model, o.seed);
       optimizer = new AdamW(model, o);
     }
@@ -173,7 +214,7 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
     const B = o.batchSize;
     const T = o.model.contextLength;
     const training = o.model.dropRate > 0;
-    const sample = samplePlan(o, data);
+    const sample = samplePlan(o, data, tokenizer);
     let savedStep = start.resumeFrom?.step ?? -1;
     let sessionTokens = 0;
     let sessionMs = 0;
@@ -185,6 +226,7 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
       };
       checkpointDir = await saveTrainingCheckpoint(outDir, {
         step, model: m, optimizerTensors: opt.stateTensors(), state: state as unknown as Record<string, unknown>, keepLast: o.keepCheckpoints,
+        ...(bpe ? { tokenizer: bpe } : {}),
       });
       savedStep = step;
       emit({ type: 'checkpoint', step, dir: checkpointDir });
