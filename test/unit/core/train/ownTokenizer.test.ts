@@ -10,7 +10,7 @@ import { generateText } from '../../../../src/core/generate';
 import { loadTokenizer, saveTokenizer } from '../../../../src/core/tokenizer/files';
 import { trainBpe } from '../../../../src/core/tokenizer/train';
 import { pretrain, RUN_TOKENIZER_DIR } from '../../../../src/core/train/pretrain';
-import { ensureGradientsForTests } from '../engine/gradientsForTests';
+import { registerGradients } from '../../../../src/core/engine/gradients';
 
 const SAMPLE = path.join(__dirname, '../../../../../samples/the-verdict.txt');
 const shape = { contextLength: 32, embDim: 32, nHeads: 2, nLayers: 1, dropRate: 0 };
@@ -24,7 +24,7 @@ describe('pretraining with a trained tokenizer', function () {
 
   before(async () => {
     await initEngine('cpu');
-    ensureGradientsForTests();
+    assert.equal(registerGradients(), undefined);
     tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'llm-lab-owntok-'));
     text = await fsp.readFile(SAMPLE, 'utf8');
     tokDir = path.join(tmp, 'verdict-tok');
