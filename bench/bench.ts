@@ -1,13 +1,14 @@
 // `npm run bench`: LLM Lab's speed figures. Training (tiny, small) and generation (tiny, small, gpt2) each
 // run in a fresh child process so every figure comes with that process's own peak RSS. Prints a table, or
 // with --json one JSON object. Flags: --backend auto|webgpu|native|wasm|cpu|tensorflow, --corpus FILE (tokenizer),
-// --only train,generate,matmul,tokenizer,bpe,kernels, --steps N (training steps measured).
+// --only train,generate,complete,matmul,tokenizer,bpe,kernels, --steps N (training steps measured).
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { initEngine } from '../src/core/engine';
 import type { BackendChoice } from '../src/core/engine';
 import type { PresetName } from '../src/core/model/config';
+import { benchComplete, benchCompleteDuringTraining } from './benchComplete';
 import { benchGenerate, benchMatmul, benchTrain } from './benchModel';
 import { benchNativeKernels } from './engine-native';
 import type * as TokenizerBench from './tokenizer';
@@ -79,6 +80,8 @@ async function runChild(job: string, args: Args): Promise<void> {
     result = await benchTrain(model, steps, preset === 'tiny' ? 2 : 1, lora ? 'lastBlock' : 'all');
   } else if (kind === 'generate') {
     result = preset === 'gpt2' ? await benchGenerate('gpt2', 32, 16) : await benchGenerate(preset as PresetName, 16, 32);
+  } else if (kind === 'complete') {
+    result = preset === 'training' ? await benchCompleteDuringTraining(args.backend) : { ...(await benchComplete(preset as PresetName, args.backend)) };
   } else if (kind === 'matmul') {
     result = { gflops: await benchMatmul() };
   } else {
@@ -111,7 +114,7 @@ async function main(): Promise<void> {
   const log = (s: string): void => {
     if (!args.json) console.log(s);
   };
-  const out: Json = { backend: null, threads: null, train: {}, generate: {}, matmul_gflops: null, tokenizer: null };
+  const out: Json = { backend: null, threads: null, train: {}, generate: {}, complete: {}, matmul_gflops: null, tokenizer: null };
   if (want('train')) {
     for (const p of ['tiny', 'small', 'gpt2', 'gpt2_lora']) {
       const r = spawnJob(`train:${p}`, args);
@@ -133,6 +136,31 @@ async function main(): Promise<void> {
         ? { error: r.error }
         : { first_token_ms: round(r.first_token_ms), tokens_per_s: round(r.tokens_per_s) };
       log(`generate ${p.padEnd(6)} ${r.error ? `failed: ${r.error}` : `first token ${round(r.first_token_ms)} ms, ${round(r.tokens_per_s)} tok/s`}`);
+    }
+  }
+  if (want('complete')) {
+    const timing = (t: Json) => ({ p50_ms: round(t.p50_ms), p95_ms: round(t.p95_ms), tokens_per_s: round(t.tokens_per_s) });
+    const line = (t: Json) => `p50 ${round(t.p50_ms)} ms, p95 ${round(t.p95_ms)} ms, ${round(t.tokens_per_s)} tok/s (${round(t.mean_tokens)} tokens a suggestion)`;
+    for (const p of ['tiny', 'small']) {
+      const r = spawnJob(`complete:${p}`, args);
+      (out.complete as Json)[p] = r.error ? { error: r.error } : timing(r);
+      log(`complete ${p.padEnd(6)} ${r.error ? `failed: ${r.error}` : `${line(r)}, load ${round(r.load, 1)}`}`);
+    }
+    const r = spawnJob('complete:training', args);
+    if (r.error) {
+      (out.complete as Json).during_training = { error: r.error };
+      log(`complete during training failed: ${r.error}`);
+    } else {
+      const parts = ['idle', 'same_worker', 'own_worker', 'own_worker_nice'] as const;
+      (out.complete as Json).during_training = {
+        ...Object.fromEntries(parts.map((k) => [k, timing(r[k] as Json)])),
+        train_tokens_per_s: round(r.train_tokens_per_s),
+        train_tokens_per_s_nice: round(r.train_tokens_per_s_nice),
+      };
+      log(`complete tiny, before training starts:    ${line(r.idle as Json)}`);
+      log(`  while tiny trains, in the training worker: ${line(r.same_worker as Json)}`);
+      log(`  in a worker of its own:                    ${line(r.own_worker as Json)} (training at ${round(r.train_tokens_per_s)} tok/s)`);
+      log(`  ... with training at niceness 10:          ${line(r.own_worker_nice as Json)} (training at ${round(r.train_tokens_per_s_nice)} tok/s), load ${round(r.load, 1)}`);
     }
   }
   if (want('matmul')) {

@@ -60,13 +60,19 @@ export async function runFromPalette(page: Page, title: string): Promise<void> {
 /**
  * One UI session as a person meets it: packages the .vsix, installs it into a fresh code-server over a fresh
  * fixture workspace, opens the workbench in Chromium and waits for it, then runs `body`. On failure it saves
- * `<name>-failure.png` and prints the end of code-server's output; it always closes and cleans up.
+ * `<name>-failure.png` and prints the end of code-server's output; it always closes and cleans up. `prepare`
+ * runs on the fresh workspace folder before code-server opens it.
  */
-export async function withInstalledWorkbench(name: string, body: (page: Page) => Promise<void>): Promise<void> {
+export async function withInstalledWorkbench(
+  name: string,
+  body: (page: Page) => Promise<void>,
+  prepare?: (workspace: string) => Promise<void>,
+): Promise<void> {
   ensureCodeServer();
   mkdirSync(RESULTS, { recursive: true });
   const home = mkdtempSync(join(tmpdir(), `llmlab-${name}-`));
   const ws = freshWorkspace();
+  if (prepare) await prepare(ws);
   const vsix = await step('package the extension with vsce', async () => packageVsix(home));
   const extensionsDir = join(home, 'extensions');
   await step('install the .vsix into code-server', async () => installExtension(vsix, extensionsDir, join(home, 'user-data')));

@@ -40,6 +40,9 @@ export interface LlmLabApi {
   messages(): readonly ShownMessage[];
 }
 
+/** Niceness of the worker that trains (0 is normal, 19 the lowest priority). */
+const TRAINING_NICENESS = 10;
+
 function workerOptions(context: vscode.ExtensionContext, output: vscode.OutputChannel, role = '') {
   const s = readSettings();
   return {
@@ -53,7 +56,8 @@ function workerOptions(context: vscode.ExtensionContext, output: vscode.OutputCh
 export function activate(context: vscode.ExtensionContext): LlmLabApi {
   const output = vscode.window.createOutputChannel('LLM Lab');
   const notifier = new Notifier(output);
-  const worker = new WorkerClient(workerOptions(context, output));
+  // Training runs at a lower CPU priority, so the editor and the completions' worker come first on a busy CPU.
+  const worker = new WorkerClient({ ...workerOptions(context, output), niceness: TRAINING_NICENESS });
   // Inline completions get a worker process of their own, so a suggestion never waits behind a training step.
   const inference = new WorkerClient(workerOptions(context, output, 'inference'));
   const model = new ActiveModel(context.workspaceState);

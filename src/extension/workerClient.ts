@@ -5,6 +5,7 @@
 // against the real worker bundle; the panel uses it for training events, attention maps and streaming.
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { CancelledError, LlmLabError } from '../core/errors';
 import type { LlmLabErrorCode } from '../core/errors';
 import type { NotificationName, NotificationOf, ParamsOf, ResultOf, WorkerMethod } from '../protocol/worker';
@@ -61,6 +62,8 @@ export interface WorkerClientOptions {
   log?: (line: string) => void;
   /** How long to wait for the worker's `ready` (ms). */
   startTimeoutMs?: number;
+  /** Niceness (CPU priority, 0 normal, up to 19 lowest) the worker runs at; unchanged when absent. */
+  niceness?: number;
 }
 
 export interface RequestOptions {
@@ -153,6 +156,13 @@ export class WorkerClient {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     this.child = child;
+    if (this.opts.niceness !== undefined && child.pid !== undefined) {
+      try {
+        setPriority(child.pid, this.opts.niceness);
+      } catch (e) {
+        log(`Could not lower the worker's CPU priority: ${(e as Error).message}`);
+      }
+    }
     for (const stream of [child.stdout, child.stderr]) {
       stream?.setEncoding('utf8');
       stream?.on('data', (chunk: string) => chunk.split(/\r?\n/).filter(Boolean).forEach((l) => log(`[worker] ${l}`)));

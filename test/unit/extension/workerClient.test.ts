@@ -3,7 +3,7 @@
 // notifications, cancellation, and that a crash fails pending requests and the next request restarts.
 import * as assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { getPriority, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { saveModel } from '../../../src/core/checkpoint';
 import { initEngine } from '../../../src/core/engine';
@@ -45,6 +45,18 @@ describe('worker client', function () {
   afterEach(() => {
     client.dispose();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('starts the worker at the niceness asked for (the training worker yields the CPU to completions)', async () => {
+    const niced = new WorkerClient({ workerPath: join(dir, 'fake.js'), niceness: 7 });
+    try {
+      await niced.start();
+      assert.equal(getPriority(niced.pid!), 7);
+      await client.start();
+      assert.equal(getPriority(client.pid!), getPriority(process.pid), 'a client without niceness changed the priority');
+    } finally {
+      niced.dispose();
+    }
   });
 
   it('sends a request to a separate process and returns the checked result', async () => {

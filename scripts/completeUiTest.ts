@@ -1,0 +1,83 @@
+// UI test of inline completions in a real VS Code: trains a tiny model on a repetitive text with the CLI into
+// the fixture workspace, turns llmLab.inlineCompletion on in the workspace settings, then types the start of
+// the text in an editor the way a person would. The model's ghost text must appear, and Tab must insert it.
+// Screenshots of both go to test-results/. Exits non-zero on any failure.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { ROOT } from './codeServer';
+import { runUiTest, step, withInstalledWorkbench } from './uiTest';
+
+const RESULTS = join(ROOT, 'test-results');
+const PHRASE = 'the quick brown fox jumps over the lazy dog. ';
+const TYPED = 'the quick brown';
+
+/** Trains `tiny` (context 32) until it has learned the phrase: about 15 s of CPU. */
+async function prepare(ws: string): Promise<void> {
+  await step('train a tiny model on a repeated phrase with llm-lab pretrain', async () => {
+    const corpus = join(ws, 'corpus', 'phrase.txt');
+    writeFileSync(corpus, PHRASE.repeat(300));
+    execFileSync(process.execPath, [
+      join(ROOT, 'dist', 'cli.js'), 'pretrain', '--data', corpus, '--out', join(ws, '.llm-lab', 'runs', 'phrase'),
+      '--preset', 'tiny', '--context', '32', '--steps', '80', '--warmup', '5', '--eval-every', '1000', '--sample-every', '1000', '--checkpoint-every', '80',
+    ], { stdio: 'pipe' });
+  });
+  mkdirSync(join(ws, '.vscode'), { recursive: true });
+  // A workspace-relative run folder: completions answer from its latest checkpoint.
+  writeFileSync(join(ws, '.vscode', 'settings.json'), JSON.stringify({ 'llmLab.inlineCompletion.enabled': true, 'llmLab.inlineCompletion.model': '.llm-lab/runs/phrase' }, null, 2));
+}
+
+async function editorText(page: Page): Promise<string> {
+  return (await page.locator('.monaco-editor .view-lines').first().innerText()).replace(/\u00a0/g, ' ');
+}
+
+async function main(): Promise<void> {
+  await withInstalledWorkbench(
+    'complete',
+    async (page) => {
+      await step('open hello.txt and start a new line', async () => {
+        await page.keyboard.press('Control+P');
+        const input = page.locator('.quick-input-widget input');
+        await input.waitFor({ state: 'visible' });
+        await input.fill('hello.txt');
+        await page.locator('.quick-input-list .monaco-list-row', { hasText: 'hello.txt' }).first().waitFor();
+        await page.keyboard.press('Enter');
+        await page.locator('.monaco-editor .view-lines', { hasText: 'Hello, do you like tea?' }).waitFor();
+        await page.locator('.monaco-editor .view-lines').first().click();
+        await page.keyboard.press('Control+End');
+        await page.keyboard.press('Enter');
+      });
+      const ghost = await step(`type "${TYPED}": the model's ghost text appears`, async () => {
+        await page.keyboard.type(TYPED, { delay: 60 });
+        const decoration = page.locator('.monaco-editor .ghost-text-decoration').first();
+        // The first suggestion starts the completions' worker and loads the model.
+        await decoration.waitFor({ state: 'visible', timeout: 90_000 });
+        const text = (await decoration.innerText()).replace(/\u00a0/g, ' ');
+        if (!text.trim()) throw new Error('the ghost text is empty');
+        return text;
+      });
+      await page.screenshot({ path: join(RESULTS, 'inline-completion-ghost.png') });
+      await step('the status bar names the model and shows completions on', async () => {
+        await page.locator('.statusbar-item', { hasText: 'phrase (step 80)' }).first().waitFor({ timeout: 15_000 });
+      });
+      await step('Tab inserts the suggestion', async () => {
+        await page.keyboard.press('Tab');
+        const end = Date.now() + 10_000;
+        for (;;) {
+          const text = await editorText(page);
+          if (text.includes(TYPED + ghost)) break;
+          if (Date.now() > end) throw new Error(`after Tab the editor shows ${JSON.stringify(text)}, not the suggestion ${JSON.stringify(TYPED + ghost)}`);
+          await page.waitForTimeout(200);
+        }
+        if (await page.locator('.monaco-editor .ghost-text-decoration', { hasText: ghost.trim() }).count()) throw new Error('the ghost text is still shown after Tab');
+      });
+      await page.screenshot({ path: join(RESULTS, 'inline-completion-accepted.png') });
+      if (!/fox/.test(ghost)) throw new Error(`the model was trained on "${PHRASE.trim()}" but suggested ${JSON.stringify(ghost)}`);
+      console.log(`Inline completion UI test passed: typed "${TYPED}", the model suggested ${JSON.stringify(ghost)}, Tab inserted it; screenshots in test-results/.`);
+    },
+    prepare,
+  );
+}
+
+if (require.main === module) runUiTest(main);
