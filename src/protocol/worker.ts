@@ -5,7 +5,7 @@
 // notifications in the host). Messages travel over Node's IPC with `serialization: 'advanced'`, so typed
 // arrays (attention maps) cross without JSON.
 import type { Check, Infer } from './validate';
-import { arr, bool, float32Array, int, literal, nullable, num, obj, opt, str, tagged, unknownValue } from './validate';
+import { arr, bool, float32Array, int, literal, nullable, num, obj, opt, record, str, tagged, unknownValue } from './validate';
 
 export const ENCODINGS = ['gpt2', 'cl100k_base', 'o200k_base'] as const;
 export type EncodingChoice = (typeof ENCODINGS)[number];
@@ -31,6 +31,8 @@ export const trainEvent = tagged('type', {
     totalSteps: int({ min: 0 }),
     resumed: bool,
     parameters: int({ min: 0 }),
+    trainableParameters: opt(int({ min: 0 })),
+    task: opt(str),
     trainTokens: int({ min: 0 }),
     valTokens: int({ min: 0 }),
     trainWindows: int({ min: 0 }),
@@ -46,9 +48,19 @@ export const trainEvent = tagged('type', {
     tokensPerSec: num({ min: 0 }),
     elapsedMs: opt(num({ min: 0 })),
   }),
-  eval: obj({ step: int({ min: 0 }), valLoss: num({ allowNonFinite: true }), bestValLoss: opt(num({ allowNonFinite: true })) }),
+  eval: obj({
+    step: int({ min: 0 }),
+    valLoss: num({ allowNonFinite: true }),
+    bestValLoss: opt(num({ allowNonFinite: true })),
+    metrics: opt(record(num({ allowNonFinite: true }))),
+  }),
   sample: obj({ step: int({ min: 0 }), prompt: opt(str), text: str }),
   checkpoint: obj({ step: int({ min: 0 }), dir: str }),
+  test: obj({
+    step: int({ min: 0 }),
+    metrics: record(num({ allowNonFinite: true })),
+    confusion: opt(obj({ labels: arr(str), counts: arr(arr(int({ min: 0 }))) })),
+  }),
   done: obj({ step: int({ min: 0 }), status: literal('completed', 'cancelled', 'diverged') }),
   log: obj({ message: str }),
 });
