@@ -77,7 +77,7 @@ async function main(): Promise<void> {
       if (growing.length < 2) throw new Error(`the curve did not grow in steps: point counts seen ${JSON.stringify(counts)}`);
       for (let k = 1; k < counts.length; k++) if (counts[k] < counts[k - 1]) throw new Error(`the curve lost points: ${JSON.stringify(counts)}`);
       if (counts[counts.length - 1] !== STEPS) throw new Error(`expected ${STEPS} points, got ${JSON.stringify(counts)}`);
-      await panel.locator('#train-state', { hasText: 'finished' }).waitFor({ timeout: 60_000 });
+      await panel.locator('#train-state', { hasText: 'completed' }).waitFor({ timeout: 60_000 });
       await page.screenshot({ path: join(RESULTS, 'panel-training-finished.png') });
       return growing;
     });

@@ -3,7 +3,7 @@
 // and the start/stop/resume buttons. uPlot draws the curves; redraws are batched so a long run with
 // thousands of points never redraws more than a few times a second.
 import uPlot from 'uplot';
-import type { TrainState } from '../src/protocol/panel';
+import type { RunState } from '../src/protocol/panel';
 import { button, clear, el, fmt, setDisabled } from './dom';
 import type { Run, Runs } from './runs';
 import { readPalette } from './theme';
@@ -72,7 +72,7 @@ export class TrainingView {
     new ResizeObserver(() => this.resize()).observe(this.lossBox);
   }
 
-  setState(runId: string | null, state: TrainState, message?: string): void {
+  setState(runId: string | null, state: RunState, message?: string): void {
     this.stateLabel.textContent = `${state}${runId ? ` (${runId})` : ''}${message ? `: ${message}` : ''}`;
     const busy = state === 'running' || state === 'stopping';
     setDisabled(this.startBtn, busy);

@@ -1,11 +1,16 @@
 // The N-API surface of llm_lab_native: thin, checked wrappers that take JS typed arrays (the tensors'
 // own memory, no copies) and run the kernels of gemm.cc, kernels.cc and attention.cc synchronously.
 // Every buffer's length is checked against the sizes passed, so a caller bug throws instead of corrupting.
+// Every export runs inside Guarded: a C++ exception from a kernel (std::bad_alloc included, on any pool
+// thread) becomes a JavaScript Error naming the kernel, never an abort.
 #include <napi.h>
 
+#include <exception>
+#include <new>
 #include <string>
 
 #include "gemm.h"
+#include "simd.h"
 #include "kernels.h"
 #include "threadPool.h"
 
@@ -37,10 +42,33 @@ int64_t extent(int64_t rows, int64_t cols, int64_t rs, int64_t cs) {
   return (rows <= 0 || cols <= 0) ? 0 : (rows - 1) * rs + (cols - 1) * cs + 1;
 }
 
+// Runs an export and turns what it throws into a JavaScript Error; the export's name is the callback's data.
+template <Napi::Value (*Fn)(const Napi::CallbackInfo&)>
+Napi::Value Guarded(const Napi::CallbackInfo& info) {
+  const std::string name = static_cast<const char*>(info.Data());
+  try {
+    return Fn(info);
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw Napi::Error::New(info.Env(), "native " + name + ": out of memory (a kernel could not allocate its working memory)");
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), "native " + name + " failed: " + e.what());
+  } catch (...) {
+    throw Napi::Error::New(info.Env(), "native " + name + " failed with an unknown C++ exception");
+  }
+}
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("threads", poolThreads());
-  o.Set("simd", "avx2+fma");
+#if defined(LLMLAB_SIMD_AVX2)
+  o.Set("simd", "AVX2+FMA");
+#elif defined(LLMLAB_SIMD_NEON)
+  o.Set("simd", "NEON");
+#else
+  o.Set("simd", "portable C++");
+#endif
 #if defined(__VERSION__)
   o.Set("compiler", __VERSION__);
 #endif
@@ -191,23 +219,26 @@ Napi::Value AddRepeat(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+#define LLMLAB_EXPORT(name, fn) \
+  exports.Set(name, Napi::Function::New(env, Guarded<fn>, name, const_cast<char*>(name)))
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("info", Napi::Function::New(env, Info));
-  exports.Set("gemm", Napi::Function::New(env, Gemm));
-  exports.Set("layerNormForward", Napi::Function::New(env, LayerNormForward));
-  exports.Set("layerNormBackward", Napi::Function::New(env, LayerNormBackward));
-  exports.Set("geluForward", Napi::Function::New(env, GeluForward));
-  exports.Set("geluBackward", Napi::Function::New(env, GeluBackward));
-  exports.Set("crossEntropyForward", Napi::Function::New(env, CrossEntropyForward));
-  exports.Set("crossEntropyBackward", Napi::Function::New(env, CrossEntropyBackward));
-  exports.Set("embeddingForward", Napi::Function::New(env, EmbeddingForward));
-  exports.Set("embeddingBackward", Napi::Function::New(env, EmbeddingBackward));
-  exports.Set("columnSums", Napi::Function::New(env, ColumnSums));
-  exports.Set("adamw", Napi::Function::New(env, AdamW));
-  exports.Set("attentionForward", Napi::Function::New(env, AttentionForward));
-  exports.Set("attentionBackward", Napi::Function::New(env, AttentionBackward));
-  exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy));
-  exports.Set("addRepeat", Napi::Function::New(env, AddRepeat));
+  LLMLAB_EXPORT("info", Info);
+  LLMLAB_EXPORT("gemm", Gemm);
+  LLMLAB_EXPORT("layerNormForward", LayerNormForward);
+  LLMLAB_EXPORT("layerNormBackward", LayerNormBackward);
+  LLMLAB_EXPORT("geluForward", GeluForward);
+  LLMLAB_EXPORT("geluBackward", GeluBackward);
+  LLMLAB_EXPORT("crossEntropyForward", CrossEntropyForward);
+  LLMLAB_EXPORT("crossEntropyBackward", CrossEntropyBackward);
+  LLMLAB_EXPORT("embeddingForward", EmbeddingForward);
+  LLMLAB_EXPORT("embeddingBackward", EmbeddingBackward);
+  LLMLAB_EXPORT("columnSums", ColumnSums);
+  LLMLAB_EXPORT("adamw", AdamW);
+  LLMLAB_EXPORT("attentionForward", AttentionForward);
+  LLMLAB_EXPORT("attentionBackward", AttentionBackward);
+  LLMLAB_EXPORT("stridedCopy", StridedCopy);
+  LLMLAB_EXPORT("addRepeat", AddRepeat);
   return exports;
 }
 

@@ -3,17 +3,17 @@
 // edges) so the 6×16 FMA micro-kernel reads them at unit stride. Threads each take a rectangle of C.
 #include "gemm.h"
 
-#include <immintrin.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <vector>
 
 #include "threadPool.h"
+#include "simd.h"
 #include "vecMath.h"
 
 namespace llmlab {
@@ -29,7 +29,8 @@ struct AlignedFree {
 float* scratch(std::unique_ptr<float, AlignedFree>& buf, size_t& cap, size_t n) {
   if (cap < n) {
     buf.reset(static_cast<float*>(std::aligned_alloc(64, ((n * sizeof(float) + 63) / 64) * 64)));
-    cap = n;
+    cap = buf ? n : 0;
+    if (!buf) throw std::bad_alloc();
   }
   return buf.get();
 }
@@ -85,48 +86,47 @@ void packB(const GemmArgs& g, int64_t p0, int64_t j0, int64_t kc, int64_t nc, fl
 }
 
 // acc(6×16) = Apanel·Bpanel over kc; then C = acc (+ beta·C on the first K block, + C after it) (+ bias).
+// Twelve 8-float accumulators: 12 AVX2 registers, or 24 of NEON's 32.
 void microKernel(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, int64_t mr, int64_t nr,
                  bool first, float beta, const float* bias) {
-  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(),
-         c11 = _mm256_setzero_ps(), c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(),
-         c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps(), c40 = _mm256_setzero_ps(),
-         c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  V8 c00 = vzero(), c01 = vzero(), c10 = vzero(), c11 = vzero(), c20 = vzero(), c21 = vzero(), c30 = vzero(),
+     c31 = vzero(), c40 = vzero(), c41 = vzero(), c50 = vzero(), c51 = vzero();
   for (int64_t p = 0; p < kc; p++) {
-    const __m256 b0 = _mm256_load_ps(B), b1 = _mm256_load_ps(B + 8);
-    __m256 a = _mm256_broadcast_ss(A);
-    c00 = _mm256_fmadd_ps(a, b0, c00);
-    c01 = _mm256_fmadd_ps(a, b1, c01);
-    a = _mm256_broadcast_ss(A + 1);
-    c10 = _mm256_fmadd_ps(a, b0, c10);
-    c11 = _mm256_fmadd_ps(a, b1, c11);
-    a = _mm256_broadcast_ss(A + 2);
-    c20 = _mm256_fmadd_ps(a, b0, c20);
-    c21 = _mm256_fmadd_ps(a, b1, c21);
-    a = _mm256_broadcast_ss(A + 3);
-    c30 = _mm256_fmadd_ps(a, b0, c30);
-    c31 = _mm256_fmadd_ps(a, b1, c31);
-    a = _mm256_broadcast_ss(A + 4);
-    c40 = _mm256_fmadd_ps(a, b0, c40);
-    c41 = _mm256_fmadd_ps(a, b1, c41);
-    a = _mm256_broadcast_ss(A + 5);
-    c50 = _mm256_fmadd_ps(a, b0, c50);
-    c51 = _mm256_fmadd_ps(a, b1, c51);
+    const V8 b0 = vload(B), b1 = vload(B + 8);
+    V8 a = vset1(A[0]);
+    c00 = vfma(a, b0, c00);
+    c01 = vfma(a, b1, c01);
+    a = vset1(A[1]);
+    c10 = vfma(a, b0, c10);
+    c11 = vfma(a, b1, c11);
+    a = vset1(A[2]);
+    c20 = vfma(a, b0, c20);
+    c21 = vfma(a, b1, c21);
+    a = vset1(A[3]);
+    c30 = vfma(a, b0, c30);
+    c31 = vfma(a, b1, c31);
+    a = vset1(A[4]);
+    c40 = vfma(a, b0, c40);
+    c41 = vfma(a, b1, c41);
+    a = vset1(A[5]);
+    c50 = vfma(a, b0, c50);
+    c51 = vfma(a, b1, c51);
     A += MR;
     B += NR;
   }
   alignas(32) float acc[MR * NR];
-  _mm256_store_ps(acc + 0, c00);
-  _mm256_store_ps(acc + 8, c01);
-  _mm256_store_ps(acc + 16, c10);
-  _mm256_store_ps(acc + 24, c11);
-  _mm256_store_ps(acc + 32, c20);
-  _mm256_store_ps(acc + 40, c21);
-  _mm256_store_ps(acc + 48, c30);
-  _mm256_store_ps(acc + 56, c31);
-  _mm256_store_ps(acc + 64, c40);
-  _mm256_store_ps(acc + 72, c41);
-  _mm256_store_ps(acc + 80, c50);
-  _mm256_store_ps(acc + 88, c51);
+  vstore(acc + 0, c00);
+  vstore(acc + 8, c01);
+  vstore(acc + 16, c10);
+  vstore(acc + 24, c11);
+  vstore(acc + 32, c20);
+  vstore(acc + 40, c21);
+  vstore(acc + 48, c30);
+  vstore(acc + 56, c31);
+  vstore(acc + 64, c40);
+  vstore(acc + 72, c41);
+  vstore(acc + 80, c50);
+  vstore(acc + 88, c51);
   for (int64_t i = 0; i < mr; i++) {
     float* crow = C + i * ldc;
     const float* arow = acc + i * NR;

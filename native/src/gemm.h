@@ -1,6 +1,6 @@
 // Single-precision GEMM for the native backend: C = alpha·op(A)·op(B) + beta·C (+ bias per column), with
 // A and B given by arbitrary row/column strides (so every transpose mode is a choice of strides) and C
-// row-major. Blocked and packed for AVX2+FMA (6×16 micro-tiles), multi-threaded over tiles of C.
+// row-major. Blocked and packed for 8-float vectors (6×16 micro-tiles), multi-threaded over tiles of C.
 #pragma once
 #include <cstdint>
 

@@ -67,24 +67,20 @@ const float kGeluA = 0.7978845608028654f;  // √(2/π)
 const float kGeluB = 0.044715f;
 
 // tanh(u) = 1 − 2/(e^{2u} + 1), 8 lanes.
-inline __m256 tanh256(__m256 u) {
-  const __m256 one = _mm256_set1_ps(1.f), two = _mm256_set1_ps(2.f);
-  return _mm256_sub_ps(one, _mm256_div_ps(two, _mm256_add_ps(exp256(_mm256_mul_ps(two, u)), one)));
+inline V8 vtanh(V8 u) {
+  const V8 one = vset1(1.f), two = vset1(2.f);
+  return one - two / (vexp(two * u) + one);
 }
-inline __m256 geluInner(__m256 x) {
-  const __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
-  return _mm256_mul_ps(_mm256_set1_ps(kGeluA), _mm256_fmadd_ps(_mm256_set1_ps(kGeluB), x3, x));
-}
+inline V8 geluInner(V8 x) { return vset1(kGeluA) * vfma(vset1(kGeluB), x * x * x, x); }
 }  // namespace
 
 void geluForward(const float* x, float* y, int64_t n) {
   parallelFor(n, 1 << 15, [&](int64_t i0, int64_t i1) {
     int64_t i = i0;
-    const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.f);
+    const V8 half = vset1(0.5f), one = vset1(1.f);
     for (; i + 8 <= i1; i += 8) {
-      const __m256 xv = _mm256_loadu_ps(x + i);
-      const __m256 t = tanh256(geluInner(xv));
-      _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_mul_ps(half, xv), _mm256_add_ps(one, t)));
+      const V8 xv = vload(x + i);
+      vstore(y + i, half * xv * (one + vtanh(geluInner(xv))));
     }
     for (; i < i1; i++) {
       const float t = std::tanh(kGeluA * (x[i] + kGeluB * x[i] * x[i] * x[i]));
@@ -96,17 +92,15 @@ void geluForward(const float* x, float* y, int64_t n) {
 void geluBackward(const float* x, const float* dy, float* dx, int64_t n) {
   parallelFor(n, 1 << 15, [&](int64_t i0, int64_t i1) {
     int64_t i = i0;
-    const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.f);
-    const __m256 a = _mm256_set1_ps(kGeluA), b3 = _mm256_set1_ps(3.f * kGeluB);
+    const V8 half = vset1(0.5f), one = vset1(1.f), a = vset1(kGeluA), b3 = vset1(3.f * kGeluB);
     for (; i + 8 <= i1; i += 8) {
-      const __m256 xv = _mm256_loadu_ps(x + i);
-      const __m256 t = tanh256(geluInner(xv));
+      const V8 xv = vload(x + i);
+      const V8 t = vtanh(geluInner(xv));
       // d/dx = ½(1+t) + ½x(1−t²)·√(2/π)(1 + 3·0.044715x²)
-      const __m256 du = _mm256_mul_ps(a, _mm256_fmadd_ps(b3, _mm256_mul_ps(xv, xv), one));
-      const __m256 sech2 = _mm256_fnmadd_ps(t, t, one);
-      const __m256 grad = _mm256_fmadd_ps(_mm256_mul_ps(half, xv), _mm256_mul_ps(sech2, du),
-                                          _mm256_mul_ps(half, _mm256_add_ps(one, t)));
-      _mm256_storeu_ps(dx + i, _mm256_mul_ps(grad, _mm256_loadu_ps(dy + i)));
+      const V8 du = a * vfma(b3, xv * xv, one);
+      const V8 sech2 = vfnma(t, t, one);
+      const V8 grad = vfma(half * xv, sech2 * du, half * (one + t));
+      vstore(dx + i, grad * vload(dy + i));
     }
     for (; i < i1; i++) {
       const float xv = x[i];
@@ -200,19 +194,17 @@ void adamw(float* p, const float* g, float* m, float* v, int64_t n, float lr, fl
   const float bc2 = 1.f / float(1.0 - std::pow(double(beta2), double(step)));
   const float decay = 1.f - lr * weightDecay;
   parallelFor(n, 1 << 16, [&](int64_t i0, int64_t i1) {
-    const __m256 b1 = _mm256_set1_ps(beta1), c1 = _mm256_set1_ps(1.f - beta1), b2 = _mm256_set1_ps(beta2),
-                 c2 = _mm256_set1_ps(1.f - beta2), k1 = _mm256_set1_ps(bc1), k2 = _mm256_set1_ps(bc2),
-                 dk = _mm256_set1_ps(decay), vlr = _mm256_set1_ps(lr), veps = _mm256_set1_ps(eps);
+    const V8 b1 = vset1(beta1), c1 = vset1(1.f - beta1), b2 = vset1(beta2), c2 = vset1(1.f - beta2),
+             k1 = vset1(bc1), k2 = vset1(bc2), dk = vset1(decay), vlr = vset1(lr), veps = vset1(eps);
     int64_t i = i0;
     for (; i + 8 <= i1; i += 8) {
-      const __m256 gv = _mm256_loadu_ps(g + i);
-      const __m256 mi = _mm256_fmadd_ps(b1, _mm256_loadu_ps(m + i), _mm256_mul_ps(c1, gv));
-      const __m256 vi = _mm256_fmadd_ps(b2, _mm256_loadu_ps(v + i), _mm256_mul_ps(c2, _mm256_mul_ps(gv, gv)));
-      _mm256_storeu_ps(m + i, mi);
-      _mm256_storeu_ps(v + i, vi);
-      const __m256 den = _mm256_add_ps(_mm256_sqrt_ps(_mm256_mul_ps(vi, k2)), veps);
-      const __m256 upd = _mm256_div_ps(_mm256_mul_ps(vlr, _mm256_mul_ps(mi, k1)), den);
-      _mm256_storeu_ps(p + i, _mm256_sub_ps(_mm256_mul_ps(_mm256_loadu_ps(p + i), dk), upd));
+      const V8 gv = vload(g + i);
+      const V8 mi = vfma(b1, vload(m + i), c1 * gv);
+      const V8 vi = vfma(b2, vload(v + i), c2 * (gv * gv));
+      vstore(m + i, mi);
+      vstore(v + i, vi);
+      const V8 den = vsqrt(vi * k2) + veps;
+      vstore(p + i, vload(p + i) * dk - (vlr * (mi * k1)) / den);
     }
     for (; i < i1; i++) {
       const float mi = beta1 * m[i] + (1.f - beta1) * g[i];

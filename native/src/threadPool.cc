@@ -35,10 +35,21 @@ void ThreadPool::workerLoop(int) {
       n = jobThreads_;
       active_++;
     }
-    for (int i; (i = nextIndex_.fetch_add(1)) < n;) (*job)(i, n);
+    claim(*job, n);
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (--active_ == 0) done_.notify_one();
+    }
+  }
+}
+
+void ThreadPool::claim(const std::function<void(int, int)>& fn, int n) {
+  for (int i; (i = nextIndex_.fetch_add(1)) < n;) {
+    try {
+      fn(i, n);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!error_) error_ = std::current_exception();
     }
   }
 }
@@ -49,20 +60,31 @@ void ThreadPool::run(int wanted, const std::function<void(int, int)>& fn) {
     fn(0, 1);
     return;
   }
+  std::unique_lock<std::mutex> busy(runMu_, std::try_to_lock);
+  if (!busy.owns_lock()) {
+    for (int i = 0; i < n; i++) fn(i, n);
+    return;
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     job_ = &fn;
     jobThreads_ = n;
     nextIndex_.store(0);
+    error_ = nullptr;
     open_ = true;
     generation_++;
   }
   wake_.notify_all();
-  for (int i; (i = nextIndex_.fetch_add(1)) < n;) fn(i, n);
-  std::unique_lock<std::mutex> lock(mu_);
-  open_ = false;
-  done_.wait(lock, [&] { return active_ == 0; });
-  job_ = nullptr;
+  claim(fn, n);
+  std::exception_ptr error;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    open_ = false;
+    done_.wait(lock, [&] { return active_ == 0; });
+    job_ = nullptr;
+    std::swap(error, error_);
+  }
+  if (error) std::rethrow_exception(error);
 }
 
 static int defaultThreads() {

@@ -6,6 +6,7 @@ import { parseFlags } from './args';
 import type { Command } from './command';
 import { commandHelp } from './command';
 import { demoCommand } from './commands/demo';
+import { downloadCommand } from './commands/download';
 import { evalCommand } from './commands/eval';
 import { generateCommand } from './commands/generate';
 import { infoCommand } from './commands/info';
@@ -16,7 +17,7 @@ import { println } from './io';
 
 export const VERSION = '0.1.0';
 
-export const COMMANDS: Command[] = [tokenizeCommand, pretrainCommand, generateCommand, evalCommand, infoCommand, demoCommand];
+export const COMMANDS: Command[] = [tokenizeCommand, pretrainCommand, generateCommand, evalCommand, infoCommand, downloadCommand, demoCommand];
 
 export function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

@@ -14,6 +14,8 @@ export interface ProgressOptions {
   every?: number;
   /** Clock in milliseconds (tests pass their own). */
   now?: () => number;
+  /** How a count is written in the status line (default: the plain number; bytes as "12.3 MB", say). */
+  formatCount?: (n: number) => string;
 }
 
 export class ProgressBar {
@@ -46,7 +48,8 @@ export class ProgressBar {
   update(done: number, status: string): void {
     const eta = this.eta(done);
     const etaText = eta === undefined ? '' : `  ETA ${duration(eta)}`;
-    const head = `${String(done).padStart(String(this.o.total).length)}/${this.o.total}`;
+    const f = this.o.formatCount ?? String;
+    const head = `${f(done).padStart(f(this.o.total).length)}/${f(this.o.total)}`;
     if (!this.o.isTTY) {
       if (done === this.o.total || done - this.lastLinePrinted >= this.every || this.lastLinePrinted < 0) {
         this.o.sink.write(`${head}  ${status}${etaText}\n`);

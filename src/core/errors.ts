@@ -13,7 +13,8 @@ export type LlmLabErrorCode =
   | 'diverged' // training produced a NaN/Inf loss
   | 'busy' // a job is already running
   | 'cancelled' // the user cancelled the work
-  | 'io'; // a file could not be read or written
+  | 'io' // a file could not be read or written
+  | 'network'; // a server could not be reached, refused, or a transfer broke off
 
 export class LlmLabError extends Error {
   constructor(

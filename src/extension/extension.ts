@@ -1,13 +1,18 @@
 // LLM Lab's VS Code entry: builds the shared services (worker client, training controller, token view,
-// selected model), registers the commands, and returns them as the extension's API (the panel and the
-// integration tests use it). Activation is on commands only; nothing runs until a person asks.
+// selected model, inline completions), registers the commands, and returns them as the extension's API (the
+// panel and the integration tests use it). It activates when the editor has started, to offer inline
+// completions; no worker starts and nothing is counted until a person uses LLM Lab or turns completions on.
 import * as vscode from 'vscode';
 import { LlmLabError } from '../core/errors';
-import type { EncodingChoice } from '../protocol/worker';
+import type { Encoding } from '../protocol/model';
+import { completionModelDir } from './completion/modelChoice';
+import { InlineCompletionProvider } from './completion/provider';
+import { CompletionStatusItem, TOGGLE_COMMAND, toggleInlineCompletion } from './completion/statusItem';
+import { downloadGpt2Command } from './commands/download';
 import { generateCommand, evaluateCommand, selectModelCommand, showEngineCommand } from './commands/models';
 import { pretrainCommand, resumeCommand, stopCommand } from './commands/pretrain';
 import type { Lab } from './lab';
-import { ActiveModel } from './lab';
+import { ActiveModel, workspaceRoot } from './lab';
 import { Notifier } from './notify';
 import type { ShownMessage } from './notify';
 import type { PanelBackend } from './panel/backend';
@@ -24,16 +29,19 @@ export interface LlmLabApi {
   lab: Lab;
   /** What the lab panel talks to (training events, attention, generation, model info, data windows). */
   panel(): PanelBackend;
+  /** The inline completion provider (its cache and statistics). */
+  completions: InlineCompletionProvider;
+  completionStatus: CompletionStatusItem;
   messages(): readonly ShownMessage[];
 }
 
-function workerOptions(context: vscode.ExtensionContext, output: vscode.OutputChannel) {
+function workerOptions(context: vscode.ExtensionContext, output: vscode.OutputChannel, role = '') {
   const s = readSettings();
   return {
     workerPath: context.asAbsolutePath('dist/worker.js'),
     env: { LLM_LAB_BACKEND: s.backend },
     execArgv: s.workerMaxMemoryMB > 0 ? [`--max-old-space-size=${s.workerMaxMemoryMB}`] : [],
-    log: (line: string) => output.appendLine(line),
+    log: (line: string) => output.appendLine(role ? `[${role}] ${line}` : line),
   };
 }
 
@@ -41,16 +49,39 @@ export function activate(context: vscode.ExtensionContext): LlmLabApi {
   const output = vscode.window.createOutputChannel('LLM Lab');
   const notifier = new Notifier(output);
   const worker = new WorkerClient(workerOptions(context, output));
+  // Inline completions get a worker process of their own, so a suggestion never waits behind a training step.
+  const inference = new WorkerClient(workerOptions(context, output, 'inference'));
   const model = new ActiveModel(context.workspaceState);
-  const encoding = async (): Promise<EncodingChoice> => {
+  const encoding = async (): Promise<Encoding> => {
     const e = readSettings().encoding;
     return e === 'model' ? model.tokenizer(worker) : e;
   };
   const training = new TrainingController(worker, output, notifier);
   const tokens = new TokenView(worker);
-  const tokenCount = new TokenCountItem(worker, encoding, () => readSettings().showCount);
-  const lab: Lab = { context, output, notifier, worker, training, tokens, tokenCount, model };
-  context.subscriptions.push(output, training, tokens, tokenCount, model, { dispose: () => worker.dispose() });
+  // The live count starts once LLM Lab is used (a command, the panel), not merely because the editor started.
+  let used = false;
+  const tokenCount = new TokenCountItem(worker, encoding, () => used && readSettings().showCount);
+  const markUsed = () => {
+    if (used) return;
+    used = true;
+    void tokenCount.schedule(0);
+  };
+  const lab: Lab = { context, output, notifier, worker, inference, training, tokens, tokenCount, model };
+  context.subscriptions.push(output, training, tokens, tokenCount, model, { dispose: () => worker.dispose() }, { dispose: () => inference.dispose() });
+
+  const completionModel = (s = readSettings().completion) => completionModelDir(s.model, workspaceRoot(), model.dir);
+  const completions = new InlineCompletionProvider({
+    worker: () => inference,
+    modelDir: (s) => completionModel(s),
+    log: (line) => output.appendLine(line),
+  });
+  const completionStatus = new CompletionStatusItem(completions, () => completionModel(), model.onDidChange);
+  context.subscriptions.push(
+    completions,
+    completionStatus,
+    vscode.languages.registerInlineCompletionItemProvider([{ scheme: 'file' }, { scheme: 'untitled' }], completions),
+    model.onDidChange(() => completions.cache.clear()),
+  );
 
   worker.onDidExit((exit) => {
     // A crash during training is reported by the training controller (with Resume); say so otherwise too.
@@ -62,19 +93,22 @@ export function activate(context: vscode.ExtensionContext): LlmLabApi {
     }
   });
   training.onDidEnd((o) => {
-    if (o.checkpointDir && (o.status === 'finished' || !model.dir)) void model.set(o.checkpointDir);
+    if (o.checkpointDir && (o.status === 'completed' || !model.dir)) void model.set(o.checkpointDir);
   });
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if ((e.affectsConfiguration('llmLab.backend') || e.affectsConfiguration('llmLab.worker.maxMemoryMB')) && worker.inFlight.length === 0) {
-        void worker.restart();
+      if (e.affectsConfiguration('llmLab.backend') || e.affectsConfiguration('llmLab.worker.maxMemoryMB')) {
+        if (worker.inFlight.length === 0) void worker.restart();
+        if (inference.inFlight.length === 0) void inference.restart();
       }
+      if (e.affectsConfiguration('llmLab.inlineCompletion')) completions.cache.clear();
     }),
   );
 
   const register = <A extends unknown[], R>(id: string, title: string, fn: (...args: A) => Promise<R>) => {
     context.subscriptions.push(
       vscode.commands.registerCommand(id, async (...args: A) => {
+        markUsed();
         try {
           return await fn(...args);
         } catch (e) {
@@ -116,13 +150,18 @@ export function activate(context: vscode.ExtensionContext): LlmLabApi {
   register('llmLab.generateFromSelection', 'Generate from Selection', (args?: Parameters<typeof generateCommand>[1]) => generateCommand(lab, args ?? {}));
   register('llmLab.evaluateModelOnFile', 'Evaluate Model on File', (args?: { file?: string }) => evaluateCommand(lab, args ?? {}));
   register('llmLab.showEngine', 'Show Engine', () => showEngineCommand(lab));
+  register(TOGGLE_COMMAND, 'Toggle Inline Completions', () => toggleInlineCompletion());
+  register('llmLab.downloadGpt2', 'Download GPT-2', (args?: Parameters<typeof downloadGpt2Command>[1]) => downloadGpt2Command(lab, args ?? {}));
 
   // The lab panel (src/extension/panel) gets its backend lazily, so the worker starts when the panel is used.
   let panelBackend: PanelBackend | undefined;
-  const panel = () => (panelBackend ??= createPanelBackend(lab));
+  const panel = () => {
+    markUsed();
+    return (panelBackend ??= createPanelBackend(lab));
+  };
   registerLabPanel(context, panel, (line) => output.appendLine(`[panel] ${line}`));
 
-  return { lab, panel, messages: () => notifier.shown };
+  return { lab, panel, completions, completionStatus, messages: () => notifier.shown };
 }
 
 export function deactivate(): void {

@@ -1,7 +1,7 @@
 // What the commands (and the panel) share: the worker client, the training controller, the token view,
 // the selected model and where runs live. Built once in `activate`.
 import * as vscode from 'vscode';
-import type { EncodingChoice } from '../protocol/worker';
+import type { Encoding } from '../protocol/model';
 import type { Notifier } from './notify';
 import { resolveRunsFolder } from './runs';
 import { readSettings } from './settings';
@@ -16,7 +16,7 @@ const MODEL_KEY = 'llmLab.activeModel';
 export class ActiveModel implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<string | undefined>();
   readonly onDidChange = this.changed.event;
-  private tokenizerCache = new Map<string, EncodingChoice>();
+  private tokenizerCache = new Map<string, Encoding>();
 
   constructor(private readonly state: vscode.Memento) {}
 
@@ -30,7 +30,7 @@ export class ActiveModel implements vscode.Disposable {
   }
 
   /** The selected model's tokenizer (asks the worker once per model), gpt2 when none is selected. */
-  async tokenizer(worker: WorkerClient): Promise<EncodingChoice> {
+  async tokenizer(worker: WorkerClient): Promise<Encoding> {
     const dir = this.dir;
     if (!dir) return 'gpt2';
     const known = this.tokenizerCache.get(dir);
@@ -50,6 +50,8 @@ export interface Lab {
   output: vscode.OutputChannel;
   notifier: Notifier;
   worker: WorkerClient;
+  /** A second worker process for inline completions, so they never wait behind training. */
+  inference: WorkerClient;
   training: TrainingController;
   tokens: TokenView;
   tokenCount: TokenCountItem;

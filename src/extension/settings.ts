@@ -1,9 +1,10 @@
 // Typed reads of the `llmLab.*` settings declared in package.json, with the declared defaults.
 import * as vscode from 'vscode';
-import type { EncodingChoice } from '../protocol/worker';
+import type { CompletionMode } from '../protocol/completion';
+import type { Encoding } from '../protocol/model';
 
 export interface LabSettings {
-  encoding: EncodingChoice | 'model';
+  encoding: Encoding | 'model';
   maxDrawnTokens: number;
   showCount: boolean;
   runsFolder: string;
@@ -21,12 +22,28 @@ export interface LabSettings {
   maxNewTokens: number;
   temperature: number;
   topK: number;
+  /** Hub address for downloads ('' = HF_ENDPOINT, else the Hugging Face hub). */
+  hubBaseUrl: string;
+  /** Folder of downloaded models ('' = ~/.cache/llm-lab/models, following XDG_CACHE_HOME). */
+  modelsFolder: string;
+  completion: CompletionSettings;
+}
+
+export interface CompletionSettings {
+  enabled: boolean;
+  model: string;
+  languages: string[];
+  mode: CompletionMode;
+  maxLines: number;
+  maxNewTokens: number;
+  temperature: number;
+  debounceMs: number;
 }
 
 export function readSettings(scope?: vscode.ConfigurationScope): LabSettings {
   const c = vscode.workspace.getConfiguration('llmLab', scope);
   return {
-    encoding: c.get<EncodingChoice | 'model'>('tokenizer.encoding', 'gpt2'),
+    encoding: c.get<Encoding | 'model'>('tokenizer.encoding', 'gpt2'),
     maxDrawnTokens: c.get<number>('tokenizer.maxDrawnTokens', 5000),
     showCount: c.get<boolean>('tokenizer.showCount', true),
     runsFolder: c.get<string>('runsFolder', '.llm-lab/runs'),
@@ -44,5 +61,17 @@ export function readSettings(scope?: vscode.ConfigurationScope): LabSettings {
     maxNewTokens: c.get<number>('generate.maxNewTokens', 100),
     temperature: c.get<number>('generate.temperature', 0.8),
     topK: c.get<number>('generate.topK', 40),
+    completion: {
+      enabled: c.get<boolean>('inlineCompletion.enabled', false),
+      model: c.get<string>('inlineCompletion.model', ''),
+      languages: c.get<string[]>('inlineCompletion.languages', ['*']),
+      mode: c.get<CompletionMode>('inlineCompletion.mode', 'line') === 'block' ? 'block' : 'line',
+      maxLines: c.get<number>('inlineCompletion.maxLines', 8),
+      maxNewTokens: c.get<number>('inlineCompletion.maxNewTokens', 16),
+      temperature: c.get<number>('inlineCompletion.temperature', 0),
+      debounceMs: c.get<number>('inlineCompletion.debounceMs', 75),
+    },
+    hubBaseUrl: c.get<string>('download.hubUrl', ''),
+    modelsFolder: c.get<string>('download.modelsFolder', ''),
   };
 }

@@ -4,18 +4,17 @@
 import * as vscode from 'vscode';
 import { promises as fs } from 'node:fs';
 import { CancelledError, LlmLabError } from '../core/errors';
+import type { RunEnding } from '../protocol/training';
 import type { TrainEventWire, TrainJob } from '../protocol/worker';
 import type { Notifier } from './notify';
 import { findModelDirs } from './runs';
 import type { WorkerClient } from './workerClient';
 import { WorkerCrashError } from './workerClient';
 
-export type TrainStatus = 'finished' | 'cancelled' | 'crashed' | 'failed';
-
 export interface TrainOutcome {
   runDir: string;
   runName: string;
-  status: TrainStatus;
+  status: RunEnding;
   /** Last step reported. */
   steps: number;
   finalLoss: number | null;
@@ -116,17 +115,21 @@ export class TrainingController implements vscode.Disposable {
             },
           });
           outcome = {
-            runDir: job.runDir, runName, status: res.cancelled ? 'cancelled' : 'finished', steps: res.steps, finalLoss: res.finalLoss,
+            runDir: job.runDir, runName, status: res.cancelled ? 'cancelled' : 'completed', steps: res.steps, finalLoss: res.finalLoss,
             checkpointDir: res.checkpointDir ?? running.lastCheckpoint?.dir ?? null, firstStep,
           };
         } catch (e) {
-          const status: TrainStatus = e instanceof CancelledError ? 'cancelled' : e instanceof WorkerCrashError ? 'crashed' : 'failed';
+          const status: RunEnding =
+            e instanceof CancelledError ? 'cancelled'
+            : e instanceof WorkerCrashError ? 'crashed'
+            : e instanceof LlmLabError && e.code === 'diverged' ? 'diverged'
+            : 'failed';
           const models = await findModelDirs(job.runDir).catch(() => []);
           outcome = {
             runDir: job.runDir, runName, status, steps: running.last?.step ?? 0, finalLoss: running.last?.loss ?? null,
             checkpointDir: running.lastCheckpoint?.dir ?? models[0]?.dir ?? null, firstStep, error: (e as Error).message,
           };
-          if (status === 'failed') this.notifier.fail(`Training ${runName}`, e);
+          if (status === 'failed' || status === 'diverged') this.notifier.fail(`Training ${runName}`, e);
         }
         return outcome;
       },
@@ -178,13 +181,13 @@ export class TrainingController implements vscode.Disposable {
     this.abort = undefined;
     this.statusItem.hide();
     this.output.appendLine(`Run ${o.runName} ${o.status} after ${o.steps} steps${o.checkpointDir ? `; last checkpoint ${o.checkpointDir}` : ''}.`);
-    if (o.status === 'failed' && !o.checkpointDir) {
+    if ((o.status === 'failed' || o.status === 'diverged') && !o.checkpointDir) {
       // Nothing usable was written: leave no half-made run behind.
       await fs.rm(o.runDir, { recursive: true, force: true }).catch(() => undefined);
     }
     this.didEnd.fire(o);
     const loss = o.finalLoss !== null ? `, loss ${o.finalLoss.toFixed(3)}` : '';
-    if (o.status === 'finished') {
+    if (o.status === 'completed') {
       void this.notifier.info(`Training ${o.runName} finished: ${o.steps} steps${loss}.`, 'Generate from Selection').then((a) => {
         if (a) void vscode.commands.executeCommand('llmLab.generateFromSelection');
       });

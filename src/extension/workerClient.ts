@@ -46,7 +46,7 @@ export class WorkerError extends Error {
 }
 
 const LIBRARY_CODES: ReadonlySet<string> = new Set<LlmLabErrorCode>([
-  'bad-argument', 'not-found', 'bad-data', 'bad-checkpoint', 'backend', 'out-of-memory', 'diverged', 'busy', 'io',
+  'bad-argument', 'not-found', 'bad-data', 'bad-checkpoint', 'backend', 'out-of-memory', 'diverged', 'busy', 'io', 'network',
 ]);
 
 export interface WorkerClientOptions {

@@ -1,131 +1,14 @@
 // Messages between the extension host and the lab panel (webview), named by direction: `ToPanel` are
 // host-to-panel pushes (`did*` events), `FromPanel` are the panel's requests. Every message is a
-// `{ type, body }` envelope and both sides validate what arrives with parseToPanel / parseFromPanel.
-import type { Check, Parsed } from './check';
-import { arr, bool, literal, nullable, num, obj, parseEnvelope, refine, str } from './check';
+// `{ type, body }` envelope; each body is declared once as a checker below and its type is inferred from
+// it, and both sides validate what arrives with parseToPanel / parseFromPanel. Training points reuse the
+// checkers of core's training events (./training), the model's configuration those of ./model.
+import { gptConfig } from './model';
+import { evalFields, RUN_STATES, stepFields } from './training';
+import type { Check, Infer, InferAll, Parsed } from './validate';
+import { arr, int, literal, nullable, num, obj, opt, parseEnvelope, pick, refine, text } from './validate';
 
-export type TrainState = 'idle' | 'running' | 'stopping' | 'stopped' | 'finished' | 'failed';
-
-/** One optimizer step of a run. */
-export interface TrainStep {
-  runId: string;
-  step: number;
-  totalSteps: number;
-  loss: number;
-  lr: number;
-  tokensSeen: number;
-  tokensPerSec: number;
-}
-
-/** A validation pass of a run. */
-export interface TrainEval {
-  runId: string;
-  step: number;
-  valLoss: number;
-  tokensSeen: number;
-}
-
-/** What the Model tab shows. */
-export interface ModelInfo {
-  name: string;
-  config: {
-    vocabSize: number;
-    contextLength: number;
-    embDim: number;
-    nHeads: number;
-    nLayers: number;
-    dropRate: number;
-    qkvBias: boolean;
-    tiedHead: boolean;
-  };
-  parameters: number;
-  memory: { weightsBytes: number; trainingBytes: number; inferenceBytes: number };
-  backend: string;
-  checkpointPath: string | null;
-  tokenizer: string;
-}
-
-/** Attention weights of one text: weights[layer][head] is a T×T row-major matrix (query row, key column). */
-export interface AttentionResult {
-  requestId: string;
-  tokens: string[];
-  weights: number[][][];
-}
-
-export interface Candidate {
-  id: number;
-  text: string;
-  prob: number;
-}
-
-export interface GenerateRequest {
-  requestId: string;
-  prompt: string;
-  maxNewTokens: number;
-  temperature: number;
-  topK?: number;
-  topP?: number;
-  seed?: number;
-  /** How many top candidates to report per token; 0 for none. */
-  topCandidates: number;
-}
-
-/** One training window: the model reads `inputIds` and learns to predict `targetIds` (shifted by one). */
-export interface DataWindow {
-  index: number;
-  inputIds: number[];
-  targetIds: number[];
-  inputTokens: string[];
-  targetTokens: string[];
-}
-
-export interface DataPreview {
-  requestId: string;
-  /** Where the tokens come from, e.g. "the-verdict.txt" or "3 files of run tiny-1". */
-  source?: string;
-  maxLength: number;
-  stride: number;
-  totalTokens: number;
-  totalWindows: number;
-  offset: number;
-  windows: DataWindow[];
-}
-
-export interface ToPanel {
-  'train/didReportStep': TrainStep;
-  'train/didReportEval': TrainEval;
-  /** The host's history of all runs, sent after each `ready` so a reloaded panel catches up. */
-  'train/didReplay': { steps: TrainStep[]; evals: TrainEval[] };
-  'train/didChangeState': { runId: string | null; state: TrainState; message?: string };
-  'attention/didCompute': AttentionResult;
-  'generate/didStreamToken': { requestId: string; id: number; text: string; candidates?: Candidate[] };
-  'generate/didFinish': { requestId: string; reason: 'done' | 'stopped' | 'error'; message?: string };
-  'model/didChange': { info: ModelInfo | null };
-  'data/didPreview': DataPreview;
-  'editor/didSelect': { text: string };
-  'panel/didFail': { requestId?: string; message: string };
-}
-
-export interface FromPanel {
-  ready: Record<string, never>;
-  'train/start': Record<string, never>;
-  'train/stop': Record<string, never>;
-  'train/resume': Record<string, never>;
-  'attention/request': { requestId: string; text: string };
-  'editor/requestSelection': Record<string, never>;
-  'generate/start': GenerateRequest;
-  'generate/stop': { requestId: string };
-  'model/request': Record<string, never>;
-  'data/request': { requestId: string; maxLength: number; stride: number; offset: number; count: number };
-  'editor/insert': { text: string };
-  'clipboard/copy': { text: string };
-  /** The panel refused a host message; the host logs the reason. */
-  'panel/reportInvalid': { reason: string };
-}
-
-export type Envelope<M> = { [K in keyof M]: { type: K; body: M[K] } }[keyof M];
-export type ToPanelMessage = Envelope<ToPanel>;
-export type FromPanelMessage = Envelope<FromPanel>;
+export type { RunState } from './training';
 
 /** Limits that keep one message small enough for the editor to pass along. */
 export const LIMITS = {
@@ -143,170 +26,171 @@ export const LIMITS = {
   candidates: 20,
 } as const;
 
-const id = str(200);
-const count = num({ min: 0, int: true });
-const empty = obj({});
+/** The panel's messages carry exactly their declared fields; anything else is refused. */
+const strict = <S extends Record<string, Check<unknown>>>(shape: S) => obj(shape, { extra: 'refuse' });
 
-const step = obj({
+const id = text(200);
+const count = int({ min: 0 });
+const message = text(2000);
+const empty = strict({});
+
+/** One optimizer step of a run, as the charts plot it (a point with a NaN loss is not sent). */
+const trainStep = strict({
   runId: id,
-  step: count,
-  totalSteps: count,
+  ...pick(stepFields, 'step', 'totalSteps', 'lr', 'tokensSeen', 'tokensPerSec'),
   loss: num(),
-  lr: num({ min: 0 }),
-  tokensSeen: count,
-  tokensPerSec: num({ min: 0 }),
 });
-const evalPoint = obj({ runId: id, step: count, valLoss: num(), tokensSeen: count });
-const candidate = obj({ id: count, text: str(1000), prob: num({ min: 0, max: 1 }) });
-const tokenIds = arr(count, LIMITS.windowLength);
-const tokenTexts = arr(str(1000), LIMITS.windowLength);
+export type TrainStep = Infer<typeof trainStep>;
 
-const modelInfo = obj({
-  name: str(500),
-  config: obj({
-    vocabSize: num({ min: 1, int: true }),
-    contextLength: num({ min: 1, int: true }),
-    embDim: num({ min: 1, int: true }),
-    nHeads: num({ min: 1, int: true }),
-    nLayers: num({ min: 1, int: true }),
-    dropRate: num({ min: 0, max: 1 }),
-    qkvBias: bool,
-    tiedHead: bool,
-  }),
+/** A validation pass of a run, with the tokens seen by its step (for the tokens axis). */
+const trainEval = strict({ runId: id, ...pick(evalFields, 'step'), valLoss: num(), tokensSeen: count });
+export type TrainEval = Infer<typeof trainEval>;
+
+const candidate = strict({ id: count, text: text(1000), prob: num({ min: 0, max: 1 }) });
+export type Candidate = Infer<typeof candidate>;
+
+/** What the Model tab shows. */
+const modelInfo = strict({
+  name: text(500),
+  config: gptConfig,
   parameters: count,
-  memory: obj({ weightsBytes: count, trainingBytes: count, inferenceBytes: count }),
-  backend: str(200),
-  checkpointPath: nullable(str(4096)),
-  tokenizer: str(200),
+  memory: strict({ weightsBytes: count, trainingBytes: count, inferenceBytes: count }),
+  backend: text(200),
+  checkpointPath: nullable(text(4096)),
+  tokenizer: text(200),
 });
-
-/** Every layer has the same heads, and every head is a T×T matrix of weights in [0, 1] for T tokens. */
-function attentionShape(v: AttentionResult, p: string): string | null {
-  const T = v.tokens.length;
-  if (T === 0) return `${p}.tokens: empty`;
-  if (v.weights.length === 0) return `${p}.weights: no layers`;
-  const heads = v.weights[0].length;
-  if (v.weights.length * heads * T * T > LIMITS.attentionValues) {
-    return `${p}.weights: more than ${LIMITS.attentionValues} values; use a shorter text`;
-  }
-  for (let l = 0; l < v.weights.length; l++) {
-    const layer = v.weights[l];
-    if (layer.length !== heads || heads === 0) return `${p}.weights[${l}]: expected ${heads || 'some'} heads`;
-    for (let h = 0; h < heads; h++) {
-      const m = layer[h];
-      if (m.length !== T * T) return `${p}.weights[${l}][${h}]: expected ${T * T} values for ${T} tokens`;
-    }
-  }
-  return null;
-}
+export type ModelInfo = Infer<typeof modelInfo>;
 
 const weight = num({ min: 0, max: 1 });
-const attention = refine(
-  obj({
-    requestId: id,
-    tokens: arr(str(1000), LIMITS.attentionTokens),
-    weights: arr(arr(arr(weight, LIMITS.attentionTokens ** 2), 256), 256),
-  }),
-  attentionShape,
-);
 
-function windowShape(v: DataPreview, p: string): string | null {
-  for (let i = 0; i < v.windows.length; i++) {
-    const w = v.windows[i];
-    const n = w.inputIds.length;
-    if (w.targetIds.length !== n || w.inputTokens.length !== n || w.targetTokens.length !== n) {
-      return `${p}.windows[${i}]: input and target lists differ in length`;
+/** Attention weights of one text: weights[layer][head] is a T×T row-major matrix (query row, key column). */
+const attention = refine(
+  strict({
+    requestId: id,
+    tokens: arr(text(1000), { max: LIMITS.attentionTokens }),
+    weights: arr(arr(arr(weight, { max: LIMITS.attentionTokens ** 2 }), { max: 256 }), { max: 256 }),
+  }),
+  // Every layer has the same heads, and every head is a T×T matrix for T tokens.
+  (v) => {
+    const T = v.tokens.length;
+    if (T === 0) return 'tokens: empty';
+    if (v.weights.length === 0) return 'weights: no layers';
+    const heads = v.weights[0].length;
+    if (v.weights.length * heads * T * T > LIMITS.attentionValues) {
+      return `weights: more than ${LIMITS.attentionValues} values; use a shorter text`;
     }
-  }
-  return null;
-}
+    for (let l = 0; l < v.weights.length; l++) {
+      const layer = v.weights[l];
+      if (layer.length !== heads || heads === 0) return `weights[${l}]: expected ${heads || 'some'} heads`;
+      for (let h = 0; h < heads; h++) {
+        if (layer[h].length !== T * T) return `weights[${l}][${h}]: expected ${T * T} values for ${T} tokens`;
+      }
+    }
+    return null;
+  },
+);
+export type AttentionResult = Infer<typeof attention>;
+
+const tokenIds = arr(count, { max: LIMITS.windowLength });
+const tokenTexts = arr(text(1000), { max: LIMITS.windowLength });
+
+/** One training window: the model reads `inputIds` and learns to predict `targetIds` (shifted by one). */
+const dataWindow = strict({ index: count, inputIds: tokenIds, targetIds: tokenIds, inputTokens: tokenTexts, targetTokens: tokenTexts });
+export type DataWindow = Infer<typeof dataWindow>;
 
 const dataPreview = refine(
-  obj(
-    {
-      requestId: id,
-      maxLength: num({ min: 1, int: true }),
-      stride: num({ min: 1, int: true }),
-      totalTokens: count,
-      totalWindows: count,
-      offset: count,
-      windows: arr(
-        obj({ index: count, inputIds: tokenIds, targetIds: tokenIds, inputTokens: tokenTexts, targetTokens: tokenTexts }),
-        LIMITS.previewWindows,
-      ),
-    },
-    { source: str(1000) },
-  ),
-  windowShape,
+  strict({
+    requestId: id,
+    /** Where the tokens come from, e.g. "the-verdict.txt" or "3 files of run tiny-1". */
+    source: opt(text(1000)),
+    maxLength: int({ min: 1 }),
+    stride: int({ min: 1 }),
+    totalTokens: count,
+    totalWindows: count,
+    offset: count,
+    windows: arr(dataWindow, { max: LIMITS.previewWindows }),
+  }),
+  (v) => {
+    for (let i = 0; i < v.windows.length; i++) {
+      const w = v.windows[i];
+      const n = w.inputIds.length;
+      if (w.targetIds.length !== n || w.inputTokens.length !== n || w.targetTokens.length !== n) {
+        return `windows[${i}]: input and target lists differ in length`;
+      }
+    }
+    return null;
+  },
 );
+export type DataPreview = Infer<typeof dataPreview>;
 
-const toPanelSchemas: Record<keyof ToPanel, Check> = {
-  'train/didReportStep': step,
-  'train/didReportEval': evalPoint,
-  'train/didReplay': obj({ steps: arr(step, LIMITS.replayPoints), evals: arr(evalPoint, LIMITS.replayPoints) }),
-  'train/didChangeState': obj(
-    { runId: nullable(id), state: literal('idle', 'running', 'stopping', 'stopped', 'finished', 'failed') },
-    { message: str(2000) },
-  ),
+const generateRequest = refine(
+  strict({
+    requestId: id,
+    prompt: text(LIMITS.textChars),
+    maxNewTokens: int({ min: 1, max: LIMITS.maxNewTokens }),
+    temperature: num({ min: 0, max: 10 }),
+    topK: opt(int({ min: 1 })),
+    topP: opt(num({ min: 0, max: 1 })),
+    seed: opt(int({ min: 0, max: 2 ** 32 - 1 })),
+    /** How many top candidates to report per token; 0 for none. */
+    topCandidates: int({ min: 0, max: LIMITS.candidates }),
+  }),
+  (v) => (v.topP !== undefined && v.topP <= 0 ? 'topP: must be above 0 (1 keeps every token)' : null),
+);
+export type GenerateRequest = Infer<typeof generateRequest>;
+
+const toPanelSchemas = {
+  'train/didReportStep': trainStep,
+  'train/didReportEval': trainEval,
+  /** The host's history of all runs, sent after each `ready` so a reloaded panel catches up. */
+  'train/didReplay': strict({ steps: arr(trainStep, { max: LIMITS.replayPoints }), evals: arr(trainEval, { max: LIMITS.replayPoints }) }),
+  'train/didChangeState': strict({ runId: nullable(id), state: literal(...RUN_STATES), message: opt(message) }),
   'attention/didCompute': attention,
-  'generate/didStreamToken': obj(
-    { requestId: id, id: count, text: str(1000) },
-    { candidates: arr(candidate, LIMITS.candidates) },
-  ),
-  'generate/didFinish': obj({ requestId: id, reason: literal('done', 'stopped', 'error') }, { message: str(2000) }),
-  'model/didChange': obj({ info: nullable(modelInfo) }),
+  'generate/didStreamToken': strict({ requestId: id, id: count, text: text(1000), candidates: opt(arr(candidate, { max: LIMITS.candidates })) }),
+  'generate/didFinish': strict({ requestId: id, reason: literal('done', 'stopped', 'error'), message: opt(message) }),
+  'model/didChange': strict({ info: nullable(modelInfo) }),
   'data/didPreview': dataPreview,
-  'editor/didSelect': obj({ text: str(LIMITS.textChars) }),
-  'panel/didFail': obj({ message: str(2000) }, { requestId: id }),
+  'editor/didSelect': strict({ text: text(LIMITS.textChars) }),
+  'panel/didFail': strict({ requestId: opt(id), message }),
 };
 
-function samplingRange(v: GenerateRequest, p: string): string | null {
-  if (v.topP !== undefined && v.topP <= 0) return `${p}.topP: must be above 0 (1 keeps every token)`;
-  return null;
-}
-
-const fromPanelSchemas: Record<keyof FromPanel, Check> = {
+const fromPanelSchemas = {
   ready: empty,
   'train/start': empty,
   'train/stop': empty,
   'train/resume': empty,
-  'attention/request': obj({ requestId: id, text: str(LIMITS.textChars) }),
+  'attention/request': strict({ requestId: id, text: text(LIMITS.textChars) }),
   'editor/requestSelection': empty,
-  'generate/start': refine(
-    obj(
-      {
-        requestId: id,
-        prompt: str(LIMITS.textChars),
-        maxNewTokens: num({ min: 1, max: LIMITS.maxNewTokens, int: true }),
-        temperature: num({ min: 0, max: 10 }),
-        topCandidates: num({ min: 0, max: LIMITS.candidates, int: true }),
-      },
-      { topK: num({ min: 1, int: true }), topP: num({ min: 0, max: 1 }), seed: num({ min: 0, max: 2 ** 32 - 1, int: true }) },
-    ),
-    samplingRange,
-  ),
-  'generate/stop': obj({ requestId: id }),
+  'generate/start': generateRequest,
+  'generate/stop': strict({ requestId: id }),
   'model/request': empty,
-  'data/request': obj({
+  'data/request': strict({
     requestId: id,
-    maxLength: num({ min: 1, max: LIMITS.windowLength, int: true }),
-    stride: num({ min: 1, int: true }),
+    maxLength: int({ min: 1, max: LIMITS.windowLength }),
+    stride: int({ min: 1 }),
     offset: count,
-    count: num({ min: 1, max: LIMITS.previewWindows, int: true }),
+    count: int({ min: 1, max: LIMITS.previewWindows }),
   }),
-  'editor/insert': obj({ text: str(LIMITS.textChars) }),
-  'clipboard/copy': obj({ text: str(LIMITS.textChars) }),
-  'panel/reportInvalid': obj({ reason: str(2000) }),
+  'editor/insert': strict({ text: text(LIMITS.textChars) }),
+  'clipboard/copy': strict({ text: text(LIMITS.textChars) }),
+  /** The panel refused a host message; the host logs the reason. */
+  'panel/reportInvalid': strict({ reason: message }),
 };
+
+export type ToPanel = InferAll<typeof toPanelSchemas>;
+export type FromPanel = InferAll<typeof fromPanelSchemas>;
+export type Envelope<M> = { [K in keyof M]: { type: K; body: M[K] } }[keyof M];
+export type ToPanelMessage = Envelope<ToPanel>;
+export type FromPanelMessage = Envelope<FromPanel>;
 
 /** Validates a message the panel received from the host. */
 export function parseToPanel(raw: unknown): Parsed<ToPanelMessage> {
-  return parseEnvelope<ToPanelMessage>(raw, toPanelSchemas, 'Host');
+  return parseEnvelope(raw, toPanelSchemas, 'Host');
 }
 
 /** Validates a message the host received from the panel. */
 export function parseFromPanel(raw: unknown): Parsed<FromPanelMessage> {
-  return parseEnvelope<FromPanelMessage>(raw, fromPanelSchemas, 'Panel');
+  return parseEnvelope(raw, fromPanelSchemas, 'Panel');
 }
 
 /** Builds a typed host-to-panel envelope. */

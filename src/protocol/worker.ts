@@ -4,12 +4,12 @@
 // payload has a runtime schema here, checked where it arrives (params in the worker, results and
 // notifications in the host). Messages travel over Node's IPC with `serialization: 'advanced'`, so typed
 // arrays (attention maps) cross without JSON.
+import { encoding, gptConfig } from './model';
+import { trainEventShapes } from './training';
+import { completionMode, stopReason } from './completion';
 import type { Check, Infer } from './validate';
-import { arr, bool, float32Array, int, literal, nullable, num, obj, opt, record, str, tagged, unknownValue } from './validate';
-
-export const ENCODINGS = ['gpt2', 'cl100k_base', 'o200k_base'] as const;
-export type EncodingChoice = (typeof ENCODINGS)[number];
-const encoding = literal(...ENCODINGS);
+import { GPT2_MODEL_NAMES } from '../core/hub/models';
+import { arr, bool, float32Array, int, literal, nullable, num, obj, opt, str, tagged, unknownValue } from './validate';
 
 // ---- shared shapes ----
 
@@ -24,61 +24,14 @@ export const tokenSpan = obj({
 });
 export type TokenSpan = Infer<typeof tokenSpan>;
 
-/** Mirrors core's TrainEvent (src/core/train/events.ts), plus `log` lines from the worker. */
-export const trainEvent = tagged('type', {
-  start: obj({
-    step: int({ min: 0 }),
-    totalSteps: int({ min: 0 }),
-    resumed: bool,
-    parameters: int({ min: 0 }),
-    trainableParameters: opt(int({ min: 0 })),
-    task: opt(str),
-    trainTokens: int({ min: 0 }),
-    valTokens: int({ min: 0 }),
-    trainWindows: int({ min: 0 }),
-    stepsPerEpoch: num({ min: 0 }),
-  }),
-  step: obj({
-    step: int({ min: 0 }),
-    totalSteps: int({ min: 0 }),
-    loss: num({ allowNonFinite: true }),
-    lr: num(),
-    gradNorm: opt(num({ allowNonFinite: true })),
-    tokensSeen: num({ min: 0 }),
-    tokensPerSec: num({ min: 0 }),
-    elapsedMs: opt(num({ min: 0 })),
-  }),
-  eval: obj({
-    step: int({ min: 0 }),
-    valLoss: num({ allowNonFinite: true }),
-    bestValLoss: opt(num({ allowNonFinite: true })),
-    metrics: opt(record(num({ allowNonFinite: true }))),
-  }),
-  sample: obj({ step: int({ min: 0 }), prompt: opt(str), text: str }),
-  checkpoint: obj({ step: int({ min: 0 }), dir: str }),
-  test: obj({
-    step: int({ min: 0 }),
-    metrics: record(num({ allowNonFinite: true })),
-    confusion: opt(obj({ labels: arr(str), counts: arr(arr(int({ min: 0 }))) })),
-  }),
-  done: obj({ step: int({ min: 0 }), status: literal('completed', 'cancelled', 'diverged') }),
-  log: obj({ message: str }),
-});
-export type TrainEventWire = Infer<typeof trainEvent>;
+/** Core's training events as the worker forwards them, plus `log` lines from the worker itself. */
+export const trainEventWire = tagged('type', { ...trainEventShapes, log: obj({ message: str }) });
+export type TrainEventWire = Infer<typeof trainEventWire>;
 
 const modelInfo = obj({
   dir: str,
   name: str,
-  config: obj({
-    vocabSize: int(),
-    contextLength: int(),
-    embDim: int(),
-    nHeads: int(),
-    nLayers: int(),
-    dropRate: num(),
-    qkvBias: bool,
-    tiedHead: bool,
-  }),
+  config: gptConfig,
   parameters: int({ min: 0 }),
   tokenizer: encoding,
   /** Training step of the checkpoint, when known. */
@@ -185,10 +138,53 @@ export const workerRequests = {
     }),
     result: obj({ text: str, tokens: int({ min: 0 }), stoppedAtEot: bool }),
   },
+  /** An inline completion at a cursor (src/core/complete): the suggestion, or '' when there is none. */
+  complete: {
+    params: obj({
+      /** A model folder or a run folder (its latest checkpoint). */
+      modelDir: str,
+      /** Text before the cursor (a tail of the document when `prefixTruncated`). */
+      prefix: str,
+      prefixTruncated: bool,
+      /** Text after the cursor (a head of the document when `suffixTruncated`). */
+      suffix: str,
+      suffixTruncated: bool,
+      mode: completionMode,
+      maxLines: int({ min: 1 }),
+      maxNewTokens: int({ min: 1 }),
+      temperature: num({ min: 0 }),
+    }),
+    result: obj({
+      text: str,
+      tokens: int({ min: 0 }),
+      promptTokens: int({ min: 0 }),
+      stop: stopReason,
+      /** Whether the text after the cursor was used (a fill-in-the-middle model). */
+      fim: bool,
+      /** The checkpoint folder that answered. */
+      modelDir: str,
+      /** Time the worker spent on it, model loading included. */
+      ms: num({ min: 0 }),
+    }),
+  },
   /** Loss and perplexity of the model on a text. */
   evaluate: {
     params: obj({ modelDir: str, text: str }),
     result: obj({ loss: num({ allowNonFinite: true }), perplexity: num({ allowNonFinite: true }), tokens: int({ min: 0 }) }),
+  },
+  /** Downloads a GPT-2 model from the hub into `<cacheDir>/<name>`; pushes `download/didProgress`. */
+  'model/download': {
+    params: obj({
+      name: literal(...GPT2_MODEL_NAMES),
+      /** Hub address; empty = HF_ENDPOINT or the Hugging Face hub. */
+      baseUrl: opt(str),
+      /** Folder of downloaded models; empty = the user's cache (~/.cache/llm-lab/models). */
+      cacheDir: opt(str),
+    }),
+    result: obj({
+      dir: str,
+      files: arr(obj({ name: str, bytes: int({ min: 0 }), alreadyThere: bool, verified: opt(literal('sha256', 'git-oid', 'size')), resumedFrom: opt(int({ min: 0 })) })),
+    }),
   },
   /** Attention weights of every layer and head for a short text: layers[l][h] is T×T row-major. */
   attention: {
@@ -203,7 +199,14 @@ export type ResultOf<M extends WorkerMethod> = Infer<(typeof workerRequests)[M][
 
 /** Worker → host pushes while a request runs, named like `train/didEvent`. */
 export const workerNotifications = {
-  'train/didEvent': trainEvent,
+  'train/didEvent': trainEventWire,
+  'download/didProgress': obj({
+    file: str,
+    bytes: int({ min: 0 }),
+    total: opt(int({ min: 0 })),
+    bytesPerSec: opt(num({ min: 0 })),
+    etaMs: opt(num({ min: 0 })),
+  }),
   'generate/didToken': obj({
     id: int({ min: 0 }),
     text: str,
@@ -219,18 +222,18 @@ export const wireError = obj({ code: str, message: str });
 export type WireError = Infer<typeof wireError>;
 
 export const hostToWorker = tagged('kind', {
-  request: obj({ id: int({ min: 1 }), method: literal(...(Object.keys(workerRequests) as WorkerMethod[])), params: unknownValue }),
+  request: obj({ id: int({ min: 1 }), method: literal(...(Object.keys(workerRequests) as WorkerMethod[])), params: opt(unknownValue) }),
   cancel: obj({ id: int({ min: 1 }) }),
 });
 export type HostToWorker = Infer<typeof hostToWorker>;
 
 export const workerToHost = tagged('kind', {
   ready: obj({ pid: int() }),
-  response: obj({ id: int({ min: 1 }), result: unknownValue, error: opt(wireError) }),
+  response: obj({ id: int({ min: 1 }), result: opt(unknownValue), error: opt(wireError) }),
   notify: obj({
     id: int({ min: 1 }),
     method: literal(...(Object.keys(workerNotifications) as NotificationName[])),
-    params: unknownValue,
+    params: opt(unknownValue),
   }),
 });
 export type WorkerToHost = Infer<typeof workerToHost>;

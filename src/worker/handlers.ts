@@ -5,6 +5,8 @@ import { BACKEND_CHOICES, describeEngine } from '../core/engine';
 import { LlmLabError } from '../core/errors';
 import { configuredBackend } from './backend';
 import type { Handlers } from './server';
+import { completeJob } from './completeJob';
+import { downloadJob } from './downloadJob';
 import { attentionJob, evaluateJob, generateJob, modelInfoJob } from './modelJobs';
 import { previewData, scanCorpus, tokenizeText } from './tokenizeJob';
 import { trainJob } from './trainJob';
@@ -35,5 +37,7 @@ export function createHandlers(): Handlers {
     generate: (params, ctx) => generateJob(params, ctx),
     evaluate: (params, ctx) => evaluateJob(params, ctx),
     attention: (params) => attentionJob(params),
+    complete: (params, ctx) => completeJob(params, ctx),
+    'model/download': (params, ctx) => downloadJob(params, ctx),
   };
 }

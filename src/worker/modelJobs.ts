@@ -13,7 +13,7 @@ import { countParameters } from '../core/model/config';
 import type { EncodingName, Tokenizer } from '../core/tokenizer';
 import { getTokenizer } from '../core/tokenizer';
 import type { ParamsOf, ResultOf } from '../protocol/worker';
-import { ENCODINGS } from '../protocol/worker';
+import { ENCODINGS } from '../protocol/model';
 import type { JobContext } from './server';
 import { configuredBackend } from './backend';
 

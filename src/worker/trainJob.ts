@@ -6,7 +6,7 @@ import { initEngine } from '../core/engine';
 import { isPresetName } from '../core/model/config';
 import { LlmLabError } from '../core/errors';
 import { pretrain } from '../core/train';
-import type { ParamsOf, ResultOf, TrainEventWire } from '../protocol/worker';
+import type { ParamsOf, ResultOf } from '../protocol/worker';
 import { configuredBackend } from './backend';
 import type { JobContext } from './server';
 
@@ -33,7 +33,7 @@ export async function trainJob(job: ParamsOf<'train/start'>, ctx: JobContext): P
       resume: job.resume,
       ...(job.samplePrompt ? { samplePrompt: job.samplePrompt } : {}),
     },
-    { signal: ctx.signal, onEvent: (e) => ctx.notify('train/didEvent', e as TrainEventWire) },
+    { signal: ctx.signal, onEvent: (e) => ctx.notify('train/didEvent', e) },
   );
   return {
     runDir: result.outDir,

@@ -29,6 +29,8 @@ export interface GenerateOptions extends SamplingOptions {
   seed?: number;
   /** Stop, without yielding it, when the model produces `<|endoftext|>`. Default true. */
   stopAtEot?: boolean;
+  /** Further ids that end the generation the same way (e.g. a fill-in-the-middle model's sentinels). */
+  stopIds?: readonly number[];
   /** Cancels between tokens with a CancelledError. */
   signal?: AbortSignal;
   /** Attach the N most likely next tokens of each step with their probabilities. Default 0 (none). */
@@ -95,13 +97,14 @@ function checkOptions(model: GptModel, tokenizer: GenerationTokenizer, o: Genera
 }
 
 /**
- * Streams generated tokens. Each item is a token id and the text it completes; a token that ends inside a
- * UTF-8 character is held back until the character is whole (or the generation ends).
+ * Streams generated tokens after a prompt (text, or token ids taken as they are). Each item is a token id
+ * and the text it completes; a token that ends inside a UTF-8 character is held back until the character
+ * is whole (or the generation ends).
  */
 export async function* generate(
   model: GptModel,
   tokenizer: GenerationTokenizer,
-  prompt: string,
+  prompt: string | readonly number[],
   opts: GenerateOptions,
 ): AsyncGenerator<GeneratedToken> {
   checkOptions(model, tokenizer, opts);
@@ -110,7 +113,9 @@ export async function* generate(
   const stopAtEot = opts.stopAtEot ?? true;
   const nCand = opts.topCandidates ?? 0;
   const rng = new Rng(opts.seed ?? Math.floor(Math.random() * 2 ** 32));
-  const all = promptIds(tokenizer, prompt, opts.allowSpecial ?? true);
+  const all = typeof prompt === 'string' ? promptIds(tokenizer, prompt, opts.allowSpecial ?? true) : [...prompt];
+  if (all.length === 0) all.push(tokenizer.eotId);
+  const stopIds = new Set(opts.stopIds ?? []);
   for (const id of all) {
     if (id >= model.config.vocabSize) {
       throw new LlmLabError('bad-argument', `The prompt has token ${id}, outside the model's vocabulary of ${model.config.vocabSize}.`);
@@ -129,7 +134,7 @@ export async function* generate(
       opts.onLogits?.(logits);
       const dist = temperature > 0 ? samplingDistribution(logits, opts) : undefined;
       const id = dist ? drawFrom(dist, rng.float()) : argmax(logits);
-      if (stopAtEot && id === tokenizer.eotId) break;
+      if ((stopAtEot && id === tokenizer.eotId) || stopIds.has(id)) break;
       const item: GeneratedToken = { id, text: '' };
       if (nCand > 0) {
         const probs = dist ?? softmax(logits);

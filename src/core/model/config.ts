@@ -1,25 +1,10 @@
 // GPT model configuration: the presets LLM Lab ships, parameter counting and a memory estimate made
 // before any run, so a user learns that a model will not fit before it is built.
+import type { GptConfig } from '../../protocol/model';
 import { LlmLabError } from '../errors';
 
-export interface GptConfig {
-  /** Vocabulary size; 50,257 for GPT-2's BPE. */
-  vocabSize: number;
-  /** Context length: the most positions the model sees at once (size of the position table). */
-  contextLength: number;
-  /** Embedding width C; must divide by nHeads. */
-  embDim: number;
-  /** Attention heads per layer. */
-  nHeads: number;
-  /** Transformer blocks. */
-  nLayers: number;
-  /** Dropout on embeddings, attention weights and residual branches during training; 0 turns it off. */
-  dropRate: number;
-  /** Bias on the query/key/value projection (GPT-2 has one). */
-  qkvBias: boolean;
-  /** Output head shares the token-embedding matrix (GPT-2 does). */
-  tiedHead: boolean;
-}
+/** The configuration's fields and their meaning are declared once, in src/protocol/model.ts. */
+export type { GptConfig } from '../../protocol/model';
 
 export const PRESET_NAMES = ['tiny', 'small', 'gpt2', 'gpt2-medium', 'gpt2-large', 'gpt2-xl'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];

@@ -2,9 +2,12 @@
 // download). A vocabulary maps each token's bytes, held as a "binary string" (one char per byte, so ASCII
 // text is its own key), to its rank = token id, and keeps every token's bytes in one flat buffer for decoding.
 
-export type EncodingName = 'gpt2' | 'cl100k_base' | 'o200k_base';
+import type { Encoding } from '../../protocol/model';
+import { ENCODINGS } from '../../protocol/model';
 
-export const ENCODING_NAMES: readonly EncodingName[] = ['gpt2', 'cl100k_base', 'o200k_base'];
+/** The encodings are listed once, in src/protocol/model.ts. */
+export type EncodingName = Encoding;
+export const ENCODING_NAMES: readonly EncodingName[] = ENCODINGS;
 
 export interface Vocab {
   readonly name: EncodingName;

@@ -2,6 +2,7 @@
 // `tiny` model on samples/the-verdict.txt below a training loss of 1: batch 8, AdamW lr 3e-3 with 50 warmup
 // steps and cosine decay to 3e-4, global-norm clip 1.0, context 64 and stride 64, a 90/10 split.
 import { LlmLabError } from '../errors';
+import type { EncodingName } from '../tokenizer/vocab';
 import type { GptConfig, PresetName } from '../model/config';
 import { isPresetName, makeConfig } from '../model/config';
 
@@ -13,7 +14,7 @@ export interface PretrainOptions {
   /** Training data as token ids (give this or `text`). */
   tokens?: ArrayLike<number>;
   /** Tokenizer of `text` and of the sample prompt. Default 'gpt2'. */
-  tokenizer?: 'gpt2' | 'cl100k_base' | 'o200k_base';
+  tokenizer?: EncodingName;
   /** Model preset. Default 'tiny'. */
   preset?: PresetName;
   /** Model settings that override the preset (e.g. { contextLength: 128 }). */
@@ -66,7 +67,7 @@ export interface PretrainOptions {
 
 /** The options with every default filled in (what run.json records). */
 export interface ResolvedPretrainOptions {
-  tokenizer: 'gpt2' | 'cl100k_base' | 'o200k_base';
+  tokenizer: EncodingName;
   preset: PresetName;
   model: GptConfig;
   steps: number;

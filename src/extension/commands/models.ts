@@ -8,6 +8,7 @@ import type { Lab } from '../lab';
 import { runsFolder, toAbortSignal, workspaceRoot } from '../lab';
 import { displayPath, isModelDir, listRuns } from '../runs';
 import { readSettings } from '../settings';
+import { downloadGpt2Command, downloadedModels } from './download';
 
 export async function selectModelCommand(lab: Lab, args: { modelDir?: string } = {}): Promise<ModelInfo | undefined> {
   let dir = args.modelDir;
@@ -15,12 +16,25 @@ export async function selectModelCommand(lab: Lab, args: { modelDir?: string } =
     const runs = runsFolder();
     const found = runs ? (await listRuns(runs)).filter((r) => r.latestModel) : [];
     const root = workspaceRoot();
-    const items: (vscode.QuickPickItem & { dir?: string })[] = found.map((r) => ({
-      label: r.name, description: r.latestModel === lab.model.dir ? '(selected)' : undefined, detail: displayPath(r.latestModel!, root), dir: r.latestModel,
-    }));
+    const selected = (d: string) => (d === lab.model.dir ? '(selected)' : undefined);
+    type Item = vscode.QuickPickItem & { dir?: string; download?: true };
+    const items: Item[] = found.map((r) => ({ label: r.name, description: selected(r.latestModel!), detail: displayPath(r.latestModel!, root), dir: r.latestModel }));
+    const downloaded = await downloadedModels();
+    if (downloaded.length) {
+      items.push({ label: 'Downloaded', kind: vscode.QuickPickItemKind.Separator });
+      items.push(...downloaded.map((m) => ({ label: `$(cloud) ${m.name}`, description: selected(m.dir), detail: m.dir, dir: m.dir })));
+    }
+    items.push({ label: '', kind: vscode.QuickPickItemKind.Separator });
+    items.push({ label: '$(cloud-download) Download GPT-2…', detail: 'OpenAI’s GPT-2 weights (124M to 1.5B parameters) from the Hugging Face hub', download: true });
     items.push({ label: '$(folder-opened) Import a model folder…', detail: 'A folder with config.json and model.safetensors (an LLM Lab run or a Hugging Face GPT-2 download)' });
-    const pick = await vscode.window.showQuickPick(items, { title: 'LLM Lab: select the model to use', placeHolder: found.length ? 'Runs of this workspace' : 'No runs yet: import a model folder' });
+    const empty = found.length + downloaded.length === 0;
+    const pick = await vscode.window.showQuickPick(items, { title: 'LLM Lab: select the model to use', placeHolder: empty ? 'No runs yet: download GPT-2 or import a model folder' : 'Runs of this workspace and downloaded models' });
     if (!pick) return undefined;
+    if (pick.download) {
+      const r = await downloadGpt2Command(lab, { quiet: true });
+      if (!r) return undefined;
+      pick.dir = r.dir;
+    }
     dir = pick.dir;
     if (!dir) {
       const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use This Model' });

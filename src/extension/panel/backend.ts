@@ -1,7 +1,7 @@
 // What the lab panel needs from the rest of the extension, as plain interfaces (no `vscode`): the worker
 // client implements PanelBackend with a thin adapter, the VS Code glue implements PanelEditor, and tests
 // use fakes. Shapes follow the core API (TrainEvent, generate, attentionMaps) so the adapters stay thin.
-import type { Candidate, DataPreview, GenerateRequest, ModelInfo, TrainEval, TrainState, TrainStep } from '../../protocol/panel';
+import type { Candidate, DataPreview, GenerateRequest, ModelInfo, ToPanel, TrainEval, TrainStep } from '../../protocol/panel';
 
 export interface Subscription {
   dispose(): void;
@@ -11,7 +11,7 @@ export interface Subscription {
 export type PanelTrainingEvent =
   | ({ type: 'step' } & TrainStep)
   | ({ type: 'eval' } & TrainEval)
-  | { type: 'state'; runId: string | null; state: TrainState; message?: string };
+  | ({ type: 'state' } & ToPanel['train/didChangeState']);
 
 /** Attention weights as core's attentionMaps returns them: layers[layer][head] is a T×T row-major matrix. */
 export interface AttentionMaps {

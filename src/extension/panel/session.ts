@@ -2,7 +2,7 @@
 // routes requests to the backend, holds messages until the panel says `ready` (again after each reload),
 // keeps the training history so a reloaded panel catches up, and cancels its work when superseded,
 // stopped or disposed.
-import type { FromPanel, FromPanelMessage, ToPanel, ToPanelMessage, TrainEval, TrainState, TrainStep } from '../../protocol/panel';
+import type { FromPanel, FromPanelMessage, ToPanel, ToPanelMessage, TrainEval, TrainStep } from '../../protocol/panel';
 import { LIMITS, parseFromPanel, toPanel } from '../../protocol/panel';
 import type { AttentionMaps, PanelBackend, PanelEditor, Subscription } from './backend';
 
@@ -18,7 +18,7 @@ export class PanelSession {
   private queue: ToPanelMessage[] = [];
   private readonly steps = new Map<string, TrainStep[]>();
   private readonly evals = new Map<string, TrainEval[]>();
-  private trainState: { runId: string | null; state: TrainState; message?: string } = { runId: null, state: 'idle' };
+  private trainState: ToPanel['train/didChangeState'] = { runId: null, state: 'idle' };
   private readonly jobs = new Map<string, AbortController>();
   private readonly subs: Subscription[] = [];
   private disposed = false;

@@ -2,35 +2,22 @@
 // training events: tags them with the run, gives a validation point the tokens seen at its step (core's
 // eval event does not carry it), and drops points the panel cannot plot (a NaN or infinite loss from a
 // diverging run; the run's state change tells that story).
+import type { TrainEventWire } from '../../protocol/worker';
 import type { PanelTrainingEvent } from './backend';
-
-/** The training events core emits that the panel plots; other types are ignored. */
-export type CoreTrainEvent =
-  | { type: 'step'; step: number; totalSteps: number; loss: number; lr: number; tokensSeen: number; tokensPerSec: number }
-  | { type: 'eval'; step: number; valLoss: number }
-  | { type: string };
 
 export class TrainEventMapper {
   private tokensSeen = 0;
 
   constructor(readonly runId: string) {}
 
-  map(e: CoreTrainEvent): PanelTrainingEvent | undefined {
-    if (e.type === 'step' && 'loss' in e) {
+  map(e: TrainEventWire): PanelTrainingEvent | undefined {
+    if (e.type === 'step') {
       this.tokensSeen = e.tokensSeen;
       if (!Number.isFinite(e.loss) || !Number.isFinite(e.lr)) return undefined;
-      return {
-        type: 'step',
-        runId: this.runId,
-        step: e.step,
-        totalSteps: e.totalSteps,
-        loss: e.loss,
-        lr: e.lr,
-        tokensSeen: e.tokensSeen,
-        tokensPerSec: Number.isFinite(e.tokensPerSec) ? e.tokensPerSec : 0,
-      };
+      const { step, totalSteps, loss, lr, tokensSeen, tokensPerSec } = e;
+      return { type: 'step', runId: this.runId, step, totalSteps, loss, lr, tokensSeen, tokensPerSec };
     }
-    if (e.type === 'eval' && 'valLoss' in e) {
+    if (e.type === 'eval') {
       if (!Number.isFinite(e.valLoss)) return undefined;
       return { type: 'eval', runId: this.runId, step: e.step, valLoss: e.valLoss, tokensSeen: this.tokensSeen };
     }

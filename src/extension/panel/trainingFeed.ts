@@ -1,19 +1,19 @@
-// Turns a training source shaped like the extension's TrainingController (per-run core training events,
-// and an outcome when a job ends) into the panel's training feed: steps and evals tagged with the run,
-// a `running` state when a run starts reporting, and its end state (finished, stopped, failed).
+// Turns a training source shaped like the extension's TrainingController (per-run training events, and
+// how each job ended) into the panel's training feed: steps and evals tagged with the run, a `running`
+// state when a run starts reporting, and its ending as the state it ends in.
+import type { RunEnding } from '../../protocol/training';
+import type { TrainEventWire } from '../../protocol/worker';
 import type { PanelTrainingEvent, Subscription } from './backend';
-import type { CoreTrainEvent } from './trainEvents';
 import { TrainEventMapper } from './trainEvents';
-
-export type TrainOutcomeStatus = 'finished' | 'cancelled' | 'crashed' | 'failed';
 
 /** What the feed needs; a vscode.Event fits `onDidEvent`/`onDidEnd` as they are. */
 export interface TrainingSource {
-  onDidEvent(listener: (e: { runName: string; event: CoreTrainEvent }) => void): Subscription;
-  onDidEnd(listener: (o: { runName: string; status: TrainOutcomeStatus; error?: string }) => void): Subscription;
+  onDidEvent(listener: (e: { runName: string; event: TrainEventWire }) => void): Subscription;
+  onDidEnd(listener: (o: { runName: string; status: RunEnding; error?: string }) => void): Subscription;
 }
 
-const END_STATE = { finished: 'finished', cancelled: 'stopped', crashed: 'failed', failed: 'failed' } as const;
+/** Endings whose error message the panel shows beside the state. */
+const SHOWS_ERROR: ReadonlySet<RunEnding> = new Set(['diverged', 'crashed', 'failed']);
 
 /** A PanelBackend.onTrainingEvent over the source. */
 export function panelTrainingFeed(source: TrainingSource): (listener: (e: PanelTrainingEvent) => void) => Subscription {
@@ -30,8 +30,7 @@ export function panelTrainingFeed(source: TrainingSource): (listener: (e: PanelT
       }),
       source.onDidEnd((o) => {
         mapper = undefined;
-        const state = END_STATE[o.status];
-        listener({ type: 'state', runId: o.runName, state, ...(o.error && state === 'failed' ? { message: o.error } : {}) });
+        listener({ type: 'state', runId: o.runName, state: o.status, ...(o.error && SHOWS_ERROR.has(o.status) ? { message: o.error } : {}) });
       }),
     ];
     return { dispose: () => subs.forEach((s) => s.dispose()) };

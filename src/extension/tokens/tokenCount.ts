@@ -1,7 +1,7 @@
 // The status bar's live token count of the selection (or the whole file), computed in the worker after
 // the selection settles (debounced); a newer request supersedes an older one.
 import * as vscode from 'vscode';
-import type { EncodingChoice } from '../../protocol/worker';
+import type { Encoding } from '../../protocol/model';
 import type { WorkerClient } from '../workerClient';
 
 /** Above this many characters the live count is estimated instead of sent to the worker on every move. */
@@ -18,7 +18,7 @@ export class TokenCountItem implements vscode.Disposable {
 
   constructor(
     private readonly worker: WorkerClient,
-    private readonly encoding: () => Promise<EncodingChoice> | EncodingChoice,
+    private readonly encoding: () => Promise<Encoding> | Encoding,
     private readonly enabled: () => boolean,
   ) {
     this.item.name = 'LLM Lab Token Count';

@@ -2,14 +2,15 @@
 // `maxDrawnTokens` tokens with two alternating theme colours, a hover shows a token's id, text and bytes,
 // and any edit of the document (or Clear Tokens) removes them.
 import * as vscode from 'vscode';
-import type { EncodingChoice, TokenSpan } from '../../protocol/worker';
+import type { Encoding } from '../../protocol/model';
+import type { TokenSpan } from '../../protocol/worker';
 import type { WorkerClient } from '../workerClient';
 import { hexBytes, spanAt, visibleText } from './tokenText';
 
 export interface TokenState {
   uri: string;
   version: number;
-  encoding: EncodingChoice;
+  encoding: Encoding;
   /** Exact token count of the tokenized text. */
   count: number;
   /** Tokens drawn (capped). */
@@ -44,7 +45,7 @@ export class TokenView implements vscode.Disposable {
   }
 
   /** Tokenizes the selection (or the whole document when nothing is selected) and draws it. */
-  async tokenize(editor: vscode.TextEditor, encoding: EncodingChoice, maxDrawn: number, token?: vscode.CancellationToken): Promise<TokenState> {
+  async tokenize(editor: vscode.TextEditor, encoding: Encoding, maxDrawn: number, token?: vscode.CancellationToken): Promise<TokenState> {
     this.pending?.abort();
     const controller = new AbortController();
     this.pending = controller;

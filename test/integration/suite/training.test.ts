@@ -49,7 +49,7 @@ describe('pretraining', function () {
     const out = (await vscode.commands.executeCommand('llmLab.pretrain', { ...SMALL, steps: 4, evalEvery: 2, checkpointEvery: 2 })) as TrainOutcome;
     c.dispose();
     assert.ok(out, `no outcome; messages: ${a.messages().map((m) => m.text).join(' | ')}`);
-    assert.strictEqual(out.status, 'finished', out.error);
+    assert.strictEqual(out.status, 'completed', out.error);
     assert.strictEqual(out.steps, 4);
     const steps = c.events.flatMap((e) => (e.event.type === 'step' ? [e.event] : []));
     assert.deepStrictEqual(steps.map((s) => s.step), [1, 2, 3, 4]);
@@ -141,7 +141,7 @@ describe('pretraining', function () {
     const r = collect(a);
     const resumed = (await vscode.commands.executeCommand('llmLab.resumeTraining', { runDir: crashed.runDir })) as TrainOutcome;
     r.dispose();
-    assert.strictEqual(resumed.status, 'finished', resumed.error);
+    assert.strictEqual(resumed.status, 'completed', resumed.error);
     assert.notStrictEqual(a.lab.worker.pid, pid, 'the worker was not restarted');
     const ckptStep = ckpt.type === 'checkpoint' ? ckpt.step : 0;
     assert.ok(resumed.firstStep !== null && resumed.firstStep > ckptStep && resumed.firstStep <= lastSeen + 1, `resumed at step ${resumed.firstStep}, checkpoint was at ${ckptStep}`);

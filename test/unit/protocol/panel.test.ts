@@ -51,7 +51,7 @@ describe('panel protocol', () => {
     const good = { requestId: 'g', prompt: 'hi', maxNewTokens: 5, temperature: 1, topCandidates: 3 };
     refused(parseFromPanel({ type: 'generate/start', body: { ...good, prompt: undefined } }), 'body.prompt: missing');
     refused(parseFromPanel({ type: 'generate/start', body: { ...good, prompt: 7 } }), 'body.prompt: expected a string');
-    refused(parseFromPanel({ type: 'generate/start', body: { ...good, maxNewTokens: 0 } }), 'maxNewTokens: 0 is below 1');
+    refused(parseFromPanel({ type: 'generate/start', body: { ...good, maxNewTokens: 0 } }), 'maxNewTokens: expected at least 1, got 0');
     refused(parseFromPanel({ type: 'generate/start', body: { ...good, maxNewTokens: 2.5 } }), 'whole number');
     refused(parseFromPanel({ type: 'generate/start', body: { ...good, temperature: NaN } }), 'finite number');
     refused(parseFromPanel({ type: 'generate/start', body: { ...good, topP: 0 } }), 'topP: must be above 0');
@@ -69,7 +69,7 @@ describe('panel protocol', () => {
     const s = { runId: 'run-1', step: 3, totalSteps: 10, loss: 4.2, lr: 3e-4, tokensSeen: 768, tokensPerSec: 900 };
     assert.ok(parseToPanel(toPanel('train/didReportStep', s)).ok);
     refused(parseToPanel({ type: 'train/didReportStep', body: { ...s, loss: NaN } }), 'loss: expected a finite number');
-    refused(parseToPanel({ type: 'train/didReportStep', body: { ...s, step: -1 } }), 'step: -1 is below 0');
+    refused(parseToPanel({ type: 'train/didReportStep', body: { ...s, step: -1 } }), 'step: expected at least 0, got -1');
     refused(parseToPanel({ type: 'train/didReplay', body: { steps: [s, { ...s, lr: 'x' }], evals: [] } }), 'steps[1].lr');
     refused(parseToPanel({ type: 'train/didChangeState', body: { runId: null, state: 'dancing' } }), 'expected one of');
   });
@@ -84,8 +84,8 @@ describe('panel protocol', () => {
     const head = [1, 0, 0.25, 0.75];
     refused(parseToPanel(attention([[head, [1, 0, 0.5]]])), 'weights[0][1]: expected 4 values for 2 tokens');
     refused(parseToPanel(attention([[head, head], [head]])), 'weights[1]: expected 2 heads');
-    refused(parseToPanel(attention([[[1, 0, 1.5, 0]]])), 'is above 1');
-    refused(parseToPanel(attention([[[1, 0, -0.1, 0]]])), 'is below 0');
+    refused(parseToPanel(attention([[[1, 0, 1.5, 0]]])), 'expected at most 1, got 1.5');
+    refused(parseToPanel(attention([[[1, 0, -0.1, 0]]])), 'expected at least 0, got -0.1');
     refused(parseToPanel(attention([], ['a'])), 'no layers');
     refused(parseToPanel(attention([[[]]], [])), 'tokens: empty');
     const T = 420; // 12 maps of 420² = 2.12M weights, above the 2M a message may carry

@@ -1,6 +1,7 @@
 // The protocol's runtime checks: good messages pass typed, bad ones fail naming the wrong field.
 import * as assert from 'node:assert/strict';
-import { hostToWorker, trainEvent, workerRequests, workerToHost } from '../../../src/protocol/worker';
+import { trainEvent } from '../../../src/protocol/training';
+import { hostToWorker, workerRequests, workerToHost } from '../../../src/protocol/worker';
 import { arr, int, num, obj, opt, ProtocolError, str } from '../../../src/protocol/validate';
 
 describe('protocol validation', () => {
@@ -32,16 +33,16 @@ describe('protocol validation', () => {
   it('refuses NaN unless a field allows it (a diverged loss is reported, not dropped)', () => {
     assert.throws(() => num()(NaN), /finite/);
     assert.throws(() => num()(Infinity), /finite/);
-    const e = trainEvent({ type: 'step', step: 1, totalSteps: 2, loss: NaN, lr: 1e-4, tokensSeen: 10, tokensPerSec: 5 });
+    const e = trainEvent({ type: 'step', step: 1, totalSteps: 2, loss: NaN, lr: 1e-4, gradNorm: NaN, tokensSeen: 10, tokensPerSec: 5, elapsedMs: 3 });
     assert.equal(e.type, 'step');
     assert.ok(e.type === 'step' && Number.isNaN(e.loss));
-    assert.throws(() => trainEvent({ type: 'step', step: 1, totalSteps: 2, loss: 1, lr: NaN, tokensSeen: 10, tokensPerSec: 5 }), /lr/);
+    assert.throws(() => trainEvent({ type: 'step', step: 1, totalSteps: 2, loss: 1, lr: NaN, gradNorm: 1, tokensSeen: 10, tokensPerSec: 5, elapsedMs: 3 }), /lr/);
   });
 
   it('carries a task\'s metrics: named numbers on eval, the test split and its confusion matrix at the end', () => {
     const ev = trainEvent({ type: 'eval', step: 4, valLoss: 0.5, bestValLoss: 0.5, metrics: { valAccuracy: 0.75, trainLoss: 0.4 } });
     assert.deepEqual(ev, { type: 'eval', step: 4, valLoss: 0.5, bestValLoss: 0.5, metrics: { valAccuracy: 0.75, trainLoss: 0.4 } });
-    assert.throws(() => trainEvent({ type: 'eval', step: 4, valLoss: 0.5, metrics: { valAccuracy: 'high' } }), /\$\.metrics\.valAccuracy: expected a number/);
+    assert.throws(() => trainEvent({ type: 'eval', step: 4, valLoss: 0.5, bestValLoss: 0.5, metrics: { valAccuracy: 'high' } }), /\$\.metrics\.valAccuracy: expected a number/);
     const t = trainEvent({ type: 'test', step: 9, metrics: { accuracy: 1 }, confusion: { labels: ['ham', 'spam'], counts: [[3, 0], [1, 2]] } });
     assert.ok(t.type === 'test' && t.confusion?.counts[1][0] === 1);
     assert.throws(() => trainEvent({ type: 'test', step: 9, metrics: {}, confusion: { labels: ['a'], counts: [[-1]] } }), /counts\[0\]\[0\]/);

@@ -1,9 +1,12 @@
 // Entry of LLM Lab's native CPU backend: loads the C++ addon, registers the 'native' TensorFlow.js backend
 // (tfjs-backend-cpu's kernels plus native matmul) and the native fused model ops. The engine's initEngine
-// calls loadNativeBackend() for 'native'; it throws an Error saying why when the addon is unavailable.
+// calls loadNativeBackend() for 'native'; it throws an Error saying why when the addon is unavailable or
+// this CPU cannot run it (checked by the probe of cpu.ts before the kernels are loaded).
 import { registerFusedOps } from '../fused';
 import { loadAddon } from './addon';
 import { registerNativeBackend } from './backend';
+import type { CpuFeatures } from './cpu';
+import { describeCpu, nativeCpuRefusal, probeCpu } from './cpu';
 import { nativeCausalAttention } from './fusedAttention';
 import { nativeEmbedding, nativeGelu, nativeLayerNorm, nativeLinear, nativeLmLogits } from './fusedLayers';
 import { nativeAdamw, nativeCrossEntropy } from './fusedTraining';
@@ -11,12 +14,22 @@ import { ensureTfGradients } from './gradients';
 
 export { NATIVE_BACKEND } from './backend';
 export { ensureTfGradients } from './gradients';
+export type { CpuFeatures } from './cpu';
+
+export interface NativeLoadOptions {
+  /** The CPU's features; default: asked of the probe addon. Tests pass a CPU without AVX2. */
+  cpu?: CpuFeatures;
+}
 
 /**
  * Makes the 'native' backend available (tf.setBackend('native') then selects it). Resolves with a line
- * describing it and its thread count; rejects with why it cannot run here.
+ * describing it and its thread count; rejects with why it cannot run here, the CPU check first: on a CPU
+ * without the kernels' instructions the addon is never loaded.
  */
-export async function loadNativeBackend(): Promise<{ detail: string; threads: number }> {
+export async function loadNativeBackend(opts: NativeLoadOptions = {}): Promise<{ detail: string; threads: number }> {
+  const cpu = opts.cpu ?? probeCpu();
+  const refusal = nativeCpuRefusal(cpu);
+  if (refusal) throw new Error(refusal);
   const addon = loadAddon();
   ensureTfGradients();
   const info = addon.info();
@@ -32,7 +45,7 @@ export async function loadNativeBackend(): Promise<{ detail: string; threads: nu
     adamw: nativeAdamw,
   });
   return {
-    detail: `C++ kernels (${info.simd}), ${info.threads} thread${info.threads === 1 ? '' : 's'}`,
+    detail: `C++ kernels (${info.simd}; CPU checked: ${describeCpu(cpu)}), ${info.threads} thread${info.threads === 1 ? '' : 's'}`,
     threads: info.threads,
   };
 }

@@ -4,7 +4,7 @@ import { CancelledError, LlmLabError } from '../../../../src/core/errors';
 import { argmax, generate, generateText } from '../../../../src/core/generate';
 import type { GeneratedToken, GenerateOptions } from '../../../../src/core/generate';
 import type { GptModel } from '../../../../src/core/model/gpt';
-import { fullForwardLast, sharpModel, ToyTokenizer, toyConfig } from './helpers';
+import { constantLogitsModel, fullForwardLast, sharpModel, ToyTokenizer, toyConfig } from './helpers';
 
 const tok = new ToyTokenizer();
 
@@ -21,17 +21,6 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
-}
-
-/** A model whose logits are `row` at every position: ln_f maps everything to e₀ and wte's column 0 is `row`. */
-function constantLogitsModel(row: number[]): GptModel {
-  const model = sharpModel(5);
-  const C = toyConfig.embDim;
-  model.params.get('ln_f.weight')!.assign(tf.zeros([C]));
-  model.params.get('ln_f.bias')!.assign(tf.tidy(() => tf.concat([tf.ones([1]), tf.zeros([C - 1])])));
-  const wte = model.params.get('wte.weight')!;
-  wte.assign(tf.tidy(() => tf.concat([tf.tensor2d(row, [row.length, 1]), tf.slice(wte, [0, 1], [-1, C - 1])], 1)));
-  return model;
 }
 
 describe('generate', () => {

@@ -98,3 +98,14 @@ export function fullForwardLast(model: GptModel, ids: number[]): Float32Array {
   row.dispose();
   return data;
 }
+
+/** A model whose logits are `row` at every position: ln_f maps everything to e₀ and wte's column 0 is `row`. */
+export function constantLogitsModel(row: number[], config: GptConfig = toyConfig): GptModel {
+  const model = sharpModel(5, config);
+  const C = config.embDim;
+  model.params.get('ln_f.weight')!.assign(tf.zeros([C]));
+  model.params.get('ln_f.bias')!.assign(tf.tidy(() => tf.concat([tf.ones([1]), tf.zeros([C - 1])])));
+  const wte = model.params.get('wte.weight')!;
+  wte.assign(tf.tidy(() => tf.concat([tf.tensor2d(row, [row.length, 1]), tf.slice(wte, [0, 1], [-1, C - 1])], 1)));
+  return model;
+}

@@ -6,19 +6,19 @@ import { TrainEventMapper } from '../../../../src/extension/panel/trainEvents';
 describe('TrainEventMapper', () => {
   it('tags steps with the run and gives an eval the tokens seen at the last step', () => {
     const m = new TrainEventMapper('run-7');
-    assert.deepEqual(m.map({ type: 'step', step: 4, totalSteps: 10, loss: 3.5, lr: 1e-4, tokensSeen: 1024, tokensPerSec: 512 }), {
+    assert.deepEqual(m.map({ type: 'step', step: 4, totalSteps: 10, loss: 3.5, lr: 1e-4, tokensSeen: 1024, tokensPerSec: 512, gradNorm: 0.7, elapsedMs: 900 }), {
       type: 'step', runId: 'run-7', step: 4, totalSteps: 10, loss: 3.5, lr: 1e-4, tokensSeen: 1024, tokensPerSec: 512,
     });
-    assert.deepEqual(m.map({ type: 'eval', step: 4, valLoss: 3.9 }), { type: 'eval', runId: 'run-7', step: 4, valLoss: 3.9, tokensSeen: 1024 });
+    assert.deepEqual(m.map({ type: 'eval', step: 4, valLoss: 3.9, bestValLoss: 3.9 }), { type: 'eval', runId: 'run-7', step: 4, valLoss: 3.9, tokensSeen: 1024 });
   });
 
   it('drops NaN or infinite losses and events the panel does not plot', () => {
     const m = new TrainEventMapper('r');
-    assert.equal(m.map({ type: 'step', step: 1, totalSteps: 2, loss: NaN, lr: 1e-3, tokensSeen: 10, tokensPerSec: 1 }), undefined);
-    assert.equal(m.map({ type: 'eval', step: 1, valLoss: Infinity }), undefined);
-    assert.equal(m.map({ type: 'sample' }), undefined);
+    assert.equal(m.map({ type: 'step', step: 1, totalSteps: 2, loss: NaN, lr: 1e-3, tokensSeen: 10, tokensPerSec: 1, gradNorm: NaN, elapsedMs: 5 }), undefined);
+    assert.equal(m.map({ type: 'eval', step: 1, valLoss: Infinity, bestValLoss: Infinity }), undefined);
+    assert.equal(m.map({ type: 'sample', step: 1, prompt: 'Every', text: 'Every effort' }), undefined);
     // The dropped step still moved tokens seen forward.
-    const e = m.map({ type: 'eval', step: 1, valLoss: 2 });
+    const e = m.map({ type: 'eval', step: 1, valLoss: 2, bestValLoss: 2 });
     assert.ok(e?.type === 'eval');
     assert.equal(e.tokensSeen, 10);
   });

@@ -18,7 +18,7 @@ function source() {
   return { s, ev, emit: (...a: Parameters<typeof onEvent>) => onEvent(...a), end: (...a: Parameters<typeof onEnd>) => onEnd(...a), disposed: () => disposed };
 }
 
-const stepEvent = (n: number) => ({ type: 'step', step: n, totalSteps: 9, loss: 2, lr: 1e-3, tokensSeen: n * 10, tokensPerSec: 5 });
+const stepEvent = (n: number) => ({ type: 'step' as const, step: n, totalSteps: 9, loss: 2, lr: 1e-3, gradNorm: 1, tokensSeen: n * 10, tokensPerSec: 5, elapsedMs: n });
 
 describe('panelTrainingFeed', () => {
   it('reports running when a run starts, its points, then how it ended', () => {
@@ -26,14 +26,14 @@ describe('panelTrainingFeed', () => {
     const got: PanelTrainingEvent[] = [];
     const sub = panelTrainingFeed(src.s)((e) => got.push(e));
     src.emit({ runName: 'r1', event: stepEvent(1) });
-    src.emit({ runName: 'r1', event: { type: 'eval', step: 1, valLoss: 3 } });
-    src.emit({ runName: 'r1', event: { type: 'checkpoint', step: 1, dir: '/x' } as never });
+    src.emit({ runName: 'r1', event: { type: 'eval', step: 1, valLoss: 3, bestValLoss: 3 } });
+    src.emit({ runName: 'r1', event: { type: 'checkpoint', step: 1, dir: '/x' } });
     src.end({ runName: 'r1', status: 'crashed', error: 'The worker stopped (out of memory).' });
     src.emit({ runName: 'r2', event: stepEvent(1) });
     src.end({ runName: 'r2', status: 'cancelled', error: 'ignored' });
     assert.deepEqual(
       got.map((e) => (e.type === 'state' ? `${e.runId}:${e.state}${e.message ? `:${e.message}` : ''}` : `${e.runId}:${e.type}:${e.step}`)),
-      ['r1:running', 'r1:step:1', 'r1:eval:1', 'r1:failed:The worker stopped (out of memory).', 'r2:running', 'r2:step:1', 'r2:stopped'],
+      ['r1:running', 'r1:step:1', 'r1:eval:1', 'r1:crashed:The worker stopped (out of memory).', 'r2:running', 'r2:step:1', 'r2:cancelled'],
     );
     const ev = got[2];
     assert.ok(ev.type === 'eval' && ev.tokensSeen === 10);

@@ -1,0 +1,91 @@
+// Fill-in-the-middle (FIM) data, after Bavarian et al. (2022), "Efficient Training of Language Models to Fill
+// in the Middle", as StarCoder trains: with probability `rate` a document is cut at two random character
+// positions into prefix, middle and suffix and rearranged around three sentinel tokens, so that a left-to-right
+// model learns to write the middle after seeing both sides:
+//
+//   PSM  <|fim_prefix|> prefix <|fim_suffix|> suffix <|fim_middle|> middle
+//   SPM  <|fim_prefix|> <|fim_suffix|> suffix <|fim_middle|> prefix middle
+//
+// SPM (chosen with probability `spmRate` among transformed documents) is the paper's variant that keeps
+// prefix and middle adjacent (its appendix D). Each part is encoded on its own; the document separator
+// (<|endoftext|>) that follows the document is left to the caller. Other documents stay as they are.
+import { LlmLabError } from '../errors';
+
+/** The sentinel texts, as StarCoder's tokenizer names them. */
+export const FIM_TOKEN_TEXT = { prefix: '<|fim_prefix|>', middle: '<|fim_middle|>', suffix: '<|fim_suffix|>' } as const;
+
+/** The sentinels' token ids in a model's vocabulary. */
+export interface FimSentinels {
+  prefix: number;
+  middle: number;
+  suffix: number;
+}
+
+/** Sentinels appended to a vocabulary of `vocabSize` ids: prefix, middle, suffix get the next three ids. */
+export function sentinelsAfter(vocabSize: number): FimSentinels {
+  return { prefix: vocabSize, middle: vocabSize + 1, suffix: vocabSize + 2 };
+}
+
+export interface FimOptions {
+  /** Share of documents transformed, 0..1. */
+  rate: number;
+  /** Share of the transformed documents put in SPM order rather than PSM, 0..1. Default 0. */
+  spmRate?: number;
+}
+
+/** What the random draws need: a uniform float in [0, 1) and a uniform integer in [0, n). */
+export interface FimRandom {
+  float(): number;
+  int(n: number): number;
+}
+
+export type FimOrder = 'psm' | 'spm';
+
+export interface FimSplit {
+  /** Undefined for a document left as it is. */
+  order?: FimOrder;
+  prefix: string;
+  middle: string;
+  suffix: string;
+}
+
+export function checkFimOptions(o: FimOptions): void {
+  for (const [name, v] of [['fim-rate', o.rate], ['fim-spm-rate', o.spmRate ?? 0]] as const) {
+    if (!(typeof v === 'number' && v >= 0 && v <= 1)) {
+      throw new LlmLabError('bad-argument', `--${name} is a probability between 0 and 1, got ${v}.`);
+    }
+  }
+}
+
+/** Moves a cut that falls between the two halves of a surrogate pair to before the pair. */
+function onCharBoundary(text: string, at: number): number {
+  const c = text.charCodeAt(at);
+  return at > 0 && at < text.length && c >= 0xdc00 && c <= 0xdfff ? at - 1 : at;
+}
+
+/**
+ * Decides one document's fate with three kinds of draws, in this order: one float (transform when below
+ * `rate`), then two integers in [0, length] (the cut points, sorted), then one float (SPM when below `spmRate`).
+ * A document that is not transformed is returned whole as `prefix`.
+ */
+export function splitForFim(doc: string, rng: FimRandom, o: FimOptions): FimSplit {
+  if (o.rate <= 0 || !(rng.float() < o.rate)) return { prefix: doc, middle: '', suffix: '' };
+  let a = onCharBoundary(doc, rng.int(doc.length + 1));
+  let b = onCharBoundary(doc, rng.int(doc.length + 1));
+  if (a > b) [a, b] = [b, a];
+  const order: FimOrder = (o.spmRate ?? 0) > 0 && rng.float() < (o.spmRate ?? 0) ? 'spm' : 'psm';
+  return { order, prefix: doc.slice(0, a), middle: doc.slice(a, b), suffix: doc.slice(b) };
+}
+
+/** The token ids of a split document, sentinels included (see the header for the two orders). */
+export function fimIds(split: FimSplit, encode: (text: string) => number[], s: FimSentinels): number[] {
+  if (!split.order) return encode(split.prefix);
+  const [p, m, x] = [encode(split.prefix), encode(split.middle), encode(split.suffix)];
+  if (split.order === 'psm') return [s.prefix, ...p, s.suffix, ...x, s.middle, ...m];
+  return [s.prefix, s.suffix, ...x, s.middle, ...p, ...m];
+}
+
+/** One document's ids after the FIM transformation (or plain, for the documents it leaves alone). */
+export function fimDocument(doc: string, rng: FimRandom, o: FimOptions, encode: (text: string) => number[], s: FimSentinels): number[] {
+  return fimIds(splitForFim(doc, rng, o), encode, s);
+}

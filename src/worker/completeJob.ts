@@ -1,0 +1,47 @@
+// The worker's inline completion: resolves a run folder to its latest checkpoint (so a model that is still
+// training answers with its newest weights), then runs core's completion on the cached model. The model's
+// fill-in-the-middle sentinels, when its config records them, let the text after the cursor in.
+import { findCheckpoint } from '../core/checkpoint';
+import type { LlmLabMeta } from '../core/checkpoint';
+import { completeText } from '../core/complete';
+import type { FimSentinels } from '../core/data/fim';
+import { LlmLabError } from '../core/errors';
+import type { ParamsOf, ResultOf } from '../protocol/worker';
+import { withModel } from './modelJobs';
+import type { JobContext } from './server';
+
+/** The sentinels recorded in a checkpoint's config (llm_lab.fim), when they are three whole ids. */
+export function fimOf(meta: LlmLabMeta): FimSentinels | undefined {
+  const f = meta.fim as Partial<FimSentinels> | undefined;
+  const ok = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+  return f && ok(f.prefix) && ok(f.middle) && ok(f.suffix) ? { prefix: f.prefix, middle: f.middle, suffix: f.suffix } : undefined;
+}
+
+export async function completeJob(p: ParamsOf<'complete'>, ctx: JobContext): Promise<ResultOf<'complete'>> {
+  const t0 = performance.now();
+  const dir = await findCheckpoint(p.modelDir);
+  if (!dir) {
+    throw new LlmLabError(
+      'not-found',
+      `${p.modelDir} holds no model (no config.json, no checkpoints yet). Point llmLab.inlineCompletion.model at a run or model folder, or pretrain one.`,
+    );
+  }
+  return withModel(dir, async (l, tok) => {
+    const r = await completeText(
+      l.model,
+      tok,
+      {
+        prefix: p.prefix,
+        prefixTruncated: p.prefixTruncated,
+        suffix: p.suffix,
+        suffixTruncated: p.suffixTruncated,
+        mode: p.mode,
+        maxLines: p.maxLines,
+        maxNewTokens: p.maxNewTokens,
+        temperature: p.temperature,
+      },
+      { signal: ctx.signal, fim: fimOf(l.meta) },
+    );
+    return { ...r, modelDir: dir, ms: performance.now() - t0 };
+  });
+}
