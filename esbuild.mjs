@@ -52,6 +52,20 @@ function copyWasmBinaries() {
   }
 }
 
+// Dawn's binary for this platform only, beside the bundles (the webgpu backend looks there first): a package
+// built on one platform carries that platform's GPU binary and no other.
+function copyDawnBinary() {
+  let pkgDir;
+  try {
+    pkgDir = dirname(require.resolve('webgpu/package.json'));
+  } catch {
+    return; // an optional dependency: without it the webgpu backend reports itself not installed
+  }
+  const platformDir = `${process.platform}-${process.platform === 'darwin' ? 'universal' : process.arch}`;
+  const from = join(pkgDir, 'dist', platformDir, 'dawn.node');
+  if (existsSync(from)) cpSync(from, join('dist', 'dawn.node'));
+}
+
 const contexts = [];
 for (const t of targets) {
   if (!existsSync(t.entry)) {
@@ -72,6 +86,7 @@ for (const t of targets) {
   );
 }
 copyWasmBinaries();
+copyDawnBinary();
 if (watch) {
   await Promise.all(contexts.map((c) => c.watch()));
 } else {

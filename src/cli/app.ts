@@ -5,11 +5,13 @@ import { isLlmLabError } from '../core/errors';
 import { parseFlags } from './args';
 import type { Command } from './command';
 import { commandHelp } from './command';
+import { askCommand } from './commands/ask';
 import { demoCommand } from './commands/demo';
 import { downloadCommand } from './commands/download';
 import { evalCommand } from './commands/eval';
 import { generateCommand } from './commands/generate';
 import { infoCommand } from './commands/info';
+import { loraCommand } from './commands/lora';
 import { pretrainCommand } from './commands/pretrain';
 import { tokenizeCommand } from './commands/tokenize';
 import type { CliIo } from './io';
@@ -17,7 +19,7 @@ import { println } from './io';
 
 export const VERSION = '0.1.0';
 
-export const COMMANDS: Command[] = [tokenizeCommand, pretrainCommand, generateCommand, evalCommand, infoCommand, downloadCommand, demoCommand];
+export const COMMANDS: Command[] = [tokenizeCommand, pretrainCommand, generateCommand, evalCommand, askCommand, infoCommand, downloadCommand, loraCommand, demoCommand];
 
 export function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

@@ -10,7 +10,6 @@ import { InlineCompletionProvider } from './completion/provider';
 import { CompletionStatusItem, TOGGLE_COMMAND, toggleInlineCompletion } from './completion/statusItem';
 import { downloadGpt2Command } from './commands/download';
 import { generateCommand, evaluateCommand, selectModelCommand, showEngineCommand } from './commands/models';
-import { pretrainCommand, resumeCommand, stopCommand } from './commands/pretrain';
 import type { Lab } from './lab';
 import { ActiveModel, workspaceRoot } from './lab';
 import { Notifier } from './notify';
@@ -22,6 +21,8 @@ import { readSettings } from './settings';
 import { TokenCountItem } from './tokens/tokenCount';
 import { TokenView } from './tokens/tokenView';
 import { TrainingController } from './training';
+import { TrainingService } from './trainingService';
+import type { PretrainArgs } from './trainingService';
 import { WorkerClient } from './workerClient';
 
 /** What `activate` returns: the services, and the messages shown so far (for tests). */
@@ -66,7 +67,8 @@ export function activate(context: vscode.ExtensionContext): LlmLabApi {
     used = true;
     void tokenCount.schedule(0);
   };
-  const lab: Lab = { context, output, notifier, worker, inference, training, tokens, tokenCount, model };
+  const lab = { context, output, notifier, worker, inference, training, tokens, tokenCount, model } as Omit<Lab, 'trainer'> as Lab;
+  lab.trainer = new TrainingService(lab);
   context.subscriptions.push(output, training, tokens, tokenCount, model, { dispose: () => worker.dispose() }, { dispose: () => inference.dispose() });
 
   const completionModel = (s = readSettings().completion) => completionModelDir(s.model, workspaceRoot(), model.dir);
@@ -143,9 +145,9 @@ export function activate(context: vscode.ExtensionContext): LlmLabApi {
     tokens.clear(editor?.document.uri);
     return true;
   });
-  register('llmLab.pretrain', 'Pretrain on Workspace', (args?: Parameters<typeof pretrainCommand>[1]) => pretrainCommand(lab, args ?? {}));
-  register('llmLab.stopTraining', 'Stop Training', () => stopCommand(lab));
-  register('llmLab.resumeTraining', 'Resume Training', (args?: { runDir?: string }) => resumeCommand(lab, args ?? {}));
+  register('llmLab.pretrain', 'Pretrain on Workspace', (args?: PretrainArgs) => lab.trainer.pretrain(args ?? {}));
+  register('llmLab.stopTraining', 'Stop Training', () => lab.trainer.stop());
+  register('llmLab.resumeTraining', 'Resume Training', (args?: { runDir?: string }) => lab.trainer.resume(args ?? {}));
   register('llmLab.selectModel', 'Select Model', (args?: { modelDir?: string }) => selectModelCommand(lab, args ?? {}));
   register('llmLab.generateFromSelection', 'Generate from Selection', (args?: Parameters<typeof generateCommand>[1]) => generateCommand(lab, args ?? {}));
   register('llmLab.evaluateModelOnFile', 'Evaluate Model on File', (args?: { file?: string }) => evaluateCommand(lab, args ?? {}));

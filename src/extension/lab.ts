@@ -8,6 +8,7 @@ import { readSettings } from './settings';
 import type { TokenCountItem } from './tokens/tokenCount';
 import type { TokenView } from './tokens/tokenView';
 import type { TrainingController } from './training';
+import type { TrainingService } from './trainingService';
 import type { WorkerClient } from './workerClient';
 
 const MODEL_KEY = 'llmLab.activeModel';
@@ -53,6 +54,8 @@ export interface Lab {
   /** A second worker process for inline completions, so they never wait behind training. */
   inference: WorkerClient;
   training: TrainingController;
+  /** Starts, resumes and stops training for the commands and the panel. */
+  trainer: TrainingService;
   tokens: TokenView;
   tokenCount: TokenCountItem;
   model: ActiveModel;

@@ -1,7 +1,6 @@
 // Connects the lab panel (src/extension/panel) to the rest of the extension: training events from the
 // training controller, and attention maps, model info, streamed generation and data windows from the
 // worker. The panel sees only the plain PanelBackend interface.
-import * as vscode from 'vscode';
 import { LlmLabError } from '../core/errors';
 import { estimateMemory } from '../core/model/config';
 import type { AttentionMaps, DataQuery, GeneratedPiece, GenerateSettings, PanelBackend, Subscription } from './panel/backend';
@@ -36,17 +35,15 @@ export function createPanelBackend(lab: Lab): PanelBackend {
       const sub = model.onDidChange(() => void this.modelInfo().then(listener, () => listener(null)));
       return { dispose: () => sub.dispose() };
     },
-    // Pretrain and Resume resolve when the run ends: the panel's request must not wait that long.
-    async startTraining() {
-      void vscode.commands.executeCommand('llmLab.pretrain');
-    },
+    // Through the training service, as the commands do; the panel's request ends once the run is going.
+    startTraining: () => lab.trainer.launch(() => lab.trainer.pretrain()),
     async stopTraining() {
-      await vscode.commands.executeCommand('llmLab.stopTraining');
+      await lab.trainer.stop();
     },
     async resumeTraining() {
       const runs = runsFolder();
       const last = runs ? (await listRuns(runs)).find((r) => r.record) : undefined;
-      void vscode.commands.executeCommand('llmLab.resumeTraining', last ? { runDir: last.dir } : undefined);
+      await lab.trainer.launch(() => lab.trainer.resume(last ? { runDir: last.dir } : {}));
     },
     async attention(text: string, signal: AbortSignal): Promise<AttentionMaps> {
       const r = await worker.request('attention', { modelDir: requireModel(), text }, { signal });

@@ -1,12 +1,12 @@
-// The runs folder: where training runs live (default `.llm-lab/runs/<name>/` in the workspace). Core's
-// pretrain writes run.json (resolved options), metrics.jsonl (one event a line) and checkpoints/step-N/
-// (config.json + model.safetensors + training state); the extension adds job.json (which files, preset and
-// settings were asked for) so a run can be resumed from the editor. The folder carries its own `.gitignore`
-// so runs never reach a commit.
+// The runs folder: where training runs live (default `.llm-lab/runs/<name>/` in the workspace). What is
+// inside a run (run.json, metrics.jsonl, step checkpoints) is core's business and read through core; the
+// extension adds job.json (which files, preset and settings were asked for) so a run can be resumed from the
+// editor. The folder carries its own `.gitignore` so runs never reach a commit.
 // Pure Node: no `vscode`, unit-tested.
 import { promises as fs } from 'node:fs';
 import type { Dirent } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
+import { findCheckpoint, isModelFolder, WEIGHTS_FILE } from '../core/checkpoint/layout';
 import { LlmLabError } from '../core/errors';
 import type { TrainJob } from '../protocol/worker';
 
@@ -14,9 +14,12 @@ import type { TrainJob } from '../protocol/worker';
 export const JOB_FILE = 'job.json';
 const GITIGNORE_TEXT = '# Written by LLM Lab: training runs and checkpoints stay out of version control.\n*\n';
 
+/** Where runs go when llmLab.runsFolder is left empty (package.json's default for it is the same). */
+export const DEFAULT_RUNS_FOLDER = '.llm-lab/runs';
+
 /** Absolute runs folder from the setting (relative paths are taken from the workspace root). */
 export function resolveRunsFolder(workspaceRoot: string, setting: string): string {
-  const s = setting.trim() || '.llm-lab/runs';
+  const s = setting.trim() || DEFAULT_RUNS_FOLDER;
   return isAbsolute(s) ? s : resolve(workspaceRoot, s);
 }
 
@@ -88,35 +91,10 @@ export async function readRunRecord(runDir: string): Promise<RunRecord> {
   }
 }
 
-/** Whether a folder holds a saved model (config.json + model.safetensors). */
-export async function isModelDir(dir: string): Promise<boolean> {
-  try {
-    await Promise.all([fs.access(join(dir, 'config.json')), fs.access(join(dir, 'model.safetensors'))]);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Model folders inside a run (the run folder itself and up to two levels below), newest first. */
-export async function findModelDirs(runDir: string): Promise<{ dir: string; mtimeMs: number }[]> {
-  const found: { dir: string; mtimeMs: number }[] = [];
-  const visit = async (dir: string, depth: number): Promise<void> => {
-    if (await isModelDir(dir)) {
-      const st = await fs.stat(join(dir, 'model.safetensors'));
-      found.push({ dir, mtimeMs: st.mtimeMs });
-    }
-    if (depth === 0) return;
-    let entries: Dirent[] = [];
-    try {
-      entries = await fs.readdir(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) if (e.isDirectory() && !e.name.startsWith('.')) await visit(join(dir, e.name), depth - 1);
-  };
-  await visit(runDir, 2);
-  return found.sort((a, b) => b.mtimeMs - a.mtimeMs);
+/** The model a run folder would load: its latest step checkpoint (core decides), if it saved one. */
+export async function latestModel(runDir: string): Promise<string | undefined> {
+  const dir = await findCheckpoint(runDir);
+  return dir && (await isModelFolder(dir)) ? dir : undefined;
 }
 
 export interface RunSummary {
@@ -141,10 +119,11 @@ export async function listRuns(runsFolder: string): Promise<RunSummary[]> {
     if (!e.isDirectory() || e.name.startsWith('.')) continue;
     const dir = join(runsFolder, e.name);
     const record = await readRunRecord(dir).catch(() => undefined);
-    const models = await findModelDirs(dir);
+    const model = await latestModel(dir);
+    if (!record && !model) continue;
     const st = await fs.stat(dir);
-    if (!record && models.length === 0) continue;
-    runs.push({ name: e.name, dir, record, latestModel: models[0]?.dir, modifiedMs: Math.max(st.mtimeMs, models[0]?.mtimeMs ?? 0) });
+    const modelSt = model ? await fs.stat(join(model, WEIGHTS_FILE)).catch(() => undefined) : undefined;
+    runs.push({ name: e.name, dir, record, latestModel: model, modifiedMs: Math.max(st.mtimeMs, modelSt?.mtimeMs ?? 0) });
   }
   return runs.sort((a, b) => b.modifiedMs - a.modifiedMs);
 }

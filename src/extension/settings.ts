@@ -1,4 +1,6 @@
-// Typed reads of the `llmLab.*` settings declared in package.json, with the declared defaults.
+// Typed reads of the `llmLab.*` settings declared in package.json. The defaults live in the manifest,
+// which VS Code applies, and nowhere here; the training ones are core's (PRETRAIN_DEFAULTS and the corpus
+// size cap), and a unit test holds the manifest to them.
 import * as vscode from 'vscode';
 import type { CompletionMode } from '../protocol/completion';
 import type { Encoding } from '../protocol/model';
@@ -40,38 +42,52 @@ export interface CompletionSettings {
   debounceMs: number;
 }
 
+type FlatSettings = Omit<LabSettings, 'completion'>;
+
+/** Each setting's key under `llmLab.`. */
+const KEYS: { readonly [K in keyof FlatSettings]: string } = {
+  encoding: 'tokenizer.encoding',
+  maxDrawnTokens: 'tokenizer.maxDrawnTokens',
+  showCount: 'tokenizer.showCount',
+  runsFolder: 'runsFolder',
+  backend: 'backend',
+  workerMaxMemoryMB: 'worker.maxMemoryMB',
+  include: 'pretrain.include',
+  exclude: 'pretrain.exclude',
+  maxFileBytes: 'pretrain.maxFileBytes',
+  preset: 'pretrain.preset',
+  steps: 'pretrain.steps',
+  batchSize: 'pretrain.batchSize',
+  learningRate: 'pretrain.learningRate',
+  evalEvery: 'pretrain.evalEvery',
+  checkpointEvery: 'pretrain.checkpointEvery',
+  maxNewTokens: 'generate.maxNewTokens',
+  temperature: 'generate.temperature',
+  topK: 'generate.topK',
+  hubBaseUrl: 'download.hubUrl',
+  modelsFolder: 'download.modelsFolder',
+};
+
+/** The inline-completion settings' keys under `llmLab.`. */
+const COMPLETION_KEYS: { readonly [K in keyof CompletionSettings]: string } = {
+  enabled: 'inlineCompletion.enabled',
+  model: 'inlineCompletion.model',
+  languages: 'inlineCompletion.languages',
+  mode: 'inlineCompletion.mode',
+  maxLines: 'inlineCompletion.maxLines',
+  maxNewTokens: 'inlineCompletion.maxNewTokens',
+  temperature: 'inlineCompletion.temperature',
+  debounceMs: 'inlineCompletion.debounceMs',
+};
+
+function readKeys<T>(c: vscode.WorkspaceConfiguration, keys: { readonly [K in keyof T]: string }): T {
+  const out = {} as Record<keyof T, unknown>;
+  for (const [field, key] of Object.entries(keys) as [keyof T, string][]) out[field] = c.get(key);
+  return out as T;
+}
+
 export function readSettings(scope?: vscode.ConfigurationScope): LabSettings {
   const c = vscode.workspace.getConfiguration('llmLab', scope);
-  return {
-    encoding: c.get<Encoding | 'model'>('tokenizer.encoding', 'gpt2'),
-    maxDrawnTokens: c.get<number>('tokenizer.maxDrawnTokens', 5000),
-    showCount: c.get<boolean>('tokenizer.showCount', true),
-    runsFolder: c.get<string>('runsFolder', '.llm-lab/runs'),
-    backend: c.get<string>('backend', 'auto'),
-    workerMaxMemoryMB: c.get<number>('worker.maxMemoryMB', 0),
-    include: c.get<string[]>('pretrain.include', ['**/*.txt', '**/*.md']),
-    exclude: c.get<string[]>('pretrain.exclude', ['**/node_modules/**', '**/.git/**']),
-    maxFileBytes: c.get<number>('pretrain.maxFileBytes', 5_000_000),
-    preset: c.get<string>('pretrain.preset', 'tiny'),
-    steps: c.get<number>('pretrain.steps', 200),
-    batchSize: c.get<number>('pretrain.batchSize', 8),
-    learningRate: c.get<number>('pretrain.learningRate', 0.003),
-    evalEvery: c.get<number>('pretrain.evalEvery', 50),
-    checkpointEvery: c.get<number>('pretrain.checkpointEvery', 50),
-    maxNewTokens: c.get<number>('generate.maxNewTokens', 100),
-    temperature: c.get<number>('generate.temperature', 0.8),
-    topK: c.get<number>('generate.topK', 40),
-    completion: {
-      enabled: c.get<boolean>('inlineCompletion.enabled', false),
-      model: c.get<string>('inlineCompletion.model', ''),
-      languages: c.get<string[]>('inlineCompletion.languages', ['*']),
-      mode: c.get<CompletionMode>('inlineCompletion.mode', 'line') === 'block' ? 'block' : 'line',
-      maxLines: c.get<number>('inlineCompletion.maxLines', 8),
-      maxNewTokens: c.get<number>('inlineCompletion.maxNewTokens', 16),
-      temperature: c.get<number>('inlineCompletion.temperature', 0),
-      debounceMs: c.get<number>('inlineCompletion.debounceMs', 75),
-    },
-    hubBaseUrl: c.get<string>('download.hubUrl', ''),
-    modelsFolder: c.get<string>('download.modelsFolder', ''),
-  };
+  const completion = readKeys<CompletionSettings>(c, COMPLETION_KEYS);
+  return { ...readKeys<FlatSettings>(c, KEYS), completion: { ...completion, mode: completion.mode === 'block' ? 'block' : 'line' } };
 }

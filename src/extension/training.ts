@@ -7,7 +7,7 @@ import { CancelledError, LlmLabError } from '../core/errors';
 import type { RunEnding } from '../protocol/training';
 import type { TrainEventWire, TrainJob } from '../protocol/worker';
 import type { Notifier } from './notify';
-import { findModelDirs } from './runs';
+import { latestModel } from './runs';
 import type { WorkerClient } from './workerClient';
 import { WorkerCrashError } from './workerClient';
 
@@ -49,11 +49,14 @@ export class TrainingController implements vscode.Disposable {
   private readonly statusItem = vscode.window.createStatusBarItem('llmLab.training', vscode.StatusBarAlignment.Left, 50);
   private readonly didEvent = new vscode.EventEmitter<TrainingEvent>();
   private readonly didEnd = new vscode.EventEmitter<TrainOutcome>();
+  private readonly didStart = new vscode.EventEmitter<RunningTraining>();
   private abort: AbortController | undefined;
   /** Each training event, for the panel (charts) and tests. */
   readonly onDidEvent = this.didEvent.event;
   /** When a job ends, however it ends. */
   readonly onDidEnd = this.didEnd.event;
+  /** When a job has been handed to the worker. */
+  readonly onDidStart = this.didStart.event;
   current: RunningTraining | undefined;
 
   constructor(
@@ -124,10 +127,10 @@ export class TrainingController implements vscode.Disposable {
             : e instanceof WorkerCrashError ? 'crashed'
             : e instanceof LlmLabError && e.code === 'diverged' ? 'diverged'
             : 'failed';
-          const models = await findModelDirs(job.runDir).catch(() => []);
+          const saved = await latestModel(job.runDir).catch(() => undefined);
           outcome = {
             runDir: job.runDir, runName, status, steps: running.last?.step ?? 0, finalLoss: running.last?.loss ?? null,
-            checkpointDir: running.lastCheckpoint?.dir ?? models[0]?.dir ?? null, firstStep, error: (e as Error).message,
+            checkpointDir: running.lastCheckpoint?.dir ?? saved ?? null, firstStep, error: (e as Error).message,
           };
           if (status === 'failed' || status === 'diverged') this.notifier.fail(`Training ${runName}`, e);
         }
@@ -135,6 +138,7 @@ export class TrainingController implements vscode.Disposable {
       },
     ));
     void running.done.then((o) => this.finish(o));
+    this.didStart.fire(running);
     return running.done;
   }
 
@@ -209,5 +213,6 @@ export class TrainingController implements vscode.Disposable {
     this.statusItem.dispose();
     this.didEvent.dispose();
     this.didEnd.dispose();
+    this.didStart.dispose();
   }
 }

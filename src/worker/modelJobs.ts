@@ -1,19 +1,17 @@
 // The worker's model jobs: info, streamed generation, evaluation and attention maps over saved models.
 // Models are loaded once and kept (the two most recent), each use holding a reference so a model is never
 // disposed while a job still runs on it.
-import { basename, dirname } from 'node:path';
+import { basename, join } from 'node:path';
 import { stat } from 'node:fs/promises';
-import { loadModel } from '../core/checkpoint';
+import { checkpointStep, findCheckpoint, loadModel, modelTokenizer, WEIGHTS_FILE } from '../core/checkpoint';
 import type { LoadedModel } from '../core/checkpoint';
 import { initEngine } from '../core/engine';
 import { evaluateText } from '../core/eval';
 import { generate } from '../core/generate';
 import { attentionMaps } from '../core/inspect';
 import { countParameters } from '../core/model/config';
-import type { EncodingName, Tokenizer } from '../core/tokenizer';
-import { getTokenizer } from '../core/tokenizer';
+import type { Tokenizer } from '../core/tokenizer';
 import type { ParamsOf, ResultOf } from '../protocol/worker';
-import { ENCODINGS } from '../protocol/model';
 import type { JobContext } from './server';
 import { configuredBackend } from './backend';
 
@@ -28,10 +26,12 @@ const KEEP = 2;
 const cache: Entry[] = [];
 
 async function keyOf(dir: string): Promise<string> {
-  // A folder rewritten by training (a new checkpoint) must load afresh: key by the weights' mtime.
+  // A run folder that saved a newer checkpoint, or a folder rewritten in place, must load afresh: key by the
+  // checkpoint core would read and its weights' mtime.
   try {
-    const s = await stat(`${dir}/model.safetensors`);
-    return `${dir}@${s.mtimeMs}`;
+    const found = (await findCheckpoint(dir)) ?? dir;
+    const s = await stat(join(found, WEIGHTS_FILE));
+    return `${found}@${s.mtimeMs}`;
   } catch {
     return dir;
   }
@@ -64,21 +64,16 @@ export async function withModel<T>(dir: string, fn: (m: LoadedModel, tokenizer: 
   entry.users++;
   try {
     const loaded = await entry.loaded;
-    return await fn(loaded, getTokenizer(tokenizerOf(loaded)));
+    return await fn(loaded, modelTokenizer(loaded));
   } finally {
     release(entry);
   }
 }
 
-function tokenizerOf(l: LoadedModel): EncodingName {
-  const t = l.meta.tokenizer;
-  return (ENCODINGS as readonly string[]).includes(t) ? (t as EncodingName) : 'gpt2';
-}
-
 function nameOf(dir: string): string {
-  // <run>/checkpoints/step-000123 → "<run> step 123"; any other folder by its own name.
-  const step = /^step-0*(\d+)$/.exec(basename(dir));
-  return step && basename(dirname(dir)) === 'checkpoints' ? `${basename(dirname(dirname(dir)))} (step ${step[1]})` : basename(dir);
+  // A run's step checkpoint as "<run> (step 123)"; any other folder by its own name.
+  const c = checkpointStep(dir);
+  return c ? `${basename(c.runDir)} (step ${c.step})` : basename(dir);
 }
 
 export function modelInfoJob(p: ParamsOf<'model/info'>): Promise<ResultOf<'model/info'>> {
@@ -87,7 +82,7 @@ export function modelInfoJob(p: ParamsOf<'model/info'>): Promise<ResultOf<'model
     name: nameOf(l.dir),
     config: { ...l.config },
     parameters: countParameters(l.config),
-    tokenizer: tokenizerOf(l),
+    tokenizer: modelTokenizer(l).name,
     ...(typeof l.meta.step === 'number' ? { step: l.meta.step } : {}),
   }));
 }

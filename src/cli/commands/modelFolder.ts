@@ -3,11 +3,12 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { LoadedModel } from '../../core/checkpoint';
-import { CONFIG_FILE, findCheckpoint, fromHfConfig, loadModel } from '../../core/checkpoint';
+import { CONFIG_FILE, findCheckpoint, fromHfConfig, modelTokenizer } from '../../core/checkpoint';
+import type { AdapterSummary } from '../../core/lora';
+import { isAdapterFolder, loadAnyModel, readAdapterMeta } from '../../core/lora';
 import { LlmLabError } from '../../core/errors';
 import type { GptConfig } from '../../core/model/config';
-import type { EncodingName, Tokenizer } from '../../core/tokenizer';
-import { ENCODING_NAMES, getTokenizer } from '../../core/tokenizer';
+import type { Tokenizer } from '../../core/tokenizer';
 import type { CliIo } from '../io';
 
 async function checkFolder(io: CliIo, dir: string): Promise<string> {
@@ -22,27 +23,14 @@ async function checkFolder(io: CliIo, dir: string): Promise<string> {
   return abs;
 }
 
-/** The tokenizer a checkpoint's config names (gpt2 for folders that name none). */
-export function tokenizerFor(name: unknown): Tokenizer {
-  const enc = typeof name === 'string' && (ENCODING_NAMES as readonly string[]).includes(name) ? (name as EncodingName) : undefined;
-  if (name !== undefined && !enc) {
-    throw new LlmLabError('bad-checkpoint', `The model's config.json names tokenizer '${String(name)}', which LLM Lab does not have (it has ${ENCODING_NAMES.join(', ')}).`);
-  }
-  return getTokenizer(enc ?? 'gpt2');
-}
-
-/** Loads a model and its tokenizer; the caller disposes the model. */
-export async function openModel(io: CliIo, dir: string): Promise<LoadedModel & { tokenizer: Tokenizer }> {
-  const loaded = await loadModel(await checkFolder(io, dir));
+/**
+ * Loads a model and its tokenizer; the caller disposes the model. A LoRA adapter folder loads its base (checked
+ * against the adapter's fingerprint) with the adapters attached; the adapter's prompt style wins over the base's.
+ */
+export async function openModel(io: CliIo, dir: string): Promise<LoadedModel & { tokenizer: Tokenizer; adapter?: AdapterSummary }> {
+  const loaded = await loadAnyModel(await checkFolder(io, dir));
   try {
-    const tokenizer = tokenizerFor(loaded.meta.tokenizer);
-    if (tokenizer.vocabSize > loaded.config.vocabSize) {
-      throw new LlmLabError(
-        'bad-checkpoint',
-        `The model's vocabulary (${loaded.config.vocabSize}) is smaller than its tokenizer's (${tokenizer.name}, ${tokenizer.vocabSize}); the folder does not hold a model LLM Lab can run.`,
-      );
-    }
-    return { ...loaded, tokenizer };
+    return { ...loaded, tokenizer: modelTokenizer(loaded) };
   } catch (e) {
     loaded.model.dispose();
     throw e;
@@ -52,6 +40,7 @@ export async function openModel(io: CliIo, dir: string): Promise<LoadedModel & {
 /** A model folder's config only (no weights read): for `info`. */
 export async function readModelConfig(io: CliIo, dir: string): Promise<{ config: GptConfig; dir: string }> {
   const abs = await checkFolder(io, dir);
+  if (await isAdapterFolder(abs)) return { config: (await readAdapterMeta(abs)).base.config, dir: abs };
   const found = await findCheckpoint(abs);
   if (!found) {
     throw new LlmLabError('bad-checkpoint', `${abs} has no ${CONFIG_FILE} and no training checkpoints; point --model at a model folder or a run folder.`);

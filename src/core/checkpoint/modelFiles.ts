@@ -8,59 +8,15 @@ import { tf } from '../engine';
 import { LlmLabError } from '../errors';
 import type { GptConfig } from '../model/config';
 import { GptModel, parameterShapes } from '../model/gpt';
+import { assertLoadingFits } from '../model/memory';
 import { writeDirAtomic, writeJsonAtomic } from './atomic';
+import { CONFIG_FILE, exists, findCheckpoint, WEIGHTS_FILE } from './layout';
 import type { LlmLabMeta } from './hfConfig';
 import { fromHfConfig, toHfConfig } from './hfConfig';
 import type { TensorToWrite } from './safetensors';
 import { readSafetensors, readSafetensorsHeader, writeSafetensors } from './safetensors';
 
-export const CONFIG_FILE = 'config.json';
-export const WEIGHTS_FILE = 'model.safetensors';
-/** Folder of a run that holds its step checkpoints, each `step-000123`. */
-export const CHECKPOINTS_DIR = 'checkpoints';
-
-/** Name of the checkpoint folder of an optimizer step: `step-000123`. */
-export function stepDirName(step: number): string {
-  return `step-${String(step).padStart(6, '0')}`;
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fsp.stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Complete step checkpoints of a run's `checkpoints/` folder, oldest first (temporary folders are skipped). */
-export async function listCheckpoints(checkpointsDir: string): Promise<{ step: number; dir: string }[]> {
-  let names: string[];
-  try {
-    names = await fsp.readdir(checkpointsDir);
-  } catch {
-    return [];
-  }
-  return names
-    .map((n) => /^step-(\d+)$/.exec(n))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ step: Number(m[1]), dir: path.join(checkpointsDir, m[0]) }))
-    .sort((a, b) => a.step - b.step);
-}
-
-/**
- * The checkpoint folder `dir` stands for: `dir` itself when it holds a config.json, else the latest
- * `step-*` folder under `dir/checkpoints/` (a run folder) or under `dir` (a checkpoints folder).
- * Undefined when there is none.
- */
-export async function findCheckpoint(dir: string): Promise<string | undefined> {
-  if (await exists(path.join(dir, CONFIG_FILE))) return dir;
-  for (const sub of [path.join(dir, CHECKPOINTS_DIR), dir]) {
-    const all = await listCheckpoints(sub);
-    if (all.length > 0) return all[all.length - 1].dir;
-  }
-  return undefined;
-}
+export { CONFIG_FILE, WEIGHTS_FILE, CHECKPOINTS_DIR, stepDirName, listCheckpoints, findCheckpoint, isModelFolder, checkpointStep } from './layout';
 
 /**
  * The model's weights as float32 tensors in the written order; a zero c_attn.bias when the model has none.
@@ -113,8 +69,16 @@ function paramName(stored: string, config: GptConfig): string | undefined {
   return name;
 }
 
-/** Reads the config and weights of one checkpoint folder into a new model. */
-export async function loadModelFrom(dir: string): Promise<LoadedModel> {
+export interface LoadOptions {
+  /** The machine's memory for the check made before anything is read (default: os.totalmem()). */
+  machineBytes?: number;
+}
+
+/**
+ * Reads the config and weights of one checkpoint folder into a new model. A model that will not fit in memory is
+ * refused from its config alone, before the weights are read.
+ */
+export async function loadModelFrom(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
   const configFile = path.join(dir, CONFIG_FILE);
   const weightsFile = path.join(dir, WEIGHTS_FILE);
   let text: string;
@@ -130,6 +94,7 @@ export async function loadModelFrom(dir: string): Promise<LoadedModel> {
     throw new LlmLabError('bad-checkpoint', `${configFile} is not valid JSON; restore it or save the model again.`);
   }
   const { config, meta } = fromHfConfig(configFile, raw);
+  assertLoadingFits(config, `The model in ${dir}`, options.machineBytes);
   if (!(await exists(weightsFile))) {
     const bin = await exists(path.join(dir, 'pytorch_model.bin'));
     throw new LlmLabError(
@@ -181,7 +146,7 @@ export async function loadModelFrom(dir: string): Promise<LoadedModel> {
  * Loads a model from a checkpoint folder (config.json + model.safetensors, ours or a Hugging Face GPT-2 one)
  * or from a training run folder, whose latest checkpoint it reads.
  */
-export async function loadModel(dir: string): Promise<LoadedModel> {
+export async function loadModel(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
   const abs = path.resolve(dir);
   if (!(await exists(abs))) throw new LlmLabError('not-found', `Model folder ${abs} does not exist; check the path.`);
   const found = await findCheckpoint(abs);
@@ -191,5 +156,5 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
       `${path.join(abs, CONFIG_FILE)} is missing and ${abs} holds no training checkpoints; point at a folder with config.json and model.safetensors, or at a training run folder.`,
     );
   }
-  return loadModelFrom(found);
+  return loadModelFrom(found, options);
 }

@@ -1,7 +1,8 @@
 // How each compute backend is started, and why one could not be: TensorFlow's C library through
-// @tensorflow/tfjs-node(-gpu) (optional packages, required at run time), our C++ kernels (src/core/engine/native,
+// @tensorflow/tfjs-node(-gpu) (optional packages, required at run time), WebGPU, our C++ kernels (src/core/engine/native,
 // built by `npm run build:native`), XNNPACK on WebAssembly, and plain JavaScript. Each starter resolves with
-// what runs or throws an Error whose message is the reason a user reads in `llm-lab info`.
+// what runs or throws an Error whose message is the reason a user reads in `llm-lab info`. WebGPU (Dawn) is
+// started by src/core/engine/webgpu.
 import { tf } from './tf';
 import { startWasm } from './wasm/loader';
 
@@ -139,6 +140,31 @@ export async function startNative(load: () => unknown = requireNative): Promise<
   const started = await mod.loadNativeBackend();
   if (!(await tf.setBackend('native'))) throw new Error('TensorFlow.js could not start the native backend');
   return started;
+}
+
+/** The seam to the WebGPU backend (src/core/engine/webgpu), loaded only when it is tried. */
+interface WebgpuModule {
+  loadWebgpuBackend(): Promise<Started & { software: boolean }>;
+}
+
+function requireWebgpu(): unknown {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('./webgpu');
+}
+
+/**
+ * Starts TensorFlow.js's WebGPU backend on Dawn: a hardware adapter, or SwiftShader when LLM_LAB_WEBGPU_SOFTWARE=1
+ * and the backend is asked for by name (`auto` never takes a software adapter). Throws with why not (package
+ * missing, no Vulkan loader, no adapter, only a software adapter).
+ */
+export async function startWebgpu(load: () => unknown = requireWebgpu, named = false): Promise<Started> {
+  const mod = load() as WebgpuModule;
+  const started = await mod.loadWebgpuBackend();
+  if (started.software && !named) {
+    throw new Error(`only a software adapter (${started.detail}); auto does not take it, --backend webgpu does`);
+  }
+  if (!(await tf.setBackend('webgpu'))) throw new Error('TensorFlow.js could not start the webgpu backend');
+  return { detail: started.detail, threads: started.threads };
 }
 
 /** Starts XNNPACK on WebAssembly, with as many threads as asked (default: every core, see defaultThreads). */

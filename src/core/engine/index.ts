@@ -1,9 +1,9 @@
 // The compute engine: the only module of LLM Lab that reaches TensorFlow.js. It picks the backend
-// (tensorflow → native → wasm → cpu), records why each other one was not used, and re-exports `tf`
+// (tensorflow → webgpu → native → wasm → cpu), records why each other one was not used, and re-exports `tf`
 // for the rest of LLM Lab. Importing it also registers the wasm and cpu fused ops (see wasm/fusedOps.ts).
 import { LlmLabError } from '../errors';
 import type { RequireFn, Started } from './backends';
-import { ensureGradients, startCpu, startNative, startTensorflow, startWasmBackend } from './backends';
+import { ensureGradients, startCpu, startNative, startTensorflow, startWasmBackend, startWebgpu } from './backends';
 import { fusedOpNames } from './fused';
 import { tf } from './tf';
 import { registerWasmFusedOps } from './wasm/fusedOps';
@@ -14,12 +14,12 @@ export { tf };
 registerWasmFusedOps();
 
 /** Backends a user can ask for. `auto` takes the fastest one that works. */
-export type BackendName = 'tensorflow' | 'native' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow' | 'webgpu' | 'native' | 'wasm' | 'cpu';
 export type BackendChoice = BackendName | 'auto';
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'native', 'wasm', 'cpu'];
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'];
 
-/** The order `auto` tries them in: fastest first. */
-export const AUTO_ORDER: readonly BackendName[] = ['tensorflow', 'native', 'wasm', 'cpu'];
+/** The order `auto` tries them in: fastest first (webgpu only on a hardware adapter). */
+export const AUTO_ORDER: readonly BackendName[] = ['tensorflow', 'webgpu', 'native', 'wasm', 'cpu'];
 
 export interface BackendAttempt {
   name: BackendName;
@@ -47,6 +47,8 @@ export interface EngineOptions {
   requireTensorflow?: RequireFn;
   /** Loads the native module; tests pass a fake. */
   loadNative?: () => unknown;
+  /** Loads the WebGPU backend module; tests pass a fake. */
+  loadWebgpu?: () => unknown;
 }
 
 let current: EngineInfo | undefined;
@@ -64,10 +66,12 @@ export function resetEngineChoice(): void {
   current = undefined;
 }
 
-function starter(name: BackendName, opts: EngineOptions): () => Promise<Started> {
+function starter(name: BackendName, opts: EngineOptions, named: boolean): () => Promise<Started> {
   switch (name) {
     case 'tensorflow':
       return () => startTensorflow(opts.requireTensorflow);
+    case 'webgpu':
+      return () => startWebgpu(opts.loadWebgpu, named);
     case 'native':
       return () => startNative(opts.loadNative);
     case 'wasm':
@@ -107,7 +111,7 @@ export async function initEngine(choice: BackendChoice = 'auto', opts: EngineOpt
   const tried = new Map<BackendName, BackendAttempt>();
   for (const name of order) {
     try {
-      const started = await starter(name, opts)();
+      const started = await starter(name, opts, named)();
       tried.set(name, { name, ok: true, detail: started.detail });
       const attempts = AUTO_ORDER.map((n) => tried.get(n) ?? { name: n, ok: false, detail: untried(n, name, named) });
       const gradientsMissing = ensureGradients(opts.loadNative);

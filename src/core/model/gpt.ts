@@ -19,6 +19,18 @@ export interface ForwardOptions {
   returnAttention?: boolean;
 }
 
+/**
+ * A learned term added to the output of the model's linear layers (LoRA, see core/lora). `site` names the layer:
+ * `h.N.attn.c_attn` (the fused query/key/value output), `h.N.attn.c_attn.q|k|v` (one third of it),
+ * `h.N.attn.c_proj`, `h.N.mlp.c_fc`, `h.N.mlp.c_proj`, `lm_head` (the output head, tied or not).
+ */
+export interface LinearAdapter {
+  /** The term to add to site's output for its input x (..., in) → (..., out); undefined when the site has none. */
+  delta(site: string, x: tf.Tensor): tf.Tensor | undefined;
+  /** Frees the adapter's tensors (the model calls it when disposed). */
+  dispose?(): void;
+}
+
 export interface ForwardResult {
   logits: tf.Tensor3D; // (B, T, V)
   attention?: tf.Tensor4D[];
@@ -57,10 +69,19 @@ export function decays(name: string): boolean {
 }
 
 export class GptModel {
+  /** Adapters wrapped around the linear layers (LoRA); their output is added to each adapted layer's. */
+  adapter?: LinearAdapter;
+
   private constructor(
     readonly config: GptConfig,
     readonly params: Map<string, tf.Variable>,
   ) {}
+
+  /** y plus the adapter's term for `site` (y itself without one). */
+  private adapted(site: string, x: tf.Tensor, y: tf.Tensor): tf.Tensor {
+    const d = this.adapter?.delta(site, x);
+    return d ? tf.add(y, d) : y;
+  }
 
   /**
    * A freshly initialised model, as GPT-2 does: weights N(0, 0.02), residual projections scaled by
@@ -139,9 +160,9 @@ export class GptModel {
         const h = `h.${i}`;
         const a = ops.layerNorm(x, this.p(`${h}.ln_1.weight`) as tf.Tensor1D, this.p(`${h}.ln_1.bias`) as tf.Tensor1D);
         const qkvBias = c.qkvBias ? (this.p(`${h}.attn.c_attn.bias`) as tf.Tensor1D) : undefined;
-        const qkv = ops.linear(a, this.p(`${h}.attn.c_attn.weight`) as tf.Tensor2D, qkvBias); // (B, T, 3C)
+        const qkv = this.adapted(`${h}.attn.c_attn`, a, ops.linear(a, this.p(`${h}.attn.c_attn.weight`) as tf.Tensor2D, qkvBias)); // (B, T, 3C)
         const heads = (t: tf.Tensor): tf.Tensor4D => tf.transpose(tf.reshape(t, [B, T, H, D]), [0, 2, 1, 3]); // (B, H, T, D)
-        const [q0, k0, v0] = tf.split(qkv, 3, -1);
+        const [q0, k0, v0] = tf.split(qkv, 3, -1).map((t, j) => this.adapted(`${h}.attn.c_attn.${'qkv'[j]}`, a, t)); // (B, T, C) each
         let k = heads(k0);
         let v = heads(v0);
         if (opts.cache) ({ k, v } = opts.cache.append(i, k, v)); // (B, H, offset+T, D)
@@ -153,11 +174,11 @@ export class GptModel {
         });
         if (att.weights) attention.push(tf.keep(att.weights));
         const merged = tf.reshape(tf.transpose(att.out, [0, 2, 1, 3]), [B, T, c.embDim]); // (B, T, C)
-        const proj = ops.linear(merged, this.p(`${h}.attn.c_proj.weight`) as tf.Tensor2D, this.p(`${h}.attn.c_proj.bias`) as tf.Tensor1D);
+        const proj = this.adapted(`${h}.attn.c_proj`, merged, ops.linear(merged, this.p(`${h}.attn.c_proj.weight`) as tf.Tensor2D, this.p(`${h}.attn.c_proj.bias`) as tf.Tensor1D));
         x = tf.add(x, ops.dropout(proj, rate, nextSeed())) as tf.Tensor3D;
         const m = ops.layerNorm(x, this.p(`${h}.ln_2.weight`) as tf.Tensor1D, this.p(`${h}.ln_2.bias`) as tf.Tensor1D);
-        const up = ops.gelu(ops.linear(m, this.p(`${h}.mlp.c_fc.weight`) as tf.Tensor2D, this.p(`${h}.mlp.c_fc.bias`) as tf.Tensor1D)); // (B, T, 4C)
-        const down = ops.linear(up, this.p(`${h}.mlp.c_proj.weight`) as tf.Tensor2D, this.p(`${h}.mlp.c_proj.bias`) as tf.Tensor1D); // (B, T, C)
+        const up = ops.gelu(this.adapted(`${h}.mlp.c_fc`, m, ops.linear(m, this.p(`${h}.mlp.c_fc.weight`) as tf.Tensor2D, this.p(`${h}.mlp.c_fc.bias`) as tf.Tensor1D))); // (B, T, 4C)
+        const down = this.adapted(`${h}.mlp.c_proj`, up, ops.linear(up, this.p(`${h}.mlp.c_proj.weight`) as tf.Tensor2D, this.p(`${h}.mlp.c_proj.bias`) as tf.Tensor1D)); // (B, T, C)
         x = tf.add(x, ops.dropout(down, rate, nextSeed())) as tf.Tensor3D;
       }
       return ops.layerNorm(x, this.p('ln_f.weight') as tf.Tensor1D, this.p('ln_f.bias') as tf.Tensor1D) as tf.Tensor3D; // (B, T, C)
@@ -173,7 +194,8 @@ export class GptModel {
     return tf.tidy(() => {
       const flat = tf.reshape(hidden, [B * T, c.embDim]) as tf.Tensor2D; // (N, C)
       const head = c.tiedHead ? this.p('wte.weight') : this.p('lm_head.weight');
-      return tf.reshape(ops.lmLogits(flat, head as tf.Tensor2D), [B, T, c.vocabSize]) as tf.Tensor3D; // (B, T, V)
+      const flatLogits = this.adapted('lm_head', flat, ops.lmLogits(flat, head as tf.Tensor2D)); // (N, V)
+      return tf.reshape(flatLogits, [B, T, c.vocabSize]) as tf.Tensor3D; // (B, T, V)
     });
   }
 
@@ -200,6 +222,8 @@ export class GptModel {
   }
 
   dispose(): void {
+    this.adapter?.dispose?.();
+    this.adapter = undefined;
     for (const v of this.params.values()) v.dispose();
     this.params.clear();
   }

@@ -16,7 +16,7 @@ export interface Windows {
  * (0: all). Each batch weighs by its number of windows. Stops early (returning the mean so far) when
  * `signal` fires.
  */
-export function validationLoss(model: GptModel, windows: Windows, batchSize: number, maxBatches = 0, signal?: AbortSignal): number {
+export async function validationLoss(model: GptModel, windows: Windows, batchSize: number, maxBatches = 0, signal?: AbortSignal): Promise<number> {
   const limit = maxBatches > 0 ? Math.min(windows.count, maxBatches * batchSize) : windows.count;
   let sum = 0;
   let rows = 0;
@@ -30,11 +30,13 @@ export function validationLoss(model: GptModel, windows: Windows, batchSize: num
       xs.set(windows.input(start + r), r * T);
       ys.set(windows.target(start + r), r * T);
     }
-    const loss = tf.tidy(() => {
+    const lossT = tf.tidy(() => {
       const x = tf.tensor2d(xs, [n, T], 'int32'); // (n, T)
       const y = tf.tensor2d(ys, [n, T], 'int32'); // (n, T)
-      return model.loss(x, y, { training: false }).dataSync()[0];
+      return model.loss(x, y, { training: false });
     });
+    const loss = (await lossT.data())[0];
+    lossT.dispose();
     sum += loss * n;
     rows += n;
   }
@@ -42,18 +44,19 @@ export function validationLoss(model: GptModel, windows: Windows, batchSize: num
 }
 
 /** `count` greedy next tokens after `prompt` (the context cropped to the model's length). */
-export function greedyContinue(model: GptModel, prompt: readonly number[], count: number): number[] {
+export async function greedyContinue(model: GptModel, prompt: readonly number[], count: number): Promise<number[]> {
   const T = model.config.contextLength;
   const ids = [...prompt];
   for (let i = 0; i < count; i++) {
     const ctx = ids.slice(-T);
-    const next = tf.tidy(() => {
+    const best = tf.tidy(() => {
       const x = tf.tensor2d(ctx, [1, ctx.length], 'int32'); // (1, t)
       const { logits } = model.forward(x); // (1, t, V)
       const last = tf.slice(logits, [0, ctx.length - 1, 0], [1, 1, -1]); // (1, 1, V)
-      return tf.argMax(tf.reshape(last, [-1])).dataSync()[0];
+      return tf.argMax(tf.reshape(last, [-1]));
     });
-    ids.push(next);
+    ids.push((await best.data())[0]);
+    best.dispose();
   }
   return ids.slice(prompt.length);
 }

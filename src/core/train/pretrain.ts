@@ -68,11 +68,11 @@ function pretrainTask(model: GptModel, o: ResolvedPretrainOptions, data: RunData
     tokensPerStep: B * o.model.contextLength,
     loss: (batch, from, rows, seed) => tokenBatchLoss(model, batch, training)(from, rows, seed),
     evaluate: data.valWindows
-      ? (signal) => ({ valLoss: validationLoss(model, data.valWindows!, B, o.evalBatches, signal) })
+      ? async (signal) => ({ valLoss: await validationLoss(model, data.valWindows!, B, o.evalBatches, signal) })
       : undefined,
-    afterStep: (step, last, emit) => {
+    afterStep: async (step, last, emit) => {
       if (o.sampleEvery > 0 && (step % o.sampleEvery === 0 || last)) {
-        const ids = greedyContinue(model, sample.prompt, o.sampleTokens);
+        const ids = await greedyContinue(model, sample.prompt, o.sampleTokens);
         emit({ type: 'sample', step, prompt: sample.label, text: sample.decode(ids) });
       }
     },

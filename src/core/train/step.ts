@@ -48,15 +48,16 @@ export type MicroBatchLoss = (from: number, rows: number, seed: number) => tf.Sc
 /**
  * Loss and gradients of a batch of `batchSize` rows, in `accumSteps` equal micro-batches (batchSize must divide
  * by it), for the variables in `trainable` only: a variable left out gets no gradient, and no op computes
- * one for it (see engine/lazyGrad.ts). `seedOf(micro)` gives each micro-batch's dropout seed.
+ * one for it (see engine/lazyGrad.ts). `seedOf(micro)` gives each micro-batch's dropout seed. Asynchronous
+ * because the loss is read back from the backend, which on a GPU (webgpu) can only be waited for.
  */
-export function accumulateGradients(
+export async function accumulateGradients(
   trainable: Map<string, tf.Variable>,
   batchSize: number,
   accumSteps: number,
   lossOf: MicroBatchLoss,
   seedOf: (micro: number) => number,
-): Gradients {
+): Promise<Gradients> {
   const names = [...trainable.keys()];
   const vars = names.map((n) => trainable.get(n)!);
   const nameOfVar = new Map(vars.map((v, i) => [v.name, names[i]]));
@@ -65,7 +66,7 @@ export function accumulateGradients(
   let lossSum = 0;
   for (let j = 0; j < accumSteps; j++) {
     const { value, grads: g } = tf.variableGrads(() => lossOf(j * micro, micro, seedOf(j)), vars);
-    lossSum += value.dataSync()[0];
+    lossSum += (await value.data())[0];
     value.dispose();
     for (const [varName, grad] of Object.entries(g)) {
       const name = nameOfVar.get(varName)!;
@@ -90,7 +91,7 @@ export function computeGradients(
   accumSteps: number,
   training: boolean,
   seedOf: (micro: number) => number,
-): Gradients {
+): Promise<Gradients> {
   return accumulateGradients(model.params, batch.batchSize, accumSteps, tokenBatchLoss(model, batch, training), seedOf);
 }
 
@@ -102,11 +103,15 @@ export function tokenBatchLoss(model: GptModel, batch: TokenBatch, training: boo
   };
 }
 
-/** The global L2 norm of all gradients together. */
-export function globalNorm(grads: Map<string, tf.Tensor>): number {
+/** The global L2 norm of all gradients together (one number read back from the backend). */
+export async function globalNorm(grads: Map<string, tf.Tensor>): Promise<number> {
   const all = [...grads.values()];
   if (all.length === 0) return 0;
-  return tf.tidy(() => tf.sqrt(tf.addN(all.map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
+  // Summed two at a time: one addN over every parameter binds more buffers than a GPU kernel may (webgpu: 8).
+  const norm = tf.tidy(() => tf.sqrt(all.map((g) => tf.sum(tf.square(g))).reduce((a, b) => tf.add(a, b))));
+  const value = (await norm.data())[0];
+  norm.dispose();
+  return value;
 }
 
 /**
@@ -114,8 +119,8 @@ export function globalNorm(grads: Map<string, tf.Tensor>): number {
  * clip_grad_norm_, with its 1e-6 guard), replacing the map's tensors. Returns the norm before clipping.
  * maxNorm ≤ 0 turns clipping off.
  */
-export function clipGradients(grads: Map<string, tf.Tensor>, maxNorm: number): number {
-  const norm = globalNorm(grads);
+export async function clipGradients(grads: Map<string, tf.Tensor>, maxNorm: number): Promise<number> {
+  const norm = await globalNorm(grads);
   if (maxNorm <= 0 || !Number.isFinite(norm)) return norm;
   const coef = maxNorm / (norm + 1e-6);
   if (coef >= 1) return norm;

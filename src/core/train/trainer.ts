@@ -73,9 +73,9 @@ export interface TrainingTask<B> {
    */
   loss(batch: B, from: number, rows: number, seed: number): tf.Scalar;
   /** Held-out evaluation (every evalEvery steps and at the end); undefined when the task has none. */
-  evaluate?(signal?: AbortSignal): Evaluation | undefined;
+  evaluate?(signal?: AbortSignal): Promise<Evaluation | undefined>;
   /** Called after each step's events (e.g. a text sample every N steps). */
-  afterStep?(step: number, last: boolean, emit: (e: TrainEvent) => void): void;
+  afterStep?(step: number, last: boolean, emit: (e: TrainEvent) => void): Promise<void>;
   /** Called once the last step is done and saved, not on cancel (e.g. test-split metrics). */
   finish?(step: number, emit: (e: TrainEvent) => void, signal?: AbortSignal): void | Promise<void>;
   /** Writes the model's files (config.json, model.safetensors) into a checkpoint folder. */
@@ -248,12 +248,12 @@ export async function runTraining<B, O extends object>(task: TrainingTask<B>, o:
         const t0 = performance.now();
         const batch = task.batches.next();
         const lr = learningRateAt(step + 1, { lr: o.lr, minLr: o.minLr, warmupSteps: o.warmupSteps, totalSteps: o.steps });
-        const { loss, grads } = accumulateGradients(
+        const { loss, grads } = await accumulateGradients(
           trained, o.batchSize, o.gradAccumSteps, (from, rows, seed) => task.loss(batch, from, rows, seed), (j) => dropoutSeed(o.seed, step + 1, j),
         );
         let gradNorm: number;
         try {
-          gradNorm = Number.isFinite(loss) ? clipGradients(grads, o.gradClip) : NaN;
+          gradNorm = Number.isFinite(loss) ? await clipGradients(grads, o.gradClip) : NaN;
           if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
             const kept = savedStep >= 0 ? `the checkpoint of step ${savedStep} is kept` : 'no checkpoint was saved yet';
             throw new LlmLabError(
@@ -279,14 +279,14 @@ export async function runTraining<B, O extends object>(task: TrainingTask<B>, o:
         });
         const last = step === o.steps;
         if (task.evaluate && o.evalEvery > 0 && (step % o.evalEvery === 0 || last)) {
-          const ev = task.evaluate(hooks.signal);
+          const ev = await task.evaluate(hooks.signal);
           if (ev) {
             lastValLoss = ev.valLoss;
             bestValLoss = bestValLoss === undefined ? lastValLoss : Math.min(bestValLoss, lastValLoss);
             emit({ type: 'eval', step, valLoss: lastValLoss, bestValLoss, ...(ev.metrics ? { metrics: ev.metrics } : {}) });
           }
         }
-        task.afterStep?.(step, last, emit);
+        await task.afterStep?.(step, last, emit);
         if (o.checkpointEvery > 0 && step % o.checkpointEvery === 0 && !last) await save();
       }
       if (step !== savedStep) await save();

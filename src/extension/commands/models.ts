@@ -6,7 +6,8 @@ import { LlmLabError } from '../../core/errors';
 import type { ModelInfo, ResultOf } from '../../protocol/worker';
 import type { Lab } from '../lab';
 import { runsFolder, toAbortSignal, workspaceRoot } from '../lab';
-import { displayPath, isModelDir, listRuns } from '../runs';
+import { isModelFolder } from '../../core/checkpoint/layout';
+import { displayPath, listRuns } from '../runs';
 import { readSettings } from '../settings';
 import { downloadGpt2Command, downloadedModels } from './download';
 
@@ -42,7 +43,7 @@ export async function selectModelCommand(lab: Lab, args: { modelDir?: string } =
       dir = picked[0].fsPath;
     }
   }
-  if (!(await isModelDir(dir))) {
+  if (!(await isModelFolder(dir))) {
     throw new LlmLabError('bad-checkpoint', `${dir} is not a model folder: it needs config.json and model.safetensors. Pick a run's checkpoint folder.`);
   }
   const info = await lab.worker.request('model/info', { modelDir: dir });
@@ -54,7 +55,7 @@ export async function selectModelCommand(lab: Lab, args: { modelDir?: string } =
 /** The selected model, or a message offering to select or train one. */
 async function requireModel(lab: Lab): Promise<string | undefined> {
   const dir = lab.model.dir;
-  if (dir && (await isModelDir(dir))) return dir;
+  if (dir && (await isModelFolder(dir))) return dir;
   const why = dir ? `The selected model ${dir} is gone.` : 'No model is selected.';
   lab.notifier.offer('error', `${why} Select a model (a run's checkpoint or an imported GPT-2) or pretrain one.`, {
     'Select Model': () => vscode.commands.executeCommand('llmLab.selectModel'),

@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import { totalmem } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { LlmLabError } from '../../core/errors';
+import { PRETRAIN_DEFAULTS } from '../../core/train/options';
 import { PRESETS, PRESET_NAMES, countParameters, formatBytes, isPresetName } from '../../core/model/config';
 import { memoryCheck, minimumTokens } from '../preflight';
 import type { GptConfig, PresetName } from '../../core/model/config';
@@ -195,7 +196,7 @@ export async function pretrainCommand(lab: Lab, args: PretrainArgs = {}): Promis
   const job: TrainJob = {
     runDir: join(runs, runName), files: scan.files.map((f) => f.path), preset, steps, batchSize,
     learningRate: args.learningRate ?? s.learningRate, evalEvery: args.evalEvery ?? s.evalEvery,
-    checkpointEvery: args.checkpointEvery ?? s.checkpointEvery, seed: args.seed ?? 123, maxFileBytes: s.maxFileBytes, resume: false,
+    checkpointEvery: args.checkpointEvery ?? s.checkpointEvery, seed: args.seed ?? PRETRAIN_DEFAULTS.seed, maxFileBytes: s.maxFileBytes, resume: false,
     ...(args.contextLength ? { contextLength: args.contextLength } : {}),
     ...(args.samplePrompt ? { samplePrompt: args.samplePrompt } : {}),
   };

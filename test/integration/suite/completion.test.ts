@@ -31,7 +31,7 @@ describe('inline completions', function () {
   it('suggests from the trained model, serves a repeat from the cache, and toggles', async () => {
     const a = await api();
     const out = (await vscode.commands.executeCommand('llmLab.pretrain', { ...SMALL, steps: 3, evalEvery: 3, checkpointEvery: 3 })) as TrainOutcome;
-    assert.strictEqual(out.status, 'finished', out.error);
+    assert.strictEqual(out.status, 'completed', out.error);
     assert.strictEqual(a.lab.model.dir, out.checkpointDir);
     const doc = await vscode.workspace.openTextDocument({ content: 'I had always thought Jack Gisburn rather a cheap genius', language: 'plaintext' });
     await vscode.window.showTextDocument(doc);

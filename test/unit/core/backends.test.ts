@@ -54,11 +54,11 @@ function readAll(m: Map<string, tf.Tensor>): Map<string, Float32Array> {
 }
 
 /** Everything compared, computed on the backend now running. `reference` gradients drive the shared AdamW step. */
-function runOnCurrentBackend(config: GptConfig, b: TokenBatch, reference?: Map<string, Float32Array>): Outcome {
+async function runOnCurrentBackend(config: GptConfig, b: TokenBatch, reference?: Map<string, Float32Array>): Promise<Outcome> {
   const before = tf.memory().numTensors;
   // Same-input AdamW step: fresh model, the reference gradients as tensors on this backend.
   const shared = GptModel.create(config, 7);
-  const { loss, grads } = computeGradients(shared, b, 1, false, () => 0);
+  const { loss, grads } = await computeGradients(shared, b, 1, false, () => 0);
   const gradsHere = readAll(grads);
   const fed = new Map([...(reference ?? gradsHere)].map(([k, v]) => [k, tf.tensor(v, grads.get(k)!.shape)]));
   tf.dispose([...grads.values()]);
@@ -70,8 +70,8 @@ function runOnCurrentBackend(config: GptConfig, b: TokenBatch, reference?: Map<s
   shared.dispose();
   // A full step on this backend's own gradients.
   const own = GptModel.create(config, 7);
-  const g = computeGradients(own, b, 1, false, () => 0);
-  clipGradients(g.grads, 1.0);
+  const g = await computeGradients(own, b, 1, false, () => 0);
+  await clipGradients(g.grads, 1.0);
   const opt2 = new AdamW(own, ADAM);
   opt2.update(g.grads, LR, 1);
   tf.dispose([...g.grads.values()]);
@@ -132,7 +132,7 @@ describe('backends agree on a whole model (loss, gradients, AdamW step)', functi
       before(async () => {
         await initEngine('cpu');
         ensureGradientsForTests();
-        cpu = runOnCurrentBackend(c.config, b);
+        cpu = await runOnCurrentBackend(c.config, b);
       });
 
       it('cpu reference is sane: finite loss near ln(V) and nonzero gradients for every parameter', () => {
@@ -153,7 +153,7 @@ describe('backends agree on a whole model (loss, gradients, AdamW step)', functi
             this.skip();
           }
           ensureGradientsForTests();
-          const got = runOnCurrentBackend(c.config, b, cpu.grads);
+          const got = await runOnCurrentBackend(c.config, b, cpu.grads);
           assert.ok(relClose(got.loss, cpu.loss, 1e-4), `loss ${got.loss} vs cpu ${cpu.loss}`);
           for (const [name, g] of cpu.grads) {
             const mine = got.grads.get(name);

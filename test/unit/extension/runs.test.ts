@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LlmLabError } from '../../../src/core/errors';
 import type { TrainJob } from '../../../src/protocol/worker';
-import { displayPath, ensureRunsFolder, findModelDirs, listRuns, newRunName, readRunRecord, resolveRunsFolder, writeRunRecord } from '../../../src/extension/runs';
+import { displayPath, ensureRunsFolder, latestModel, listRuns, newRunName, readRunRecord, resolveRunsFolder, writeRunRecord } from '../../../src/extension/runs';
 
 const job: TrainJob = { runDir: '', files: ['/a.txt'], preset: 'tiny', steps: 5, batchSize: 2, learningRate: 1e-3, evalEvery: 1, checkpointEvery: 1, seed: 1, maxFileBytes: 100, resume: false };
 
@@ -72,15 +72,14 @@ describe('runs folder', () => {
     await assert.rejects(readRunRecord(join(root, 'none')), (e: unknown) => e instanceof LlmLabError && e.code === 'not-found');
   });
 
-  it('finds model folders newest first and lists runs with their latest model', async () => {
+  it('takes the highest step as the latest model of a run, not the newest file, and lists runs with it', async () => {
     const run = join(root, 'tiny-1');
     await writeRunRecord(run, { version: 1, name: 'tiny-1', createdAt: 'now', job: { ...job, runDir: run } });
-    fakeModel(join(run, 'checkpoints', 'step-2'), 1000);
+    fakeModel(join(run, 'checkpoints', 'step-2'), 3000); // written later (a copy, a touch) than the higher step
     fakeModel(join(run, 'checkpoints', 'step-4'), 2000);
     mkdirSync(join(run, 'checkpoints', 'broken'));
     writeFileSync(join(run, 'checkpoints', 'broken', 'config.json'), '{}');
-    const found = await findModelDirs(run);
-    assert.deepEqual(found.map((f) => f.dir), [join(run, 'checkpoints', 'step-4'), join(run, 'checkpoints', 'step-2')]);
+    assert.equal(await latestModel(run), join(run, 'checkpoints', 'step-4'));
     mkdirSync(join(root, 'empty-folder'));
     const runs = await listRuns(root);
     assert.deepEqual(runs.map((r) => r.name), ['tiny-1'], 'a folder that is not a run was listed');

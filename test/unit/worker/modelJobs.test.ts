@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { saveModel } from '../../../src/core/checkpoint';
 import { initEngine, tf } from '../../../src/core/engine';
-import { CancelledError } from '../../../src/core/errors';
+import { CancelledError, LlmLabError } from '../../../src/core/errors';
 import { countParameters, makeConfig } from '../../../src/core/model/config';
 import { GptModel } from '../../../src/core/model/gpt';
 import { getTokenizer } from '../../../src/core/tokenizer';
@@ -112,5 +112,26 @@ describe('worker model jobs', function () {
     await evaluateJob({ modelDir: join(dir, 'm'), text: 'and once more' }, context().ctx);
     await attentionJob({ modelDir: join(dir, 'm'), text: 'and attention' });
     assert.equal(tf.memory().numTensors, before);
+  });
+
+  it('names a run folder by its latest step and loads that step, as core lays the run out', async () => {
+    const run = join(dir, 'tiny-run');
+    const model = GptModel.create(config, 8);
+    await saveModel(join(run, 'checkpoints', 'step-000010'), model, { tokenizer: 'gpt2' });
+    await saveModel(join(run, 'checkpoints', 'step-000002'), model, { tokenizer: 'gpt2' });
+    model.dispose();
+    const info = await modelInfoJob({ modelDir: run });
+    assert.equal(info.name, 'tiny-run (step 10)');
+    assert.equal(info.dir, join(run, 'checkpoints', 'step-000010'));
+  });
+
+  it('refuses a model whose config names a tokenizer LLM Lab does not have, as the CLI does', async () => {
+    const model = GptModel.create(config, 9);
+    await saveModel(join(dir, 'odd'), model, { tokenizer: 'klingon' });
+    model.dispose();
+    await assert.rejects(
+      modelInfoJob({ modelDir: join(dir, 'odd') }),
+      (e: unknown) => e instanceof LlmLabError && e.code === 'bad-checkpoint' && /tokenizer 'klingon'/.test(e.message),
+    );
   });
 });

@@ -251,6 +251,26 @@ describe('model checkpoints', () => {
       await fsp.writeFile(configFile, JSON.stringify(config));
       await expectBad(loadModel(dir), 'activation_function');
     });
+    it('a model too big for the machine is refused from its config, before the weights are read', async () => {
+      const configFile = path.join(dir, 'config.json');
+      const config = JSON.parse(await fsp.readFile(configFile, 'utf8'));
+      await fsp.rm(path.join(dir, 'model.safetensors')); // were it read, the error would be about this file
+      // GPT-2 XL: 1,557,611,200 float32 weights are 6.2 GB, read once as file bytes and once as tensors:
+      // at least 12.4 GB, more than 80% of a 12 GB machine and less than 80% of a 64 GB one.
+      Object.assign(config, { n_layer: 48, n_embd: 1600, n_head: 25, n_positions: 1024, vocab_size: 50257 });
+      await fsp.writeFile(configFile, JSON.stringify(config));
+      await assert.rejects(loadModel(dir, { machineBytes: 12e9 }), (e: unknown) => {
+        assert.ok(e instanceof LlmLabError);
+        assert.equal(e.code, 'out-of-memory', e.message);
+        assert.match(e.message, /has 1,557,611,200 parameters and needs about 1\d\.\d GB of memory to load, but this machine has 12\.0 GB in all/);
+        return true;
+      });
+      await expectBad(loadModel(dir, { machineBytes: 64e9 }), 'model.safetensors is missing');
+      // An absurd config (a hundred million layers) is refused the same way, not by an allocation failing.
+      config.n_layer = 100_000_000;
+      await fsp.writeFile(configFile, JSON.stringify(config));
+      await assert.rejects(loadModel(dir), (e: unknown) => (e as LlmLabError).code === 'out-of-memory');
+    });
     it('a folder that is neither a model nor a run', async () => {
       const empty = path.join(dir, 'empty');
       await fsp.mkdir(empty);

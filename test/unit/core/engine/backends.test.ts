@@ -95,6 +95,7 @@ describe('engine backend choice', () => {
     const noNative = (): unknown => {
       throw moduleNotFound('./native');
     };
+    const noWebgpu = () => ({ loadWebgpuBackend: () => Promise.reject(new Error('no adapter: the Vulkan/Metal/D3D12 driver reports no GPU')) });
 
     it('a named backend that cannot run is an LlmLabError saying why and what to do', async () => {
       await assert.rejects(initEngine('tensorflow', { requireTensorflow: noTensorflow }), (e: unknown) => {
@@ -108,12 +109,12 @@ describe('engine backend choice', () => {
     });
 
     it('rejects an unknown backend name', async () => {
-      await assert.rejects(initEngine('gpu' as never), (e: unknown) => e instanceof LlmLabError && e.code === 'bad-argument' && /tensorflow, native, wasm, cpu/.test(e.message));
+      await assert.rejects(initEngine('gpu' as never), (e: unknown) => e instanceof LlmLabError && e.code === 'bad-argument' && /tensorflow, webgpu, native, wasm, cpu/.test(e.message));
     });
 
-    it('auto goes tensorflow → native → wasm and records every reason', async () => {
+    it('auto goes tensorflow → webgpu → native → wasm and records every reason', async () => {
       await initEngine('cpu');
-      const info = await initEngine('wasm', { requireTensorflow: noTensorflow, loadNative: noNative });
+      const info = await initEngine('wasm', { requireTensorflow: noTensorflow, loadNative: noNative, loadWebgpu: noWebgpu });
       assert.equal(info.backend, 'wasm');
       const auto = await initEngine('auto'); // the running backend is kept
       assert.equal(auto, info);
@@ -121,18 +122,19 @@ describe('engine backend choice', () => {
       const fresh = await freshAuto(noTensorflow, noNative);
       assert.equal(fresh.backend, 'wasm');
       assert.deepEqual(fresh.attempts.map((a) => a.name), [...AUTO_ORDER]);
-      assert.match(fresh.attempts[0].detail, /not installed/);
-      assert.match(fresh.attempts[1].detail, /not built/);
-      assert.equal(fresh.attempts[2].ok, true);
-      assert.match(fresh.attempts[3].detail, /available, not used/);
+      assert.match(attempt(fresh, 'tensorflow').detail, /not installed/);
+      assert.match(attempt(fresh, 'webgpu').detail, /^no adapter/);
+      assert.match(attempt(fresh, 'native').detail, /not built/);
+      assert.equal(attempt(fresh, 'wasm').ok, true);
+      assert.match(attempt(fresh, 'cpu').detail, /available, not used/);
       assert.equal(tf.getBackend(), 'wasm');
       assert.deepEqual([...fresh.fusedOps].sort(), ['adamw', 'causalAttention', 'crossEntropy', 'embedding', 'gelu', 'layerNorm', 'linear', 'lmLogits']);
     });
 
     it('runs wasm on every core it is allowed (at most 8), from files it finds', async () => {
       const info = await initEngine('wasm');
-      assert.equal(info.threads, defaultThreads(), info.attempts[2].detail);
-      assert.match(info.attempts[2].detail, new RegExp(`${info.threads} threads?`));
+      assert.equal(info.threads, defaultThreads(), attempt(info, 'wasm').detail);
+      assert.match(attempt(info, 'wasm').detail, new RegExp(`${info.threads} threads?`));
       const rethrowers = process.listeners('uncaughtException').filter((l) => /ExitStatus/.test(String(l)));
       assert.equal(rethrowers.length, 0, "Emscripten's process-wide rethrowing handler was removed");
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llm-lab-find-'));
@@ -185,8 +187,15 @@ describe('engine backend choice', () => {
   });
 });
 
-/** initEngine('auto') as on a fresh start: forgets the running backend first. */
+/** initEngine('auto') as on a fresh start (no GPU): forgets the running backend first. */
 async function freshAuto(req: (id: string) => unknown, loadNative: () => unknown): Promise<EngineInfo> {
   resetEngineChoice();
-  return initEngine('auto', { requireTensorflow: req, loadNative });
+  const loadWebgpu = () => ({ loadWebgpuBackend: () => Promise.reject(new Error('no adapter: the Vulkan/Metal/D3D12 driver reports no GPU')) });
+  return initEngine('auto', { requireTensorflow: req, loadNative, loadWebgpu });
+}
+
+function attempt(info: EngineInfo, name: BackendName): EngineInfo['attempts'][number] {
+  const a = info.attempts.find((x) => x.name === name);
+  assert.ok(a, `no attempt recorded for ${name}`);
+  return a;
 }

@@ -82,7 +82,7 @@ describe('pretrain', function () {
     assert.deepEqual((await listCheckpoints(path.join(out, 'checkpoints'))).map((c) => c.step), [50, 60]);
     const { model, dir } = await loadModel(out);
     assert.equal(dir, result.checkpointDir);
-    assert.deepEqual(greedyContinue(model, [3, 4, 5, 6], 5), [7, 8, 9, 0, 1]);
+    assert.deepEqual(await greedyContinue(model, [3, 4, 5, 6], 5), [7, 8, 9, 0, 1]);
     model.dispose();
   });
 

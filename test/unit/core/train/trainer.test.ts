@@ -76,8 +76,8 @@ async function productsOfBackward(model: GptModel, trainable: Set<string>): Prom
     restore = () => (addon.gemm = gemm);
   }
   try {
-    const info = await tf.profile(() => {
-      const { grads } = accumulateGradients(vars, 2, 1, tokenBatchLoss(model, batch, false), () => 0);
+    const info = await tf.profile(async () => {
+      const { grads } = await accumulateGradients(vars, 2, 1, tokenBatchLoss(model, batch, false), () => 0);
       assert.deepEqual([...grads.keys()].sort(), [...trainable].sort(), 'a gradient for each trained parameter, none for the frozen');
       tf.dispose([...grads.values()]);
       return [];

@@ -1,0 +1,225 @@
+// LoRA adapters on disk, apart from their base model: `adapter.safetensors` holds each site's A (in, rank) and
+// B (rank, out) as `<site>.lora_A` / `<site>.lora_B`, and `adapter.json` names the base model (its folder and a
+// SHA-256 fingerprint of its weights), the rank, alpha and sites, and what the fine-tuning recorded (prompt
+// style, tokenizer). Loading onto a base whose weights differ from the fingerprint is refused: an adapter only
+// means something on the exact weights it was trained with.
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { writeDirAtomic, writeJsonAtomic, writeSafetensors } from '../checkpoint';
+import type { LoadedModel } from '../checkpoint';
+import { loadModel, readSafetensors } from '../checkpoint';
+import { tf } from '../engine';
+import { LlmLabError } from '../errors';
+import type { GptConfig } from '../model/config';
+import type { GptModel } from '../model/gpt';
+import { parameterShapes } from '../model/gpt';
+import { LoraAdapters, loraTensorNames } from './adapters';
+import type { LoraSite } from './targets';
+import { siteByName } from './targets';
+
+export const ADAPTER_CONFIG_FILE = 'adapter.json';
+export const ADAPTER_WEIGHTS_FILE = 'adapter.safetensors';
+export const ADAPTER_FORMAT_VERSION = 1;
+
+/** adapter.json. */
+export interface AdapterMeta {
+  format: 'llm-lab-lora';
+  version: number;
+  base: {
+    /** Absolute folder the base model was loaded from. */
+    model: string;
+    /** "sha256:<hex>" of the base weights (see fingerprintModel). */
+    fingerprint: string;
+    config: GptConfig;
+  };
+  /** Rank and alpha the adapters were made with (a site may differ when imported). */
+  rank: number;
+  alpha: number;
+  sites: Array<{ site: string; rank: number; alpha: number }>;
+  /** The adapted head's output width and base matrix, when the head is adapted. */
+  head?: { outDim: number; param: string };
+  /** Tokenizer of the base. */
+  tokenizer: string;
+  /** Prompt style of an instruction fine-tuning. */
+  promptStyle?: string;
+  /** What else the writer records (task, step, ...). */
+  [key: string]: unknown;
+}
+
+/**
+ * SHA-256 over every base parameter in the GPT-2 layout order: its name, shape and float32 bytes. Equal weights
+ * give an equal fingerprint whatever folder or file format they came from.
+ */
+export async function fingerprintModel(model: GptModel): Promise<string> {
+  const h = createHash('sha256');
+  for (const name of parameterShapes(model.config).keys()) {
+    const v = model.params.get(name);
+    if (!v) continue;
+    h.update(`${name}:${v.shape.join('x')};`);
+    const data = (await v.data()) as Float32Array;
+    h.update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
+  return `sha256:${h.digest('hex')}`;
+}
+
+/** Whether `dir` holds a LoRA adapter (an adapter.json). */
+export async function isAdapterFolder(dir: string): Promise<boolean> {
+  try {
+    await fsp.stat(path.join(dir, ADAPTER_CONFIG_FILE));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** adapter.json of a folder, checked. */
+export async function readAdapterMeta(dir: string): Promise<AdapterMeta> {
+  const file = path.join(dir, ADAPTER_CONFIG_FILE);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await fsp.readFile(file, 'utf8'));
+  } catch (e) {
+    const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new LlmLabError('bad-checkpoint', missing ? `${file} is missing; ${dir} is not a LoRA adapter folder.` : `${file} is not valid JSON; save the adapter again.`);
+  }
+  const m = raw as Partial<AdapterMeta>;
+  if (m.format !== 'llm-lab-lora' || typeof m.base?.fingerprint !== 'string' || typeof m.base.model !== 'string' || !Array.isArray(m.sites) || !m.base.config) {
+    throw new LlmLabError('bad-checkpoint', `${file} is not an LLM Lab adapter description (format, base and sites are needed); save the adapter again.`);
+  }
+  if ((m.version ?? 0) > ADAPTER_FORMAT_VERSION) {
+    throw new LlmLabError('bad-checkpoint', `${file} was written by a newer LLM Lab (adapter format ${m.version}); update LLM Lab.`);
+  }
+  return m as AdapterMeta;
+}
+
+/** The adapters' description for adapter.json, given the base it was made on. */
+export function describeAdapters(
+  adapters: LoraAdapters,
+  base: { model: string; fingerprint: string; config: GptConfig },
+  extra: Partial<AdapterMeta> = {},
+): AdapterMeta {
+  const all = [...adapters.bySite.values()];
+  const head = adapters.bySite.get('lm_head');
+  return {
+    tokenizer: 'gpt2',
+    ...extra,
+    format: 'llm-lab-lora',
+    version: ADAPTER_FORMAT_VERSION,
+    base,
+    rank: extra.rank ?? all[0]?.rank ?? 0,
+    alpha: extra.alpha ?? all[0]?.alpha ?? 0,
+    sites: all.map((a) => ({ site: a.site.site, rank: a.rank, alpha: a.alpha })),
+    ...(head ? { head: { outDim: head.site.outDim, param: head.site.param } } : {}),
+  };
+}
+
+/** Writes adapter.safetensors and adapter.json into an existing folder (each file atomically). */
+export async function writeAdapterFiles(dir: string, adapters: LoraAdapters, meta: AdapterMeta): Promise<void> {
+  const tensors = [];
+  for (const [name, v] of adapters.variables()) tensors.push({ name, shape: v.shape, data: (await v.data()) as Float32Array });
+  await writeSafetensors(path.join(dir, ADAPTER_WEIGHTS_FILE), tensors, { format: 'pt' });
+  await writeJsonAtomic(path.join(dir, ADAPTER_CONFIG_FILE), meta);
+}
+
+/** Saves an adapter folder whole (built beside `dir`, renamed into place). */
+export async function saveAdapter(dir: string, adapters: LoraAdapters, meta: AdapterMeta): Promise<void> {
+  await writeDirAtomic(path.resolve(dir), (tmp) => writeAdapterFiles(tmp, adapters, meta));
+}
+
+/** Reads an adapter folder's tensors into adapters for a model of `config` (the base is not needed). */
+export async function readAdapters(dir: string, meta: AdapterMeta, config: GptConfig): Promise<LoraAdapters> {
+  const file = path.join(dir, ADAPTER_WEIGHTS_FILE);
+  const { tensors } = await readSafetensors(file);
+  const pairs: Array<{ site: LoraSite; rank: number; alpha: number; A: tf.Tensor; B: tf.Tensor }> = [];
+  try {
+    for (const s of meta.sites) {
+      const site = siteByName(config, s.site, meta.head);
+      if (!site) throw new LlmLabError('bad-checkpoint', `${dir}: adapter site '${s.site}' does not exist on the base model (${config.nLayers} layers); the adapter belongs to another model.`);
+      const n = loraTensorNames(s.site);
+      const a = tensors.get(n.A);
+      const b = tensors.get(n.B);
+      if (!a || !b) throw new LlmLabError('bad-checkpoint', `${file} lacks '${a ? n.B : n.A}'; save the adapter again.`);
+      pairs.push({ site, rank: s.rank, alpha: s.alpha, A: tf.tensor(a.data, a.shape, 'float32'), B: tf.tensor(b.data, b.shape, 'float32') });
+    }
+    return LoraAdapters.fromPairs(pairs);
+  } finally {
+    tf.dispose(pairs.flatMap((p) => [p.A, p.B]));
+  }
+}
+
+/** Refuses a base whose weights are not the ones the adapter was trained on. */
+export async function checkBase(dir: string, meta: AdapterMeta, base: GptModel, baseDir: string): Promise<void> {
+  const fp = await fingerprintModel(base);
+  if (fp !== meta.base.fingerprint) {
+    throw new LlmLabError(
+      'bad-checkpoint',
+      `The adapter in ${dir} was trained on other base weights than those in ${baseDir} (fingerprint ${meta.base.fingerprint.slice(0, 19)}…, this base ${fp.slice(0, 19)}…); ` +
+        `load it onto the base it was made with (${meta.base.model}).`,
+    );
+  }
+}
+
+export interface LoadedAdapted extends LoadedModel {
+  adapters: LoraAdapters;
+  adapterMeta: AdapterMeta;
+  /** The adapter folder. */
+  adapterDir: string;
+}
+
+/**
+ * Loads the base an adapter folder names (or `baseDir`), checks its fingerprint and attaches the adapters to it.
+ * The caller disposes the model and the adapters.
+ */
+export async function loadAdapted(dir: string, baseDir?: string): Promise<LoadedAdapted> {
+  const abs = path.resolve(dir);
+  const meta = await readAdapterMeta(abs);
+  const baseAt = path.resolve(baseDir ?? meta.base.model);
+  let loaded: LoadedModel;
+  try {
+    loaded = await loadModel(baseAt);
+  } catch (e) {
+    if (e instanceof LlmLabError && e.code === 'not-found') {
+      throw new LlmLabError('not-found', `The adapter in ${abs} needs its base model ${baseAt}, which does not exist; restore it or give the base's new folder.`);
+    }
+    throw e;
+  }
+  try {
+    await checkBase(abs, meta, loaded.model, baseAt);
+    const adapters = await readAdapters(abs, meta, loaded.config);
+    loaded.model.adapter = adapters;
+    return { ...loaded, adapters, adapterMeta: meta, adapterDir: abs };
+  } catch (e) {
+    loaded.model.dispose();
+    throw e;
+  }
+}
+
+/** What an adapter folder adds to a loaded model's description. */
+export interface AdapterSummary {
+  /** The adapter folder. */
+  dir: string;
+  /** The base model folder it runs on. */
+  base: string;
+  rank: number;
+  alpha: number;
+  /** Values the adapters hold (what trained). */
+  parameters: number;
+}
+
+/**
+ * Loads a model folder, a run folder (its latest checkpoint) or a LoRA adapter folder (its base with the adapters
+ * attached). For an adapter, `meta` carries the adapter's tokenizer and prompt style, and `dir` stays the base's.
+ */
+export async function loadAnyModel(dir: string): Promise<LoadedModel & { adapter?: AdapterSummary }> {
+  if (!(await isAdapterFolder(path.resolve(dir)))) return loadModel(dir);
+  const a = await loadAdapted(dir);
+  const m = a.adapterMeta;
+  return {
+    model: a.model,
+    config: a.config,
+    dir: a.dir,
+    meta: { ...a.meta, tokenizer: m.tokenizer, ...(m.promptStyle ? { promptStyle: m.promptStyle } : {}) },
+    adapter: { dir: a.adapterDir, base: a.dir, rank: m.rank, alpha: m.alpha, parameters: a.adapters.parameterCount() },
+  };
+}
