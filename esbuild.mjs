@@ -1,10 +1,11 @@
-// Builds LLM Lab's bundles: one esbuild context per target. `node esbuild.mjs --watch` rebuilds on change.
+// Builds LLM Lab's bundles: one esbuild context per target, and build/tfjs-gradients.cjs beside them. `node esbuild.mjs --watch` rebuilds on change.
 // Node targets keep TensorFlow.js's optional native packages external (loaded at run time when present)
 // and get the wasm backend's binaries copied beside them.
 import * as esbuild from 'esbuild';
 import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
+import { buildTfGradients } from './scripts/buildTfGradients.mjs';
 
 const require = createRequire(import.meta.url);
 const watch = process.argv.includes('--watch');
@@ -87,6 +88,8 @@ for (const t of targets) {
 }
 copyWasmBinaries();
 copyDawnBinary();
+// TensorFlow.js's gradients are not in any bundle: the engine registers them from this one file at run time.
+await buildTfGradients();
 if (watch) {
   await Promise.all(contexts.map((c) => c.watch()));
 } else {

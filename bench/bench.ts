@@ -1,7 +1,7 @@
 // `npm run bench`: LLM Lab's speed figures. Training (tiny, small) and generation (tiny, small, gpt2) each
 // run in a fresh child process so every figure comes with that process's own peak RSS. Prints a table, or
 // with --json one JSON object. Flags: --backend auto|native|wasm|cpu|tensorflow, --corpus FILE (tokenizer),
-// --only train,generate,matmul,tokenizer,kernels, --steps N (training steps measured).
+// --only train,generate,matmul,tokenizer,bpe,kernels, --steps N (training steps measured).
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -141,6 +141,16 @@ async function main(): Promise<void> {
     const r = benchTokenizer(corpus);
     out.tokenizer = { encode_mb_s: round(r.encode_mb_s, 2), decode_mb_s: round(r.decode_mb_s, 2) };
     log(`tokenizer gpt2: encode ${round(r.encode_mb_s, 2)} MB/s, decode ${round(r.decode_mb_s, 2)} MB/s`);
+  }
+  if (want('bpe')) {
+    // The trained tokenizer: training on a 50 MB corpus, then encoding beside GPT-2's encoder.
+    const { benchTrainedTokenizer, buildBenchCorpus } = loadTokenizerBench();
+    const corpus = args.corpus ? readFileSync(args.corpus, 'utf8') : buildBenchCorpus();
+    const r = await benchTrainedTokenizer(buildBenchCorpus(process.cwd(), 50e6), corpus);
+    const load = round(loadavg()[0]);
+    out.bpe = { train_mb: round(r.train_mb), vocab_size: r.vocab_size, train_s: round(r.train_s), encode_mb_s: round(r.encode_mb_s, 2), decode_mb_s: round(r.decode_mb_s, 2), gpt2_encode_mb_s: round(r.gpt2_encode_mb_s, 2), load };
+    log(`bpe train ${round(r.train_mb)} MB to ${r.vocab_size} tokens: ${round(r.train_s)} s (load ${load})`);
+    log(`bpe trained encode ${round(r.encode_mb_s, 2)} MB/s, decode ${round(r.decode_mb_s, 2)} MB/s; gpt2 encode ${round(r.gpt2_encode_mb_s, 2)} MB/s`);
   }
   if (args.only?.includes('kernels')) {
     await useBackend('native');

@@ -6,8 +6,10 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { EncodingName } from '../src/core/tokenizer';
-import { createTokenizer, getTokenizer } from '../src/core/tokenizer';
+import type { EncodingName, Tokenizer } from '../src/core/tokenizer';
+import { createTokenizer, getTokenizer, tokenizerFromVocab } from '../src/core/tokenizer';
+import { vocabOfModel } from '../src/core/tokenizer/bpeModel';
+import { trainBpe } from '../src/core/tokenizer/train';
 import type * as Tiktoken from 'tiktoken';
 
 export interface TokenizerSpeed {
@@ -69,7 +71,31 @@ function timed<T>(fn: () => T): { value: T; seconds: number } {
 
 /** Our encoder's speed on `corpus`: a fresh tokenizer (empty piece cache), loaded and warmed up before timing. */
 export function benchTokenizer(corpus: string, encoding: EncodingName = 'gpt2'): TokenizerSpeed {
-  const tok = createTokenizer(encoding);
+  return benchEncoder(corpus, createTokenizer(encoding));
+}
+
+export interface TrainedTokenizerBench extends TokenizerSpeed {
+  vocab_size: number;
+  train_mb: number;
+  train_s: number;
+  /** GPT-2's encoder on the same corpus in the same process, for comparison. */
+  gpt2_encode_mb_s: number;
+}
+
+/**
+ * Trains a byte-level BPE tokenizer (GPT-2 split) on `trainCorpus`, then times its encoder and GPT-2's on `corpus`.
+ * Training time covers splitting, counting and every merge.
+ */
+export async function benchTrainedTokenizer(trainCorpus: string, corpus: string, vocabSize = 32768): Promise<TrainedTokenizerBench> {
+  const t0 = clock();
+  const { model } = await trainBpe([trainCorpus], { vocabSize, name: 'bench' });
+  const train_s = clock() - t0;
+  const trained = benchEncoder(corpus, tokenizerFromVocab(vocabOfModel(model, 'bench')));
+  const gpt2 = benchTokenizer(corpus, 'gpt2');
+  return { ...trained, vocab_size: vocabSize, train_mb: Buffer.byteLength(trainCorpus) / MB, train_s, gpt2_encode_mb_s: gpt2.encode_mb_s };
+}
+
+function benchEncoder(corpus: string, tok: Tokenizer): TokenizerSpeed {
   tok.decode(tok.encode('Warm up the encoder: function f(x) { return x * 2; } // done.'));
   const mb = Buffer.byteLength(corpus) / MB;
   const enc = timed(() => tok.encode(corpus));

@@ -16,7 +16,7 @@ export interface OpenBrowser {
 
 /** Launches Chromium with a throwaway profile and opens `url`. */
 export async function openWorkbench(url: string, opts: { viewport?: { width: number; height: number } } = {}): Promise<OpenBrowser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM}: apt-get install -y chromium (.ci/run does).`);
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM}: apt-get install -y chromium (npm test does when it runs as root).`);
   const home = mkdtempSync(join(tmpdir(), 'llmlab-chromium-'));
   const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, 'config'), XDG_CACHE_HOME: join(home, 'cache'), XDG_DATA_HOME: join(home, 'data') };
   const browser = await chromium.launchPersistentContext(join(home, 'profile'), {

@@ -23,7 +23,7 @@ export function ensureCodeServer(log: (s: string) => void = console.log): string
   const marker = join(TOOLS, `.installed-${CODE_SERVER_VERSION}`);
   if (existsSync(marker) && existsSync(codeServerBin())) return codeServerBin();
   const rg = '/usr/bin/rg';
-  if (!existsSync(rg)) throw new Error('ripgrep is missing: apt-get install -y ripgrep (code-server needs it; .ci/run installs it).');
+  if (!existsSync(rg)) throw new Error('ripgrep is missing: apt-get install -y ripgrep (code-server needs it; npm test installs it when it runs as root).');
   // @vscode/ripgrep looks for this tarball before downloading; give it Debian's rg.
   const cacheDir = join(process.env.TMPDIR ?? tmpdir(), 'vscode-ripgrep-cache-1.15.11');
   mkdirSync(cacheDir, { recursive: true });

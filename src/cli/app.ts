@@ -14,12 +14,13 @@ import { infoCommand } from './commands/info';
 import { loraCommand } from './commands/lora';
 import { pretrainCommand } from './commands/pretrain';
 import { tokenizeCommand } from './commands/tokenize';
+import { tokenizerCommand } from './commands/tokenizer';
 import type { CliIo } from './io';
 import { println } from './io';
 
 export const VERSION = '0.1.0';
 
-export const COMMANDS: Command[] = [tokenizeCommand, pretrainCommand, generateCommand, evalCommand, askCommand, infoCommand, downloadCommand, loraCommand, demoCommand];
+export const COMMANDS: Command[] = [tokenizeCommand, tokenizerCommand, pretrainCommand, generateCommand, evalCommand, askCommand, infoCommand, downloadCommand, loraCommand, demoCommand];
 
 export function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

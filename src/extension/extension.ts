@@ -4,12 +4,12 @@
 // completions; no worker starts and nothing is counted until a person uses LLM Lab or turns completions on.
 import * as vscode from 'vscode';
 import { LlmLabError } from '../core/errors';
-import type { Encoding } from '../protocol/model';
 import { completionModelDir } from './completion/modelChoice';
 import { InlineCompletionProvider } from './completion/provider';
 import { CompletionStatusItem, TOGGLE_COMMAND, toggleInlineCompletion } from './completion/statusItem';
 import { downloadGpt2Command } from './commands/download';
 import { generateCommand, evaluateCommand, selectModelCommand, showEngineCommand } from './commands/models';
+import { askModelCommand, mergeLoraCommand } from './commands/instruct';
 import type { Lab } from './lab';
 import { ActiveModel, workspaceRoot } from './lab';
 import { Notifier } from './notify';
@@ -19,6 +19,8 @@ import { registerLabPanel } from './panel/labPanel';
 import { createPanelBackend } from './panelBackend';
 import { readSettings } from './settings';
 import { TokenCountItem } from './tokens/tokenCount';
+import type { TokenizerChoice } from './tokens/tokenizerChoice';
+import { encodingChoice, trainedChoice } from './tokens/tokenizerChoice';
 import { TokenView } from './tokens/tokenView';
 import { TrainingController } from './training';
 import { TrainingService } from './trainingService';
@@ -53,9 +55,11 @@ export function activate(context: vscode.ExtensionContext): LlmLabApi {
   // Inline completions get a worker process of their own, so a suggestion never waits behind a training step.
   const inference = new WorkerClient(workerOptions(context, output, 'inference'));
   const model = new ActiveModel(context.workspaceState);
-  const encoding = async (): Promise<Encoding> => {
-    const e = readSettings().encoding;
-    return e === 'model' ? model.tokenizer(worker) : e;
+  const encoding = async (): Promise<TokenizerChoice> => {
+    const s = readSettings();
+    if (s.encoding === 'model') return model.tokenizer(worker);
+    if (s.encoding === 'trained') return trainedChoice(s.trainedTokenizer, workspaceRoot());
+    return encodingChoice(s.encoding);
   };
   const training = new TrainingController(worker, output, notifier);
   const tokens = new TokenView(worker);
@@ -126,7 +130,7 @@ export function activate(context: vscode.ExtensionContext): LlmLabApi {
     const editor = vscode.window.activeTextEditor;
     if (!editor) throw new LlmLabError('bad-argument', 'Open a file and select some text, then run Tokenize Selection.');
     const s = readSettings();
-    const enc = s.encoding === 'model' ? await model.tokenizer(worker) : s.encoding;
+    const enc = await encoding();
     const state = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Tokenizing…' }, () =>
       tokens.tokenize(editor, enc, s.maxDrawnTokens),
     );
@@ -150,6 +154,8 @@ export function activate(context: vscode.ExtensionContext): LlmLabApi {
   register('llmLab.resumeTraining', 'Resume Training', (args?: { runDir?: string }) => lab.trainer.resume(args ?? {}));
   register('llmLab.selectModel', 'Select Model', (args?: { modelDir?: string }) => selectModelCommand(lab, args ?? {}));
   register('llmLab.generateFromSelection', 'Generate from Selection', (args?: Parameters<typeof generateCommand>[1]) => generateCommand(lab, args ?? {}));
+  register('llmLab.askModel', 'Ask the Model', (args?: Parameters<typeof askModelCommand>[1]) => askModelCommand(lab, args ?? {}));
+  register('llmLab.mergeLora', 'Merge LoRA Adapter', (args?: Parameters<typeof mergeLoraCommand>[1]) => mergeLoraCommand(lab, args ?? {}));
   register('llmLab.evaluateModelOnFile', 'Evaluate Model on File', (args?: { file?: string }) => evaluateCommand(lab, args ?? {}));
   register('llmLab.showEngine', 'Show Engine', () => showEngineCommand(lab));
   register(TOGGLE_COMMAND, 'Toggle Inline Completions', () => toggleInlineCompletion());

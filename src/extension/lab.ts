@@ -1,7 +1,8 @@
 // What the commands (and the panel) share: the worker client, the training controller, the token view,
 // the selected model and where runs live. Built once in `activate`.
 import * as vscode from 'vscode';
-import type { Encoding } from '../protocol/model';
+import type { TokenizerChoice } from './tokens/tokenizerChoice';
+import { encodingChoice, modelChoice } from './tokens/tokenizerChoice';
 import type { Notifier } from './notify';
 import { resolveRunsFolder } from './runs';
 import { readSettings } from './settings';
@@ -17,7 +18,7 @@ const MODEL_KEY = 'llmLab.activeModel';
 export class ActiveModel implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<string | undefined>();
   readonly onDidChange = this.changed.event;
-  private tokenizerCache = new Map<string, Encoding>();
+  private tokenizerCache = new Map<string, TokenizerChoice>();
 
   constructor(private readonly state: vscode.Memento) {}
 
@@ -31,14 +32,14 @@ export class ActiveModel implements vscode.Disposable {
   }
 
   /** The selected model's tokenizer (asks the worker once per model), gpt2 when none is selected. */
-  async tokenizer(worker: WorkerClient): Promise<Encoding> {
+  async tokenizer(worker: WorkerClient): Promise<TokenizerChoice> {
     const dir = this.dir;
-    if (!dir) return 'gpt2';
+    if (!dir) return encodingChoice('gpt2');
     const known = this.tokenizerCache.get(dir);
     if (known) return known;
-    const info = await worker.request('model/info', { modelDir: dir });
-    this.tokenizerCache.set(dir, info.tokenizer);
-    return info.tokenizer;
+    const choice = modelChoice(await worker.request('model/info', { modelDir: dir }));
+    this.tokenizerCache.set(dir, choice);
+    return choice;
   }
 
   dispose(): void {

@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs';
 import type { Dirent } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { findCheckpoint, isModelFolder, WEIGHTS_FILE } from '../core/checkpoint/layout';
+import { ADAPTER_WEIGHTS_FILE, findCheckpoint, isAdapterFolder, isRunnableModel, WEIGHTS_FILE } from '../core/checkpoint/layout';
 import { LlmLabError } from '../core/errors';
 import type { TrainJob } from '../protocol/worker';
 
@@ -93,8 +93,8 @@ export async function readRunRecord(runDir: string): Promise<RunRecord> {
 
 /** The model a run folder would load: its latest step checkpoint (core decides), if it saved one. */
 export async function latestModel(runDir: string): Promise<string | undefined> {
-  const dir = await findCheckpoint(runDir);
-  return dir && (await isModelFolder(dir)) ? dir : undefined;
+  const dir = (await isAdapterFolder(runDir)) ? runDir : await findCheckpoint(runDir);
+  return dir && (await isRunnableModel(dir)) ? dir : undefined;
 }
 
 export interface RunSummary {
@@ -122,7 +122,8 @@ export async function listRuns(runsFolder: string): Promise<RunSummary[]> {
     const model = await latestModel(dir);
     if (!record && !model) continue;
     const st = await fs.stat(dir);
-    const modelSt = model ? await fs.stat(join(model, WEIGHTS_FILE)).catch(() => undefined) : undefined;
+    const weights = model && (await isAdapterFolder(model)) ? ADAPTER_WEIGHTS_FILE : WEIGHTS_FILE;
+    const modelSt = model ? await fs.stat(join(model, weights)).catch(() => undefined) : undefined;
     runs.push({ name: e.name, dir, record, latestModel: model, modifiedMs: Math.max(st.mtimeMs, modelSt?.mtimeMs ?? 0) });
   }
   return runs.sort((a, b) => b.modifiedMs - a.modifiedMs);

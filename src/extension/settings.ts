@@ -6,7 +6,9 @@ import type { CompletionMode } from '../protocol/completion';
 import type { Encoding } from '../protocol/model';
 
 export interface LabSettings {
-  encoding: Encoding | 'model';
+  encoding: Encoding | 'model' | 'trained';
+  /** Folder of the trained tokenizer used when encoding is 'trained' (relative to the first workspace folder). */
+  trainedTokenizer: string;
   maxDrawnTokens: number;
   showCount: boolean;
   runsFolder: string;
@@ -47,6 +49,7 @@ type FlatSettings = Omit<LabSettings, 'completion'>;
 /** Each setting's key under `llmLab.`. */
 const KEYS: { readonly [K in keyof FlatSettings]: string } = {
   encoding: 'tokenizer.encoding',
+  trainedTokenizer: 'tokenizer.trainedFolder',
   maxDrawnTokens: 'tokenizer.maxDrawnTokens',
   showCount: 'tokenizer.showCount',
   runsFolder: 'runsFolder',

@@ -33,9 +33,16 @@ const modelInfo = obj({
   name: str,
   config: gptConfig,
   parameters: int({ min: 0 }),
-  tokenizer: encoding,
+  /** The tokenizer's name: an encoding, or a trained tokenizer's name. */
+  tokenizer: str,
+  /** The folder holding the model's trained tokenizer (absent for an encoding). */
+  tokenizerDir: opt(str),
   /** Training step of the checkpoint, when known. */
   step: opt(int({ min: 0 })),
+  /** Prompt style of an instruction-tuned model. */
+  promptStyle: opt(str),
+  /** For a LoRA adapter folder: its base model folder, rank, alpha and the values it trained. */
+  adapter: opt(obj({ base: str, rank: int({ min: 1 }), alpha: num({ min: 0 }), parameters: int({ min: 0 }) })),
 });
 export type ModelInfo = Infer<typeof modelInfo>;
 
@@ -85,7 +92,13 @@ export const workerRequests = {
   },
   /** Token ids and spans of a text; `maxSpans` caps the spans returned (the count is always exact). */
   tokenize: {
-    params: obj({ text: str, encoding, maxSpans: int({ min: 0 }) }),
+    params: obj({
+      text: str,
+      encoding,
+      maxSpans: int({ min: 0 }),
+      /** A trained tokenizer's folder (or a checkpoint holding one), used instead of `encoding`. */
+      tokenizerDir: opt(str),
+    }),
     result: obj({ count: int({ min: 0 }), spans: arr(tokenSpan), truncated: bool }),
   },
   /** Reads corpus files as the trainer will: what is used, what is skipped and why, the size in tokens. */
@@ -166,6 +179,26 @@ export const workerRequests = {
       /** Time the worker spent on it, model loading included. */
       ms: num({ min: 0 }),
     }),
+  },
+  /** Streams an instruction-tuned model's response (in its prompt style); pushes `generate/didToken`. */
+  ask: {
+    params: obj({
+      modelDir: str,
+      instruction: str,
+      input: str,
+      /** Overrides the model's recorded style. */
+      promptStyle: opt(str),
+      maxNewTokens: int({ min: 1 }),
+      temperature: num({ min: 0 }),
+      topK: opt(int({ min: 1 })),
+      seed: opt(int({ min: 0 })),
+    }),
+    result: obj({ text: str, tokens: int({ min: 0 }), promptStyle: str, stoppedAtEot: bool }),
+  },
+  /** Merges a LoRA adapter folder into its base, saved as a plain model in `outDir` (a new folder). */
+  'lora/merge': {
+    params: obj({ adapterDir: str, outDir: str }),
+    result: obj({ outDir: str, base: str, sites: int({ min: 0 }) }),
   },
   /** Loss and perplexity of the model on a text. */
   evaluate: {

@@ -7,7 +7,7 @@ import { configuredBackend } from './backend';
 import type { Handlers } from './server';
 import { completeJob } from './completeJob';
 import { downloadJob } from './downloadJob';
-import { attentionJob, evaluateJob, generateJob, modelInfoJob } from './modelJobs';
+import { askJob, attentionJob, evaluateJob, generateJob, mergeLoraJob, modelInfoJob } from './modelJobs';
 import { previewData, scanCorpus, tokenizeText } from './tokenizeJob';
 import { trainJob } from './trainJob';
 
@@ -36,6 +36,8 @@ export function createHandlers(): Handlers {
     'model/info': (params) => modelInfoJob(params),
     generate: (params, ctx) => generateJob(params, ctx),
     evaluate: (params, ctx) => evaluateJob(params, ctx),
+    ask: (params, ctx) => askJob(params, ctx),
+    'lora/merge': (params) => mergeLoraJob(params),
     attention: (params) => attentionJob(params),
     complete: (params, ctx) => completeJob(params, ctx),
     'model/download': (params, ctx) => downloadJob(params, ctx),

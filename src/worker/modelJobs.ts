@@ -2,9 +2,19 @@
 // Models are loaded once and kept (the two most recent), each use holding a reference so a model is never
 // disposed while a job still runs on it.
 import { basename, join } from 'node:path';
-import { stat } from 'node:fs/promises';
-import { checkpointStep, findCheckpoint, loadModel, modelTokenizer, WEIGHTS_FILE } from '../core/checkpoint';
+import { readdir, stat } from 'node:fs/promises';
+import { LlmLabError } from '../core/errors';
+import { checkpointStep, findCheckpoint, modelTokenizer, WEIGHTS_FILE } from '../core/checkpoint';
+import { TRAINED_TOKENIZER } from '../core/tokenizer/bpeModel';
+import { ADAPTER_WEIGHTS_FILE, isAdapterFolder } from '../core/checkpoint/layout';
+import type { AdapterSummary } from '../core/lora';
+import { loadAdapted, loadAnyModel, mergeLora } from '../core/lora';
+import { ask, promptStyleOf } from '../core/instruct';
+import { saveModel } from '../core/checkpoint';
 import type { LoadedModel } from '../core/checkpoint';
+
+/** A loaded model; an adapter folder's base with its adapters attached. */
+type Loaded = LoadedModel & { adapter?: AdapterSummary };
 import { initEngine } from '../core/engine';
 import { evaluateText } from '../core/eval';
 import { generate } from '../core/generate';
@@ -17,7 +27,7 @@ import { configuredBackend } from './backend';
 
 interface Entry {
   key: string;
-  loaded: Promise<LoadedModel>;
+  loaded: Promise<Loaded>;
   users: number;
   evicted: boolean;
 }
@@ -29,8 +39,8 @@ async function keyOf(dir: string): Promise<string> {
   // A run folder that saved a newer checkpoint, or a folder rewritten in place, must load afresh: key by the
   // checkpoint core would read and its weights' mtime.
   try {
-    const found = (await findCheckpoint(dir)) ?? dir;
-    const s = await stat(join(found, WEIGHTS_FILE));
+    const found = (await isAdapterFolder(dir)) ? dir : ((await findCheckpoint(dir)) ?? dir);
+    const s = await stat(join(found, (await isAdapterFolder(found)) ? ADAPTER_WEIGHTS_FILE : WEIGHTS_FILE));
     return `${found}@${s.mtimeMs}`;
   } catch {
     return dir;
@@ -43,12 +53,12 @@ function release(e: Entry): void {
 }
 
 /** Runs `fn` with the model of `dir` loaded (from the cache when possible). */
-export async function withModel<T>(dir: string, fn: (m: LoadedModel, tokenizer: Tokenizer) => Promise<T>): Promise<T> {
+export async function withModel<T>(dir: string, fn: (m: Loaded, tokenizer: Tokenizer) => Promise<T>): Promise<T> {
   await initEngine(configuredBackend());
   const key = await keyOf(dir);
   let entry = cache.find((e) => e.key === key);
   if (!entry) {
-    entry = { key, loaded: loadModel(dir), users: 0, evicted: false };
+    entry = { key, loaded: loadAnyModel(dir), users: 0, evicted: false };
     cache.unshift(entry);
     entry.loaded.catch(() => {
       const i = cache.indexOf(entry!);
@@ -78,13 +88,58 @@ function nameOf(dir: string): string {
 
 export function modelInfoJob(p: ParamsOf<'model/info'>): Promise<ResultOf<'model/info'>> {
   return withModel(p.modelDir, async (l) => ({
-    dir: l.dir,
-    name: nameOf(l.dir),
+    dir: l.adapter?.dir ?? l.dir,
+    name: l.adapter ? `${nameOf(l.adapter.dir)} (LoRA on ${nameOf(l.dir)})` : nameOf(l.dir),
     config: { ...l.config },
     parameters: countParameters(l.config),
     tokenizer: modelTokenizer(l).name,
+    ...(l.meta.tokenizer === TRAINED_TOKENIZER ? { tokenizerDir: l.dir } : {}),
     ...(typeof l.meta.step === 'number' ? { step: l.meta.step } : {}),
+    ...(typeof l.meta.promptStyle === 'string' ? { promptStyle: l.meta.promptStyle } : {}),
+    ...(l.adapter ? { adapter: { base: l.adapter.base, rank: l.adapter.rank, alpha: l.adapter.alpha, parameters: l.adapter.parameters } } : {}),
   }));
+}
+
+/** Streams the response of an instruction-tuned model to an instruction, in its prompt style. */
+export function askJob(p: ParamsOf<'ask'>, ctx: JobContext): Promise<ResultOf<'ask'>> {
+  return withModel(p.modelDir, async (l, tok) => {
+    const style = promptStyleOf(p.promptStyle ?? l.meta.promptStyle, "The model's prompt style");
+    let text = '';
+    let tokens = 0;
+    const stream = ask(l.model, tok, style, { instruction: p.instruction, input: p.input }, {
+      maxNewTokens: p.maxNewTokens,
+      temperature: p.temperature,
+      topK: p.topK,
+      seed: p.seed,
+      signal: ctx.signal,
+    });
+    for await (const t of stream) {
+      tokens++;
+      text += t.text;
+      ctx.notify('generate/didToken', { id: t.id, text: t.text });
+    }
+    return { text, tokens, promptStyle: style, stoppedAtEot: tokens < p.maxNewTokens };
+  });
+}
+
+/** Merges a LoRA adapter folder into its base and saves the plain model in a new folder. */
+export async function mergeLoraJob(p: ParamsOf<'lora/merge'>): Promise<ResultOf<'lora/merge'>> {
+  const existing = await readdir(p.outDir).catch(() => [] as string[]);
+  if (existing.length > 0) throw new LlmLabError('bad-argument', `${p.outDir} already holds files; merge into a new folder.`);
+  await initEngine(configuredBackend());
+  const a = await loadAdapted(p.adapterDir);
+  try {
+    const merged = mergeLora(a.model, a.adapters);
+    try {
+      const { promptStyle, tokenizer } = a.adapterMeta;
+      await saveModel(p.outDir, merged, { tokenizer, ...(promptStyle ? { promptStyle } : {}), mergedFrom: { adapter: a.adapterDir, base: a.dir } });
+    } finally {
+      merged.dispose();
+    }
+    return { outDir: p.outDir, base: a.dir, sites: a.adapters.bySite.size };
+  } finally {
+    a.model.dispose();
+  }
 }
 
 export function generateJob(p: ParamsOf<'generate'>, ctx: JobContext): Promise<ResultOf<'generate'>> {

@@ -2,10 +2,11 @@
 // count always, spans (UTF-16 offsets) and bytes for at most `maxSpans` tokens.
 import { TokenWindows, encodeCorpus, loadCorpus } from '../core/data';
 import { getTokenizer } from '../core/tokenizer';
+import { loadTokenizerSync } from '../core/tokenizer/files';
 import type { ParamsOf, ResultOf } from '../protocol/worker';
 
 export function tokenizeText(params: ParamsOf<'tokenize'>): ResultOf<'tokenize'> {
-  const tok = getTokenizer(params.encoding);
+  const tok = params.tokenizerDir !== undefined ? loadTokenizerSync(params.tokenizerDir) : getTokenizer(params.encoding);
   if (params.maxSpans === 0) return { count: tok.encode(params.text).length, spans: [], truncated: false };
   const t = tok.tokenize(params.text);
   const n = Math.min(params.maxSpans, t.ids.length);

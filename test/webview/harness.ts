@@ -67,7 +67,7 @@ export function startServer(): Promise<{ server: Server; origin: string }> {
 
 export async function launch(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium not found at ${CHROMIUM}: install it with "apt-get install -y chromium" (.ci/run does) or set CHROMIUM_PATH.`);
+    throw new Error(`Chromium not found at ${CHROMIUM}: install it with "apt-get install -y chromium" (npm test does when it runs as root) or set CHROMIUM_PATH.`);
   }
   return chromium.launch({
     executablePath: CHROMIUM,

@@ -60,6 +60,11 @@ export const demoCommand: Command = {
     const say = (line = ''): void => (json ? undefined : println(io.stdout, line));
     say(`LLM Lab demo: pretraining the tiny GPT on ${path.basename(dataFile)} for ${steps} steps`);
     say(describeBackend(engine)[0]); // the backend in use; `llm-lab info` has the whole report
+    // Without a C++ compiler at install the demo runs on WebAssembly: say so once, with how to get the kernels.
+    const native = engine.attempts.find((a) => a.name === 'native');
+    if (engine.backend !== 'native' && native && !native.ok && !native.detail.startsWith('not tried')) {
+      say(`Native kernels: ${native.detail} (they train about 4× faster than ${engine.backend}).`);
+    }
     // The same preset and seed as pretrain's defaults: this is the model training starts from.
     const fresh = GptModel.create(makeConfig(PRETRAIN_DEFAULTS.preset), PRETRAIN_DEFAULTS.seed);
     const before = await generateText(fresh, tokenizer, PROMPT, { maxNewTokens: SAMPLE_TOKENS, temperature: 0, signal: io.signal });

@@ -101,6 +101,7 @@ export const pretrainCommand: Command = {
     data: { type: 'string', multiple: true, value: 'PATH', help: 'Training text: files, folders or globs.' },
     out: { type: 'string', value: 'DIR', help: 'Run folder (config, checkpoints, metrics.jsonl).' },
     resume: { type: 'boolean', help: 'Continue the run in --out from its last checkpoint.' },
+    tokenizer: { type: 'string', value: 'DIR', help: "A trained tokenizer's folder ('llm-lab tokenizer train'); the vocabulary follows it (default: GPT-2's)." },
     ...TRAINING_OPTIONS,
   },
   positionals: true,
@@ -108,6 +109,7 @@ export const pretrainCommand: Command = {
     'llm-lab pretrain --data samples/the-verdict.txt --out runs/verdict --steps 200',
     "llm-lab pretrain --data 'notes/**/*.md' --out runs/notes --preset small --lr 1e-3 --batch 16",
     'llm-lab pretrain --data samples/the-verdict.txt --out runs/verdict --steps 400 --resume',
+    'llm-lab pretrain --data samples/the-verdict.txt --tokenizer tokenizers/verdict --out runs/own-vocab',
   ],
   async run({ values, positionals, io, json }) {
     // Several paths after one --data arrive as positionals (`--data a.txt b.txt`); they are data too.
@@ -120,7 +122,11 @@ export const pretrainCommand: Command = {
     const view = new TrainView(io, json);
     const started = Date.now();
     try {
-      const r = await pretrain({ ...options, text, outDir: out, resume: bool(values, 'resume') }, { signal: io.signal, onEvent: view.onEvent });
+      const tokenizerDir = str(values, 'tokenizer');
+      const r = await pretrain(
+        { ...options, text, outDir: out, resume: bool(values, 'resume'), ...(tokenizerDir ? { tokenizerDir: path.resolve(io.cwd, tokenizerDir) } : {}) },
+        { signal: io.signal, onEvent: view.onEvent },
+      );
       view.close();
       if (json) {
         println(io.stdout, JSON.stringify({ type: 'result', ...r })); // stdout stays one JSON object a line

@@ -39,6 +39,20 @@ export async function listCheckpoints(checkpointsDir: string): Promise<{ step: n
     .sort((a, b) => a.step - b.step);
 }
 
+/** A LoRA adapter folder (see core/lora): its description and its A/B tensors, apart from the base model. */
+export const ADAPTER_CONFIG_FILE = 'adapter.json';
+export const ADAPTER_WEIGHTS_FILE = 'adapter.safetensors';
+
+/** Whether `dir` holds a LoRA adapter (an adapter.json). */
+export async function isAdapterFolder(dir: string): Promise<boolean> {
+  return exists(path.join(dir, ADAPTER_CONFIG_FILE));
+}
+
+/** Whether `dir` holds something that runs as a model: a saved model or a LoRA adapter over one. */
+export async function isRunnableModel(dir: string): Promise<boolean> {
+  return (await isModelFolder(dir)) || ((await isAdapterFolder(dir)) && (await exists(path.join(dir, ADAPTER_WEIGHTS_FILE))));
+}
+
 /** Whether `dir` holds a saved model: config.json and model.safetensors. */
 export async function isModelFolder(dir: string): Promise<boolean> {
   return (await exists(path.join(dir, CONFIG_FILE))) && (await exists(path.join(dir, WEIGHTS_FILE)));

@@ -8,6 +8,9 @@ import * as path from 'node:path';
 import type { tf } from '../engine';
 import { LlmLabError } from '../errors';
 import type { GptModel } from '../model/gpt';
+import type { BpeModel } from '../tokenizer/bpeModel';
+import { TRAINED_TOKENIZER } from '../tokenizer/bpeModel';
+import { writeTokenizerFiles } from '../tokenizer/files';
 import { removeLeftovers, writeDirAtomic, writeJsonAtomic } from './atomic';
 import { CHECKPOINTS_DIR, listCheckpoints, stepDirName, writeModelFiles } from './modelFiles';
 import type { LoadedTensor, TensorToWrite } from './safetensors';
@@ -30,6 +33,8 @@ export interface SaveTrainingCheckpointOptions {
   state: Record<string, unknown>;
   /** Keep only this many most recent step folders (default 2; 0 keeps all). */
   keepLast?: number;
+  /** A trained tokenizer the model uses: its files go beside config.json, which names it 'trained'. */
+  tokenizer?: BpeModel;
 }
 
 /** Writes `<runDir>/checkpoints/step-N/` completely, then removes older step folders beyond `keepLast`. */
@@ -42,8 +47,9 @@ export async function saveTrainingCheckpoint(runDir: string, o: SaveTrainingChec
   }
   await writeDirAtomic(dir, async (tmp) => {
     if (o.writeModel) await o.writeModel(tmp);
-    else if (o.model) await writeModelFiles(tmp, o.model, { step: o.step });
+    else if (o.model) await writeModelFiles(tmp, o.model, { step: o.step, ...(o.tokenizer ? { tokenizer: TRAINED_TOKENIZER } : {}) });
     else throw new Error('saveTrainingCheckpoint needs a model or a writeModel function');
+    if (o.tokenizer) await writeTokenizerFiles(tmp, o.tokenizer);
     await writeSafetensors(path.join(tmp, STATE_TENSORS_FILE), tensors, { format: 'pt' });
     await writeJsonAtomic(path.join(tmp, STATE_JSON_FILE), { formatVersion: TRAINING_STATE_VERSION, ...o.state });
   });

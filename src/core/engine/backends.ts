@@ -110,23 +110,6 @@ function requireNative(): unknown {
   }
 }
 
-/**
- * Makes sure TensorFlow.js's gradients of plain ops are registered (tfjs-core's CommonJS build leaves them
- * out; the native module loads a bundle of them built at install). Returns undefined when they are, else why not.
- */
-export function ensureGradients(load: () => unknown = requireNative): string | undefined {
-  if (tf.getGradient('Sum')) return undefined;
-  try {
-    const mod = load() as { ensureTfGradients?: () => void };
-    if (typeof mod.ensureTfGradients !== 'function') return 'this build has no gradient bundle';
-    mod.ensureTfGradients();
-    return tf.getGradient('Sum') ? undefined : 'the gradient bundle registered nothing';
-  } catch (e) {
-    const missing = /Cannot find module '([^']+)'/.exec(e instanceof Error ? e.message : '')?.[1];
-    return missing === './native' ? 'the gradient bundle is not built: run npm run build:native' : firstLine(e);
-  }
-}
-
 /** Starts the C++ kernels; a missing module (branch not merged, addon not built) is "not built". */
 export async function startNative(load: () => unknown = requireNative): Promise<Started> {
   let mod: NativeModule;

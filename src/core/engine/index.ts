@@ -3,7 +3,8 @@
 // for the rest of LLM Lab. Importing it also registers the wasm and cpu fused ops (see wasm/fusedOps.ts).
 import { LlmLabError } from '../errors';
 import type { RequireFn, Started } from './backends';
-import { ensureGradients, startCpu, startNative, startTensorflow, startWasmBackend, startWebgpu } from './backends';
+import { registerGradients } from './gradients';
+import { startCpu, startNative, startTensorflow, startWasmBackend, startWebgpu } from './backends';
 import { fusedOpNames } from './fused';
 import { tf } from './tf';
 import { registerWasmFusedOps } from './wasm/fusedOps';
@@ -114,7 +115,7 @@ export async function initEngine(choice: BackendChoice = 'auto', opts: EngineOpt
       const started = await starter(name, opts, named)();
       tried.set(name, { name, ok: true, detail: started.detail });
       const attempts = AUTO_ORDER.map((n) => tried.get(n) ?? { name: n, ok: false, detail: untried(n, name, named) });
-      const gradientsMissing = ensureGradients(opts.loadNative);
+      const gradientsMissing = registerGradients();
       current = { backend: name, threads: started.threads, attempts, fusedOps: fusedOpNames(tf.getBackend()), gradientsMissing };
       return current;
     } catch (e) {

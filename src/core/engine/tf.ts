@@ -8,14 +8,6 @@ import '@tensorflow/tfjs-backend-cpu';
 // cpu op: the engine chooses backends itself and reports why (describeEngine).
 tf.env().set('PROD', true);
 
-// tfjs-core's CommonJS build registers no gradients; they ship as ES modules only. esbuild bundles them into
-// dist/ from this literal require. Under plain Node (tsc output) the ES module cannot load and the require
-// fails quietly: initEngine then takes the bundle built at install (see ensureGradients in backends.ts).
-try {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  require('@tensorflow/tfjs-core/dist/register_all_gradients');
-} catch {
-  // not bundled: see above
-}
+// tfjs-core's CommonJS build registers no gradients; initEngine registers them from one bundle (gradients.ts).
 
 export { tf };

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { writeDirAtomic, writeJsonAtomic, writeSafetensors } from '../checkpoint';
 import type { LoadedModel } from '../checkpoint';
 import { loadModel, readSafetensors } from '../checkpoint';
+import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, findCheckpoint, isAdapterFolder } from '../checkpoint/layout';
 import { tf } from '../engine';
 import { LlmLabError } from '../errors';
 import type { GptConfig } from '../model/config';
@@ -18,8 +19,7 @@ import { LoraAdapters, loraTensorNames } from './adapters';
 import type { LoraSite } from './targets';
 import { siteByName } from './targets';
 
-export const ADAPTER_CONFIG_FILE = 'adapter.json';
-export const ADAPTER_WEIGHTS_FILE = 'adapter.safetensors';
+export { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, isAdapterFolder } from '../checkpoint/layout';
 export const ADAPTER_FORMAT_VERSION = 1;
 
 /** adapter.json. */
@@ -61,16 +61,6 @@ export async function fingerprintModel(model: GptModel): Promise<string> {
     h.update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   }
   return `sha256:${h.digest('hex')}`;
-}
-
-/** Whether `dir` holds a LoRA adapter (an adapter.json). */
-export async function isAdapterFolder(dir: string): Promise<boolean> {
-  try {
-    await fsp.stat(path.join(dir, ADAPTER_CONFIG_FILE));
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** adapter.json of a folder, checked. */
@@ -212,8 +202,10 @@ export interface AdapterSummary {
  * attached). For an adapter, `meta` carries the adapter's tokenizer and prompt style, and `dir` stays the base's.
  */
 export async function loadAnyModel(dir: string): Promise<LoadedModel & { adapter?: AdapterSummary }> {
-  if (!(await isAdapterFolder(path.resolve(dir)))) return loadModel(dir);
-  const a = await loadAdapted(dir);
+  const abs = path.resolve(dir);
+  const found = (await isAdapterFolder(abs)) ? abs : await findCheckpoint(abs); // a LoRA run keeps adapters in its step folders
+  if (!found || !(await isAdapterFolder(found))) return loadModel(dir);
+  const a = await loadAdapted(found);
   const m = a.adapterMeta;
   return {
     model: a.model,

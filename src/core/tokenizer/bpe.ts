@@ -1,9 +1,9 @@
 // Byte-pair merging of one pre-tokenised piece, with the exact merge order of OpenAI's tiktoken: repeatedly
 // join the adjacent pair whose joined bytes have the lowest rank, leftmost first on ties, until no joined pair
-// is a token. Short pieces use a flat array scan; long ones (whitespace runs, minified code) a heap over a
+// is a token (for a trained tokenizer: until no adjacent pair is in its merge list). Short pieces use a flat array scan; long ones (whitespace runs, minified code) a heap over a
 // linked list, so the cost stays O(n log n). Frequent pieces are served from a cache.
 import type { Vocab } from './vocab';
-import { utf8Binary } from './vocab';
+import { mergeKey, utf8Binary } from './vocab';
 
 const NONE = 0x7fffffff;
 const SMALL = 128;
@@ -45,7 +45,8 @@ export class MergeTable {
       if (k === -1) break;
       h = (h + 1) & PAIR_MASK;
     }
-    const joined = this.vocab.ranks.get(this.strings[left] + this.strings[right]);
+    const merges = this.vocab.merges;
+    const joined = merges ? merges.get(mergeKey(left, right)) : this.vocab.ranks.get(this.strings[left] + this.strings[right]);
     const value = joined === undefined ? NONE : joined;
     if (this.size >= PAIR_SLOTS / 2) {
       keys.fill(-1);
@@ -193,9 +194,18 @@ export class PieceEncoder {
   private readonly hashes = new Int32Array(CACHE_SLOTS);
   private readonly values: Array<number | number[]> = new Array<number | number[]>(CACHE_SLOTS).fill(0);
   private size = 0;
+  /** With a merge list: whether BPE of a token's own bytes gives that token back (then a piece equal to it may skip merging). */
+  private readonly wholeOk: Uint8Array | undefined;
 
   constructor(private readonly vocab: Vocab) {
     this.table = new MergeTable(vocab);
+    if (vocab.merges) {
+      this.wholeOk = new Uint8Array(vocab.size);
+      for (const [bin, id] of vocab.ranks) {
+        const ids = bin.length <= SMALL ? mergeSmall(bin, this.table) : mergeLarge(bin, this.table);
+        if (ids.length === 1 && ids[0] === id) this.wholeOk[id] = 1;
+      }
+    }
   }
 
   /** Appends the ids of the piece text[start, end) to `out`. */
@@ -239,8 +249,10 @@ export class PieceEncoder {
 
   private encodeUncached(piece: string): number[] {
     const bin = isAscii(piece) ? piece : utf8Binary(piece);
+    // With tiktoken's rule a piece that is a token always merges into it; with a merge list only when that
+    // token's own bytes merge into it.
     const whole = this.vocab.ranks.get(bin);
-    if (whole !== undefined) return [whole];
+    if (whole !== undefined && (this.wholeOk === undefined || this.wholeOk[whole] === 1)) return [whole];
     return bin.length <= SMALL ? mergeSmall(bin, this.table) : mergeLarge(bin, this.table);
   }
 }

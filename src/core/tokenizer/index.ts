@@ -9,12 +9,12 @@
 import { LlmLabError } from '../errors';
 import { PieceEncoder } from './bpe';
 import type { PieceScanner } from './pretokenize';
-import { scanCl100k, scanGpt2, scanO200k } from './pretokenize';
-import type { EncodingName, Vocab } from './vocab';
+import { SCANNERS } from './pretokenize';
+import type { EncodingName, SplitPattern, Vocab } from './vocab';
 import { buildVocab, ENCODING_NAMES } from './vocab';
 
-export type { EncodingName } from './vocab';
-export { ENCODING_NAMES } from './vocab';
+export type { EncodingName, SplitPattern } from './vocab';
+export { ENCODING_NAMES, SPLIT_PATTERNS } from './vocab';
 
 export interface TokenizedText {
   ids: number[];
@@ -30,7 +30,10 @@ export interface EncodeOptions {
 }
 
 export interface Tokenizer {
-  readonly name: EncodingName;
+  /** The encoding's name (gpt2, cl100k_base, o200k_base), or a trained tokenizer's name. */
+  readonly name: string;
+  /** The pre-tokenization split it uses. */
+  readonly pattern: SplitPattern;
   /** One more than the largest id, special tokens included (50257 for gpt2). */
   readonly vocabSize: number;
   /** The id of `<|endoftext|>` (50256 for gpt2). */
@@ -42,12 +45,12 @@ export interface Tokenizer {
   tokenBytes(id: number): Uint8Array;
 }
 
-const SCANNERS: Record<EncodingName, PieceScanner> = { gpt2: scanGpt2, cl100k_base: scanCl100k, o200k_base: scanO200k };
 
 type PieceHook = (start: number, end: number, firstToken: number) => void;
 
 class BpeTokenizer implements Tokenizer {
-  readonly name: EncodingName;
+  readonly name: string;
+  readonly pattern: SplitPattern;
   readonly vocabSize: number;
   readonly eotId: number;
   private readonly scan: PieceScanner;
@@ -57,11 +60,13 @@ class BpeTokenizer implements Tokenizer {
 
   constructor(private readonly vocab: Vocab) {
     this.name = vocab.name;
+    this.pattern = vocab.pattern;
     this.vocabSize = vocab.size;
     this.eotId = vocab.specials.get('<|endoftext|>') as number;
-    this.scan = SCANNERS[vocab.name];
+    this.scan = SCANNERS[vocab.pattern];
     this.pieces = new PieceEncoder(vocab);
-    const escaped = [...vocab.specials.keys()].map((t) => t.replace(/[|\\^$*+?.()[\]{}]/g, '\\$&'));
+    const longestFirst = [...vocab.specials.keys()].sort((a, b) => b.length - a.length);
+    const escaped = longestFirst.map((t) => t.replace(/[|\\^$*+?.()[\]{}]/g, '\\$&'));
     this.specialPattern = new RegExp(escaped.join('|'), 'g');
   }
 
@@ -194,4 +199,12 @@ export function createTokenizer(name: EncodingName = 'gpt2'): Tokenizer {
     throw new LlmLabError('bad-argument', `Unknown encoding "${String(name)}": use one of ${ENCODING_NAMES.join(', ')}.`);
   }
   return new BpeTokenizer(buildVocab(name));
+}
+
+/** A tokenizer over any vocabulary (a trained one); the vocabulary must hold `<|endoftext|>`. */
+export function tokenizerFromVocab(vocab: Vocab): Tokenizer {
+  if (!vocab.specials.has('<|endoftext|>')) {
+    throw new LlmLabError('bad-argument', `The vocabulary "${vocab.name}" has no <|endoftext|> token, which LLM Lab's models need.`);
+  }
+  return new BpeTokenizer(vocab);
 }

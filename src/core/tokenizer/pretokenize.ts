@@ -4,6 +4,7 @@
 // Each scanner takes the text, a start offset and the end of the segment (specials cut the text into
 // segments; lookaheads see the segment's end as the end of input) and returns where the piece ends.
 import { classOf, codePointAt, LETTER, LOWER, NUMBER, SPACE, UPPER } from './charClass';
+import type { SplitPattern } from './vocab';
 
 export type PieceScanner = (s: string, i: number, end: number) => number;
 
@@ -163,3 +164,6 @@ export function scanO200k(s: string, i: number, end: number): number {
   }
   return j;
 }
+
+/** The piece scanner of each split pattern. */
+export const SCANNERS: Record<SplitPattern, PieceScanner> = { gpt2: scanGpt2, gpt4: scanCl100k, gpt4o: scanO200k };

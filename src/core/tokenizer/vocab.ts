@@ -9,10 +9,25 @@ import { ENCODINGS } from '../../protocol/model';
 export type EncodingName = Encoding;
 export const ENCODING_NAMES: readonly EncodingName[] = ENCODINGS;
 
+/** How text is split into pieces before BPE: GPT-2's pattern, GPT-4's (cl100k_base) or GPT-4o's (o200k_base). */
+export type SplitPattern = 'gpt2' | 'gpt4' | 'gpt4o';
+
+export const SPLIT_PATTERNS: readonly SplitPattern[] = ['gpt2', 'gpt4', 'gpt4o'];
+
+const PATTERN_OF: Record<EncodingName, SplitPattern> = { gpt2: 'gpt2', cl100k_base: 'gpt4', o200k_base: 'gpt4o' };
+
 export interface Vocab {
-  readonly name: EncodingName;
+  /** The encoding's name (gpt2, cl100k_base, o200k_base) or a trained tokenizer's. */
+  readonly name: string;
+  readonly pattern: SplitPattern;
   /** Token bytes as a binary string -> rank (= id), ordinary tokens only. */
   readonly ranks: Map<string, number>;
+  /**
+   * A trained tokenizer's merge list as (left id, right id) -> joined id, keyed by mergeKey. When present only
+   * these pairs join (as Hugging Face's BPE does); when absent two parts join whenever their joined bytes are a
+   * token (as tiktoken does). Either way a lower joined id merges first.
+   */
+  readonly merges?: Map<number, number>;
   /** Special token text -> id. */
   readonly specials: Map<string, number>;
   /** One more than the largest id (ordinary or special). */
@@ -63,6 +78,15 @@ export function buildVocab(name: EncodingName): Vocab {
     keys[id] = utf8Binary(text);
     size = Math.max(size, id + 1);
   }
+  return packVocab({ name, pattern: PATTERN_OF[name], ranks, specials }, keys, size);
+}
+
+/** A Vocab from each id's bytes as a binary string (`keys[id]`, undefined for unused ids below `size`). */
+export function packVocab(
+  parts: Pick<Vocab, 'name' | 'pattern' | 'ranks' | 'specials' | 'merges'>,
+  keys: readonly (string | undefined)[],
+  size: number,
+): Vocab {
   let total = 0;
   for (let id = 0; id < size; id++) total += keys[id]?.length ?? 0;
   const bytes = new Uint8Array(total);
@@ -77,7 +101,12 @@ export function buildVocab(name: EncodingName): Vocab {
     for (let b = 0; b < key.length; b++) bytes[at++] = key.charCodeAt(b);
   }
   offsets[size] = at;
-  return { name, ranks, specials, size, bytes, offsets, present };
+  return { ...parts, size, bytes, offsets, present };
+}
+
+/** The key of the pair (left, right) in Vocab.merges (ids below 2^21). */
+export function mergeKey(left: number, right: number): number {
+  return left * 0x200000 + right;
 }
 
 /** UTF-8 of a string as a binary string; lone surrogates become U+FFFD, as TextEncoder does. */

@@ -15,6 +15,12 @@ export interface PretrainOptions {
   tokens?: ArrayLike<number>;
   /** Tokenizer of `text` and of the sample prompt. Default 'gpt2'. */
   tokenizer?: EncodingName;
+  /**
+   * Folder of a trained tokenizer ('llm-lab tokenizer train'), used instead of `tokenizer`: it encodes the text
+   * and the sample prompt, the model's vocabulary is its size, and its files are kept in the run folder and in
+   * every checkpoint. A resumed run uses the run folder's copy.
+   */
+  tokenizerDir?: string;
   /** Model preset. Default 'tiny'. */
   preset?: PresetName;
   /** Model settings that override the preset (e.g. { contextLength: 128 }). */
@@ -67,7 +73,8 @@ export interface PretrainOptions {
 
 /** The options with every default filled in (what run.json records). */
 export interface ResolvedPretrainOptions {
-  tokenizer: EncodingName;
+  /** An encoding, or 'trained' for the run's own tokenizer (kept in the run folder). */
+  tokenizer: EncodingName | 'trained';
   preset: PresetName;
   model: GptConfig;
   steps: number;

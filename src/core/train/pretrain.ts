@@ -2,6 +2,7 @@
 // warmup + cosine learning rate, accumulation and clipping, checkpoints, exact resume, cancel, the divergence
 // stop). This module supplies the batches (seeded windows of the tokenized corpus), the loss (mean next-token
 // cross-entropy over every parameter), validation on the held-out tokens and a greedy text sample every N steps.
+import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { loadModelFrom, writeModelFiles } from '../checkpoint/modelFiles';
 import { engineInfo, tf } from '../engine';
@@ -11,7 +12,10 @@ import { encodeCorpus } from '../data';
 import { countParameters } from '../model/config';
 import { GptModel } from '../model/gpt';
 import type { Tokenizer } from '../tokenizer';
-import { getTokenizer } from '../tokenizer';
+import { getTokenizer, tokenizerFromVocab } from '../tokenizer';
+import type { BpeModel } from '../tokenizer/bpeModel';
+import { TRAINED_TOKENIZER, vocabOfModel } from '../tokenizer/bpeModel';
+import { isTokenizerFolder, loadBpeModel, modelText, writeTokenizerFiles } from '../tokenizer/files';
 import type { RunData } from './data';
 import { makeSampler, prepareData, toTokenArray } from './data';
 import { greedyContinue, validationLoss } from './monitor';
@@ -26,19 +30,36 @@ import { runTraining } from './trainer';
 export type PretrainHooks = TrainHooks;
 export type { TrainResult };
 
-async function tokensOf(opts: PretrainOptions, o: ResolvedPretrainOptions, signal?: AbortSignal): Promise<Int32Array> {
+/** Where a run keeps its own copy of a trained tokenizer. */
+export const RUN_TOKENIZER_DIR = 'tokenizer';
+
+/** The run's tokenizer: a trained one (given, or the run folder's copy when resuming) or an encoding. */
+async function runTokenizer(outDir: string, options: PretrainOptions): Promise<{ tokenizer: Tokenizer; bpe?: BpeModel }> {
+  const kept = path.join(outDir, RUN_TOKENIZER_DIR);
+  const keptBpe = options.resume && (await isTokenizerFolder(kept)) ? await loadBpeModel(kept) : undefined;
+  let bpe = keptBpe;
+  if (options.tokenizerDir !== undefined) {
+    bpe = await loadBpeModel(path.resolve(options.tokenizerDir));
+    if (keptBpe && modelText({ ...keptBpe, name: '' }) !== modelText({ ...bpe, name: '' })) {
+      throw new LlmLabError('bad-argument', `${options.tokenizerDir} is not the tokenizer run ${outDir} was started with (${kept}); resume without --tokenizer, or start a new run.`);
+    }
+  }
+  if (!bpe) return { tokenizer: getTokenizer(options.tokenizer ?? 'gpt2') };
+  return { tokenizer: tokenizerFromVocab(vocabOfModel(bpe, path.join(options.tokenizerDir ?? kept, 'tokenizer.model'))), bpe };
+}
+
+async function tokensOf(opts: PretrainOptions, o: ResolvedPretrainOptions, tokenizer: Tokenizer, signal?: AbortSignal): Promise<Int32Array> {
   if ((opts.text === undefined) === (opts.tokens === undefined)) {
     throw new LlmLabError('bad-argument', 'Give the training data as either text or tokens (exactly one of them).');
   }
   if (opts.tokens !== undefined) return toTokenArray(opts.tokens, o.model.vocabSize);
   const text = opts.text ?? '';
   if (text.trim().length === 0) throw new LlmLabError('bad-data', 'The training text is empty; give a corpus with some text in it.');
-  return toTokenArray(await encodeCorpus(text, getTokenizer(o.tokenizer), { signal }), o.model.vocabSize);
+  return toTokenArray(await encodeCorpus(text, tokenizer, { signal }), o.model.vocabSize);
 }
 
 /** The sample prompt's ids and a decoder; when the tokenizer does not fit the model, the first training tokens, shown as ids. */
-function samplePlan(o: ResolvedPretrainOptions, data: RunData): { prompt: number[]; label: string; decode: (ids: number[]) => string } {
-  const tokenizer: Tokenizer = getTokenizer(o.tokenizer);
+function samplePlan(o: ResolvedPretrainOptions, data: RunData, tokenizer: Tokenizer): { prompt: number[]; label: string; decode: (ids: number[]) => string } {
   if (tokenizer.vocabSize <= o.model.vocabSize) {
     const prompt = tokenizer.encode(o.samplePrompt);
     if (prompt.length > 0 && prompt.length < o.model.contextLength) {
@@ -50,11 +71,11 @@ function samplePlan(o: ResolvedPretrainOptions, data: RunData): { prompt: number
 }
 
 /** Next-token prediction on token windows: the pretraining task for the shared loop. */
-function pretrainTask(model: GptModel, o: ResolvedPretrainOptions, data: RunData): TrainingTask<TokenBatch> {
+function pretrainTask(model: GptModel, o: ResolvedPretrainOptions, data: RunData, tokenizer: Tokenizer, bpe?: BpeModel): TrainingTask<TokenBatch> {
   const B = o.batchSize;
   const sampler = makeSampler(data, o);
   const training = o.model.dropRate > 0;
-  const sample = samplePlan(o, data);
+  const sample = samplePlan(o, data, tokenizer);
   return {
     params: model.params,
     trainable: new Set(model.params.keys()),
@@ -76,7 +97,10 @@ function pretrainTask(model: GptModel, o: ResolvedPretrainOptions, data: RunData
         emit({ type: 'sample', step, prompt: sample.label, text: sample.decode(ids) });
       }
     },
-    writeModel: (dir, step) => writeModelFiles(dir, model, { step }),
+    writeModel: async (dir, step) => {
+      await writeModelFiles(dir, model, { step, ...(bpe ? { tokenizer: TRAINED_TOKENIZER } : {}) });
+      if (bpe) await writeTokenizerFiles(dir, bpe);
+    },
   };
 }
 
@@ -95,13 +119,34 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
     );
   }
   const outDir = path.resolve(options.outDir);
-  const start = await planRunStart(outDir, options, resolvePretrainOptions(options));
+  if (options.tokenizerDir !== undefined && options.tokenizer !== undefined) {
+    throw new LlmLabError('bad-argument', 'Give a tokenizer encoding or a trained tokenizer folder, not both.');
+  }
+  const { tokenizer, bpe } = await runTokenizer(outDir, options);
+  const given = resolvePretrainOptions(options);
+  if (bpe) {
+    given.tokenizer = TRAINED_TOKENIZER; // the vocabulary follows the tokenizer
+    given.model = { ...given.model, vocabSize: tokenizer.vocabSize };
+  }
+  const start = await planRunStart(outDir, options, given);
   const o = start.options;
-  const data = prepareData(await tokensOf(options, o, hooks.signal), o);
+  if ((o.tokenizer === TRAINED_TOKENIZER) !== (bpe !== undefined)) {
+    throw new LlmLabError(
+      'bad-argument',
+      bpe
+        ? `Run ${outDir} was started with the ${o.tokenizer} encoding, not a trained tokenizer; resume without --tokenizer.`
+        : `Run ${outDir} was started with a trained tokenizer, but its copy in ${path.join(outDir, RUN_TOKENIZER_DIR)} is missing; resume with --tokenizer and the same folder.`,
+    );
+  }
+  const data = prepareData(await tokensOf(options, o, tokenizer, hooks.signal), o);
+  if (!start.resumeFrom && bpe) {
+    await fsp.mkdir(path.join(outDir, RUN_TOKENIZER_DIR), { recursive: true });
+    await writeTokenizerFiles(path.join(outDir, RUN_TOKENIZER_DIR), bpe, tokenizer);
+  }
   const model = start.resumeFrom ? (await loadModelFrom(start.resumeFrom.dir)).model : GptModel.create(o.model, o.seed);
   try {
     return await runTraining(
-      pretrainTask(model, o, data),
+      pretrainTask(model, o, data, tokenizer, bpe),
       o,
       { outDir, kind: 'pretrain', options: o, resumeFrom: start.resumeFrom, createdAt: start.record?.createdAt },
       hooks,

@@ -6,7 +6,7 @@ import { LlmLabError } from '../../core/errors';
 import type { ModelInfo, ResultOf } from '../../protocol/worker';
 import type { Lab } from '../lab';
 import { runsFolder, toAbortSignal, workspaceRoot } from '../lab';
-import { isModelFolder } from '../../core/checkpoint/layout';
+import { isRunnableModel } from '../../core/checkpoint/layout';
 import { displayPath, listRuns } from '../runs';
 import { readSettings } from '../settings';
 import { downloadGpt2Command, downloadedModels } from './download';
@@ -43,8 +43,8 @@ export async function selectModelCommand(lab: Lab, args: { modelDir?: string } =
       dir = picked[0].fsPath;
     }
   }
-  if (!(await isModelFolder(dir))) {
-    throw new LlmLabError('bad-checkpoint', `${dir} is not a model folder: it needs config.json and model.safetensors. Pick a run's checkpoint folder.`);
+  if (!(await isRunnableModel(dir))) {
+    throw new LlmLabError('bad-checkpoint', `${dir} is not a model folder: it needs config.json and model.safetensors (or a LoRA adapter's adapter.json). Pick a run's checkpoint folder.`);
   }
   const info = await lab.worker.request('model/info', { modelDir: dir });
   await lab.model.set(dir);
@@ -53,9 +53,9 @@ export async function selectModelCommand(lab: Lab, args: { modelDir?: string } =
 }
 
 /** The selected model, or a message offering to select or train one. */
-async function requireModel(lab: Lab): Promise<string | undefined> {
+export async function requireModel(lab: Lab): Promise<string | undefined> {
   const dir = lab.model.dir;
-  if (dir && (await isModelFolder(dir))) return dir;
+  if (dir && (await isRunnableModel(dir))) return dir;
   const why = dir ? `The selected model ${dir} is gone.` : 'No model is selected.';
   lab.notifier.offer('error', `${why} Select a model (a run's checkpoint or an imported GPT-2) or pretrain one.`, {
     'Select Model': () => vscode.commands.executeCommand('llmLab.selectModel'),
@@ -72,6 +72,41 @@ export interface GenerateArgs {
   seed?: number;
 }
 
+/**
+ * Opens a new editor beside the current one holding `initial`, runs `run` under a cancellable progress
+ * notification, and appends the text it reports as it comes (batched every 60 ms).
+ */
+export async function streamIntoEditor<R>(
+  initial: string,
+  title: string,
+  run: (signal: AbortSignal, onText: (text: string) => void) => Promise<R>,
+): Promise<{ result: R; uri: string }> {
+  const doc = await vscode.workspace.openTextDocument({ content: initial, language: 'plaintext' });
+  const editor = await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: false });
+  let buffered = '';
+  let writing = Promise.resolve();
+  const flush = () => {
+    const text = buffered;
+    buffered = '';
+    if (!text) return;
+    writing = writing.then(async () => {
+      const end = doc.positionAt(doc.getText().length);
+      await editor.edit((b) => b.insert(end, text), { undoStopBefore: false, undoStopAfter: false });
+    });
+  };
+  const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (_p, token) => {
+    const timer = setInterval(flush, 60);
+    try {
+      return await run(toAbortSignal(token), (text) => { buffered += text; });
+    } finally {
+      clearInterval(timer);
+      flush();
+      await writing;
+    }
+  });
+  return { result, uri: doc.uri.toString() };
+}
+
 /** Streams a continuation of the selection (or the current line) into a new editor. */
 export async function generateCommand(lab: Lab, args: GenerateArgs = {}): Promise<{ text: string; uri: string } | undefined> {
   const modelDir = await requireModel(lab);
@@ -85,40 +120,17 @@ export async function generateCommand(lab: Lab, args: GenerateArgs = {}): Promis
   }
   if (!prompt.trim()) throw new LlmLabError('bad-argument', 'The prompt is empty: select some text to continue.');
   const s = readSettings();
-  const doc = await vscode.workspace.openTextDocument({ content: prompt, language: 'plaintext' });
-  const editor = await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: false });
-  let buffered = '';
-  let writing = Promise.resolve();
-  const flush = () => {
-    const text = buffered;
-    buffered = '';
-    if (!text) return;
-    writing = writing.then(async () => {
-      const end = doc.positionAt(doc.getText().length);
-      await editor.edit((b) => b.insert(end, text), { undoStopBefore: false, undoStopAfter: false });
-    });
-  };
-  const result = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `LLM Lab: generating with ${basename(modelDir)}`, cancellable: true },
-    async (_p, token) => {
-      const timer = setInterval(flush, 60);
-      try {
-        return await lab.worker.request(
-          'generate',
-          {
-            modelDir, prompt: prompt!, maxNewTokens: args.maxNewTokens ?? s.maxNewTokens, temperature: args.temperature ?? s.temperature,
-            ...((args.topK ?? s.topK) > 0 ? { topK: args.topK ?? s.topK } : {}), ...(args.seed !== undefined ? { seed: args.seed } : {}),
-          },
-          { signal: toAbortSignal(token), onNotify: (n) => { if (n.method === 'generate/didToken') buffered += n.params.text; } },
-        );
-      } finally {
-        clearInterval(timer);
-        flush();
-        await writing;
-      }
-    },
+  const { result, uri } = await streamIntoEditor(prompt, `LLM Lab: generating with ${basename(modelDir)}`, (signal, onText) =>
+    lab.worker.request(
+      'generate',
+      {
+        modelDir, prompt: prompt!, maxNewTokens: args.maxNewTokens ?? s.maxNewTokens, temperature: args.temperature ?? s.temperature,
+        ...((args.topK ?? s.topK) > 0 ? { topK: args.topK ?? s.topK } : {}), ...(args.seed !== undefined ? { seed: args.seed } : {}),
+      },
+      { signal, onNotify: (n) => { if (n.method === 'generate/didToken') onText(n.params.text); } },
+    ),
   );
-  return { text: result.text, uri: doc.uri.toString() };
+  return { text: result.text, uri };
 }
 
 /** Loss and perplexity of the selected model on the active file (or a picked one). */

@@ -1,7 +1,8 @@
 // The status bar's live token count of the selection (or the whole file), computed in the worker after
 // the selection settles (debounced); a newer request supersedes an older one.
 import * as vscode from 'vscode';
-import type { Encoding } from '../../protocol/model';
+import type { TokenizerChoice } from './tokenizerChoice';
+import { tokenizeParams } from './tokenizerChoice';
 import type { WorkerClient } from '../workerClient';
 
 /** Above this many characters the live count is estimated instead of sent to the worker on every move. */
@@ -18,7 +19,7 @@ export class TokenCountItem implements vscode.Disposable {
 
   constructor(
     private readonly worker: WorkerClient,
-    private readonly encoding: () => Promise<Encoding> | Encoding,
+    private readonly encoding: () => Promise<TokenizerChoice> | TokenizerChoice,
     private readonly enabled: () => boolean,
   ) {
     this.item.name = 'LLM Lab Token Count';
@@ -70,11 +71,11 @@ export class TokenCountItem implements vscode.Disposable {
     }
     const text = selected.length ? selected.map((s) => doc.getText(s)).join('') : doc.getText();
     try {
-      const encoding = await this.encoding();
-      const res = await this.worker.request('tokenize', { text, encoding, maxSpans: 0 }, { signal: controller.signal });
+      const tokenizer = await this.encoding();
+      const res = await this.worker.request('tokenize', { text, ...tokenizeParams(tokenizer), maxSpans: 0 }, { signal: controller.signal });
       if (gen !== this.generation) return;
       this.item.text = `$(symbol-key) ${res.count.toLocaleString('en-US')} tokens`;
-      this.item.tooltip = `${res.count.toLocaleString('en-US')} ${encoding} tokens in the ${what}. Click to draw them (LLM Lab: Tokenize Selection).`;
+      this.item.tooltip = `${res.count.toLocaleString('en-US')} ${tokenizer.label} tokens in the ${what}. Click to draw them (LLM Lab: Tokenize Selection).`;
       this.item.show();
     } catch {
       if (gen === this.generation) this.item.hide();

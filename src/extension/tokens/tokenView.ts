@@ -2,7 +2,8 @@
 // `maxDrawnTokens` tokens with two alternating theme colours, a hover shows a token's id, text and bytes,
 // and any edit of the document (or Clear Tokens) removes them.
 import * as vscode from 'vscode';
-import type { Encoding } from '../../protocol/model';
+import type { TokenizerChoice } from './tokenizerChoice';
+import { tokenizeParams } from './tokenizerChoice';
 import type { TokenSpan } from '../../protocol/worker';
 import type { WorkerClient } from '../workerClient';
 import { hexBytes, spanAt, visibleText } from './tokenText';
@@ -10,7 +11,8 @@ import { hexBytes, spanAt, visibleText } from './tokenText';
 export interface TokenState {
   uri: string;
   version: number;
-  encoding: Encoding;
+  /** The tokenizer's name (an encoding or a trained tokenizer). */
+  encoding: string;
   /** Exact token count of the tokenized text. */
   count: number;
   /** Tokens drawn (capped). */
@@ -45,7 +47,7 @@ export class TokenView implements vscode.Disposable {
   }
 
   /** Tokenizes the selection (or the whole document when nothing is selected) and draws it. */
-  async tokenize(editor: vscode.TextEditor, encoding: Encoding, maxDrawn: number, token?: vscode.CancellationToken): Promise<TokenState> {
+  async tokenize(editor: vscode.TextEditor, tokenizer: TokenizerChoice, maxDrawn: number, token?: vscode.CancellationToken): Promise<TokenState> {
     this.pending?.abort();
     const controller = new AbortController();
     this.pending = controller;
@@ -54,10 +56,10 @@ export class TokenView implements vscode.Disposable {
     const range = editor.selection.isEmpty ? new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)) : editor.selection;
     const base = doc.offsetAt(range.start);
     const version = doc.version;
-    const res = await this.worker.request('tokenize', { text: doc.getText(range), encoding, maxSpans: maxDrawn }, { signal: controller.signal });
+    const res = await this.worker.request('tokenize', { text: doc.getText(range), ...tokenizeParams(tokenizer), maxSpans: maxDrawn }, { signal: controller.signal });
     if (doc.version !== version) throw new vscode.CancellationError();
     const spans = res.spans.map((s: TokenSpan) => ({ id: s.id, start: base + s.start, end: base + s.end, bytes: s.bytes }));
-    const state: TokenState = { uri: doc.uri.toString(), version, encoding, count: res.count, drawn: spans.length, truncated: res.truncated, spans };
+    const state: TokenState = { uri: doc.uri.toString(), version, encoding: tokenizer.label, count: res.count, drawn: spans.length, truncated: res.truncated, spans };
     this.states.set(state.uri, state);
     this.redraw(doc.uri);
     return state;

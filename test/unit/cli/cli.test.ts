@@ -11,7 +11,7 @@ import { generateText } from '../../../src/core/generate';
 import { makeConfig } from '../../../src/core/model/config';
 import { GptModel } from '../../../src/core/model/gpt';
 import { getTokenizer } from '../../../src/core/tokenizer';
-import { ensureGradientsForTests } from '../core/engine/gradientsForTests';
+import { registerGradients } from '../../../src/core/engine/gradients';
 
 const BOOK_TEXT = 'Hello, do you like tea? <|endoftext|> In the sunlit terracesof someunknownPlace.';
 const BOOK_IDS = [15496, 11, 466, 345, 588, 8887, 30, 220, 50256, 554, 262, 4252, 18250, 8812, 2114, 1659, 617, 34680, 27271, 13];
@@ -39,7 +39,7 @@ describe('llm-lab CLI', () => {
 
   before(async () => {
     await initEngine('cpu');
-    ensureGradientsForTests(); // the built CLI gets them from the engine's install-time bundle
+    assert.equal(registerGradients(), undefined);
     tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'llm-lab-cli-'));
     modelDir = path.join(tmp, 'model');
     const model = GptModel.create(config, 3);

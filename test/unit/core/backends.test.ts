@@ -11,7 +11,8 @@ import { GptModel, parameterShapes } from '../../../src/core/model/gpt';
 import { AdamW } from '../../../src/core/train/optimizer';
 import type { TokenBatch } from '../../../src/core/train/step';
 import { clipGradients, computeGradients } from '../../../src/core/train/step';
-import { ensureGradientsForTests } from './engine/gradientsForTests';
+import { backendMissing } from './backendRequired';
+import { registerGradients } from '../../../src/core/engine/gradients';
 
 const OTHERS: BackendName[] = ['wasm', 'native', 'tensorflow'];
 const ADAM = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 };
@@ -131,7 +132,7 @@ describe('backends agree on a whole model (loss, gradients, AdamW step)', functi
       let cpu: Outcome;
       before(async () => {
         await initEngine('cpu');
-        ensureGradientsForTests();
+        assert.equal(registerGradients(), undefined);
         cpu = await runOnCurrentBackend(c.config, b);
       });
 
@@ -147,12 +148,9 @@ describe('backends agree on a whole model (loss, gradients, AdamW step)', functi
           try {
             await initEngine(backend);
           } catch (e) {
-            const why = e instanceof Error ? e.message : String(e);
-            if (backend === 'wasm') throw e; // wasm ships with the project: it must start
-            this.test!.title += ` — skipped, not present: ${why}`;
-            this.skip();
+            backendMissing(this, backend, e);
           }
-          ensureGradientsForTests();
+          assert.equal(registerGradients(), undefined);
           const got = await runOnCurrentBackend(c.config, b, cpu.grads);
           assert.ok(relClose(got.loss, cpu.loss, 1e-4), `loss ${got.loss} vs cpu ${cpu.loss}`);
           for (const [name, g] of cpu.grads) {

@@ -11,6 +11,7 @@ import { loadModel, saveModel } from '../../../src/core/checkpoint';
 import { makeConfig } from '../../../src/core/model/config';
 import { GptModel } from '../../../src/core/model/gpt';
 import { KvCache } from '../../../src/core/model/kvCache';
+import { backendMissing } from './backendRequired';
 
 const BACKENDS: BackendName[] = ['cpu', 'wasm', 'native', 'tensorflow'];
 const cfg = makeConfig('tiny', { vocabSize: 61, contextLength: 10, embDim: 16, nHeads: 4, nLayers: 2 });
@@ -34,21 +35,17 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 for (const backend of BACKENDS) {
   describe(`model inference on ${backend}`, function () {
     let previous: BackendName | undefined;
-    let why = '';
+    let failure: unknown;
     before(async () => {
       previous = engineInfo()?.backend;
       try {
         await initEngine(backend);
       } catch (e) {
-        if (backend === 'cpu' || backend === 'wasm') throw e; // shipped with the project: they must start
-        why = e instanceof Error ? e.message : String(e);
+        failure = e;
       }
     });
     beforeEach(function () {
-      if (why) {
-        this.currentTest!.title += ` — skipped, not present: ${why}`;
-        this.skip();
-      }
+      if (failure) backendMissing(this, backend, failure);
     });
     after(async () => {
       if (previous) await initEngine(previous);

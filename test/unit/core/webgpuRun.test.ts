@@ -13,7 +13,7 @@ import type { TrainEvent } from '../../../src/core/train/events';
 import { AdamW } from '../../../src/core/train/optimizer';
 import { pretrain } from '../../../src/core/train/pretrain';
 import { clipGradients, computeGradients } from '../../../src/core/train/step';
-import { ensureGradientsForTests } from './engine/gradientsForTests';
+import { registerGradients } from '../../../src/core/engine/gradients';
 import { startSoftwareWebgpu } from './engine/webgpuHelpers';
 import { sharpModel, ToyTokenizer, toyConfig } from './generate/helpers';
 
@@ -38,7 +38,7 @@ describe('training and generation on webgpu (SwiftShader)', function () {
   let root: string;
 
   before(async () => {
-    ensureGradientsForTests();
+    assert.equal(registerGradients(), undefined);
     previous = engineInfo()?.backend;
     root = await fsp.mkdtemp(path.join(os.tmpdir(), 'llmlab-webgpu-'));
   });

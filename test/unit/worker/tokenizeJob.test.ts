@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LlmLabError } from '../../../src/core/errors';
 import { getTokenizer } from '../../../src/core/tokenizer';
+import { saveTokenizer } from '../../../src/core/tokenizer/files';
+import { trainBpe } from '../../../src/core/tokenizer/train';
 import { previewData, scanCorpus, tokenizeText } from '../../../src/worker/tokenizeJob';
 
 describe('worker tokenize job', () => {
@@ -17,6 +19,20 @@ describe('worker tokenize job', () => {
     assert.equal(r.truncated, false);
     assert.deepEqual(r.spans.map((s) => text.slice(s.start, s.end)), ['Hello', ',', ' do', ' you', ' like', ' tea', '?']);
     assert.deepEqual(r.spans[0].bytes, [...Buffer.from('Hello')]);
+  });
+
+  it('tokenizes with a trained tokenizer\'s folder when one is given (the hand-worked merges)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llm-lab-tokjob-'));
+    try {
+      await saveTokenizer(join(dir, 'wiki'), (await trainBpe(['aaabdaaabac'], { vocabSize: 260 })).model);
+      const text = 'aaabdaaabac';
+      const r = tokenizeText({ text, encoding: 'gpt2', maxSpans: 100, tokenizerDir: join(dir, 'wiki') });
+      assert.deepEqual(r.spans.map((s) => s.id), [258, 100, 258, 97, 99]);
+      assert.deepEqual(r.spans.map((s) => text.slice(s.start, s.end)), ['aaab', 'd', 'aaab', 'a', 'c']);
+      assert.throws(() => tokenizeText({ text, encoding: 'gpt2', maxSpans: 1, tokenizerDir: dir }), /holds no tokenizer\.model/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('caps the spans but keeps the count exact', () => {

@@ -10,10 +10,8 @@ import { describeCpu, nativeCpuRefusal, probeCpu } from './cpu';
 import { nativeCausalAttention } from './fusedAttention';
 import { nativeEmbedding, nativeGelu, nativeLayerNorm, nativeLinear, nativeLmLogits } from './fusedLayers';
 import { nativeAdamw, nativeCrossEntropy } from './fusedTraining';
-import { ensureTfGradients } from './gradients';
 
 export { NATIVE_BACKEND } from './backend';
-export { ensureTfGradients } from './gradients';
 export type { CpuFeatures } from './cpu';
 
 export interface NativeLoadOptions {
@@ -31,7 +29,6 @@ export async function loadNativeBackend(opts: NativeLoadOptions = {}): Promise<{
   const refusal = nativeCpuRefusal(cpu);
   if (refusal) throw new Error(refusal);
   const addon = loadAddon();
-  ensureTfGradients();
   const info = addon.info();
   registerNativeBackend(addon);
   registerFusedOps('native', {

@@ -7,10 +7,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BackendName, EngineInfo } from '../../../../src/core/engine';
 import { AUTO_ORDER, describeEngine, engineInfo, initEngine, resetEngineChoice, tf } from '../../../../src/core/engine';
-import { ensureGradients, startNative, startTensorflow, tensorflowLoadReason } from '../../../../src/core/engine/backends';
+import { startNative, startTensorflow, tensorflowLoadReason } from '../../../../src/core/engine/backends';
 import { defaultThreads, findDir } from '../../../../src/core/engine/wasm/loader';
 import { LlmLabError } from '../../../../src/core/errors';
-import { ensureGradientsForTests } from './gradientsForTests';
+import { registerGradients } from '../../../../src/core/engine/gradients';
 
 function moduleNotFound(id: string): Error {
   return Object.assign(new Error(`Cannot find module '${id}'\nRequire stack:\n- /x/y.js`), { code: 'MODULE_NOT_FOUND' });
@@ -26,7 +26,7 @@ function failingRequire(errors: Record<string, Error>): (id: string) => unknown 
 describe('engine backend choice', () => {
   let previous: BackendName | undefined;
   before(() => {
-    ensureGradientsForTests();
+    assert.equal(registerGradients(), undefined);
     previous = engineInfo()?.backend;
   });
   after(async () => {
@@ -168,20 +168,20 @@ describe('engine backend choice', () => {
       assert.match(noGrads, /^Training: unavailable, gradients are not registered \(the gradient bundle is not built: run npm run build:native\)$/m);
     });
 
-    it('registers gradients through the native module when tfjs-core lacks them, and says why it cannot', () => {
-      // Gradients are already registered in this process (the tests load them), so only the reasons are checked.
-      assert.equal(ensureGradients(() => ({})), undefined);
+    it('registers gradients from the bundle built into build/, and says how to fix a missing or broken one', () => {
       const saved = tf.getGradient('Sum')!;
+      const broken = path.join(os.tmpdir(), `llm-lab-broken-gradients-${process.pid}.cjs`);
+      fs.writeFileSync(broken, 'throw new Error("truncated file");\n');
       tf.unregisterGradient('Sum');
       try {
-        assert.equal(ensureGradients(() => ({})), 'this build has no gradient bundle');
-        assert.equal(ensureGradients(() => { throw moduleNotFound('./native'); }), 'the gradient bundle is not built: run npm run build:native');
-        let called = false;
-        const fake = { ensureTfGradients: () => { called = true; tf.registerGradient(saved); } };
-        assert.equal(ensureGradients(() => fake), undefined);
-        assert.ok(called && tf.getGradient('Sum'));
+        assert.equal(registerGradients(path.join(os.tmpdir(), 'no-such-bundle.cjs')), 'the gradient bundle build/tfjs-gradients.cjs is missing: run npm run build');
+        assert.match(registerGradients(broken) ?? '', /could not load \(truncated file\): run npm run build/);
+        assert.equal(tf.getGradient('Sum'), undefined);
+        assert.equal(registerGradients(), undefined);
+        assert.ok(tf.getGradient('Sum'), 'the bundle in build/ registered no gradient for Sum');
       } finally {
         if (!tf.getGradient('Sum')) tf.registerGradient(saved);
+        fs.rmSync(broken, { force: true });
       }
     });
   });

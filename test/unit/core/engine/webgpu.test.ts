@@ -10,7 +10,7 @@ import type { GpuAdapter, GpuAdapterInfo, WebgpuDeps } from '../../../../src/cor
 import { describeAdapter, startWebgpuBackend } from '../../../../src/core/engine/webgpu/loader';
 import { makeConfig } from '../../../../src/core/model/config';
 import { GptModel } from '../../../../src/core/model/gpt';
-import { ensureGradientsForTests } from './gradientsForTests';
+import { registerGradients } from '../../../../src/core/engine/gradients';
 import { seeded, seededIds, valueAndGrads } from './opsHelpers';
 import { startSoftwareWebgpu } from './webgpuHelpers';
 
@@ -71,7 +71,7 @@ describe('webgpu backend on SwiftShader: WGSL ops against the cpu reference', fu
   let previous: BackendName | undefined;
 
   before(async function () {
-    ensureGradientsForTests();
+    assert.equal(registerGradients(), undefined);
     previous = engineInfo()?.backend;
     await startSoftwareWebgpu();
   });

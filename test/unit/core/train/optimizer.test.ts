@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { initEngine, tf } from '../../../../src/core/engine';
-import { ensureGradientsForTests } from '../engine/gradientsForTests';
+import { registerGradients } from '../../../../src/core/engine/gradients';
 import { makeConfig } from '../../../../src/core/model/config';
 import { GptModel } from '../../../../src/core/model/gpt';
 import { AdamW } from '../../../../src/core/train/optimizer';
@@ -15,7 +15,7 @@ function snapshot(model: GptModel): Map<string, Float32Array> {
 describe('AdamW', () => {
   before(async () => {
     await initEngine('cpu');
-    ensureGradientsForTests();
+    assert.equal(registerGradients(), undefined);
   });
 
   it('decays matrices and embeddings but not biases and LayerNorm parameters', () => {

@@ -12,7 +12,7 @@ import { readMetrics } from '../../../../src/core/train/events';
 import { greedyContinue } from '../../../../src/core/train/monitor';
 import type { PretrainOptions } from '../../../../src/core/train/options';
 import { pretrain } from '../../../../src/core/train/pretrain';
-import { ensureGradientsForTests } from '../engine/gradientsForTests';
+import { registerGradients } from '../../../../src/core/engine/gradients';
 
 /** 0 1 2 … 9 0 1 2 …: a sequence a small model learns in a few dozen steps. */
 const tokens = Array.from({ length: 400 }, (_, i) => i % 10);
@@ -46,7 +46,7 @@ describe('pretrain', function () {
   let root: string;
   before(async () => {
     await initEngine('cpu');
-    ensureGradientsForTests();
+    assert.equal(registerGradients(), undefined);
   });
   beforeEach(async () => {
     root = await fsp.mkdtemp(path.join(os.tmpdir(), 'llmlab-train-'));

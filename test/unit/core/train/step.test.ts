@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { initEngine, tf } from '../../../../src/core/engine';
-import { ensureGradientsForTests } from '../engine/gradientsForTests';
+import { registerGradients } from '../../../../src/core/engine/gradients';
 import { makeConfig } from '../../../../src/core/model/config';
 import { GptModel } from '../../../../src/core/model/gpt';
 import { clipGradients, computeGradients, dropoutSeed, globalNorm } from '../../../../src/core/train/step';
@@ -21,7 +21,7 @@ function batchOf(rows: number[][]): TokenBatch {
 describe('training step', () => {
   before(async () => {
     await initEngine('cpu');
-    ensureGradientsForTests();
+    assert.equal(registerGradients(), undefined);
   });
 
   it('clips the global gradient norm to the bound and keeps the direction', async () => {

@@ -18,7 +18,7 @@ import { accumulateGradients, tokenBatchLoss } from '../../../../src/core/train/
 import type { TokenBatch } from '../../../../src/core/train/step';
 import type { LoopOptions, TrainingTask } from '../../../../src/core/train/trainer';
 import { runTraining } from '../../../../src/core/train/trainer';
-import { ensureGradientsForTests } from '../engine/gradientsForTests';
+import { registerGradients } from '../../../../src/core/engine/gradients';
 import { requireNative } from '../engine/native/helpers';
 
 const C = 16;
@@ -98,7 +98,7 @@ describe('training loop (trainer)', function () {
   let root: string;
   before(async () => {
     await initEngine('cpu');
-    ensureGradientsForTests();
+    assert.equal(registerGradients(), undefined);
   });
   after(async () => {
     await initEngine('cpu');
