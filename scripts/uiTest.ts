@@ -151,6 +151,23 @@ async function main(): Promise<void> {
       if (!text.includes('15496') || !text.includes('48 65 6c 6c 6f')) throw new Error(`hover says: ${text}`);
       await page.screenshot({ path: join(RESULTS, 'tokenize-hover.png') });
     });
+    await step('LLM Lab: Train Tokenizer on Workspace from the palette shows the compression against GPT-2', async () => {
+      await page.keyboard.press('Escape');
+      await runFromPalette(page, 'LLM Lab: Train Tokenizer on Workspace');
+      const input = page.locator('.quick-input-widget input');
+      await page.locator('.quick-input-widget', { hasText: 'files to train the tokenizer on' }).waitFor({ timeout: 10_000 });
+      await page.keyboard.press('Enter'); // the default globs
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: '1,024' }).first().waitFor({ timeout: 20_000 });
+      await input.fill('1,024');
+      await page.keyboard.press('Enter');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'gpt2' }).first().waitFor({ timeout: 10_000 });
+      await page.keyboard.press('Enter');
+      const toast = page.locator('.notification-toast', { hasText: 'Trained tokenizer' });
+      await toast.waitFor({ timeout: 60_000 });
+      const text = await toast.innerText();
+      if (!/tokens per character, GPT-2 \d\.\d{3}/.test(text)) throw new Error(`the message says: ${text}`);
+      await page.screenshot({ path: join(RESULTS, 'train-tokenizer.png') });
+    });
     console.log(`UI test passed: ${count} tokens in the status bar, ${drawn} drawn; screenshots in test-results/.`);
   });
 }

@@ -1,7 +1,7 @@
 // `llm-lab`: dispatches to a command, prints help, and turns every failure into one line on stderr: an
 // LlmLabError is a user mistake (its message, exit 1); a cancel exits 130; anything else is an internal
 // error (a short line and a hint to rerun with --debug for the stack, exit 2).
-import { isLlmLabError } from '../core/errors';
+import { fileSystemError, isLlmLabError } from '../core/errors';
 import { parseFlags } from './args';
 import type { Command } from './command';
 import { commandHelp } from './command';
@@ -61,7 +61,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     const code = await command.run({ values, positionals, io, json: values.json === true });
     return code ?? 0;
-  } catch (e) {
+  } catch (caught) {
+    const e = fileSystemError(caught) ?? caught;
     if (isLlmLabError(e)) {
       if (e.code === 'cancelled') {
         println(io.stderr, `llm-lab: ${e.message}`);

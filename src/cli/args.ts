@@ -76,12 +76,17 @@ export function bool(values: FlagValues, name: string): boolean {
   return values[name] === true;
 }
 
+/** How numbers are written on the command line: decimal digits, an optional sign, fraction and exponent. No hex
+ *  (0x10), binary or octal forms, no Infinity, no surrounding spaces: Number() would take all of those. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+const WHOLE = /^[+-]?\d+$/;
+
 /** A whole-number flag in [min, max], or undefined when not given. */
 export function int(values: FlagValues, name: string, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
   const raw = str(values, name);
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+  if (!WHOLE.test(raw) || !Number.isInteger(n) || n < min || n > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
     throw bad(`--${name} must be a whole number ${range}, got '${raw}'.`);
   }
@@ -93,7 +98,7 @@ export function num(values: FlagValues, name: string, min: number, max: number, 
   const raw = str(values, name);
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n) || n < min || n > max || (exclusiveMin && n === min)) {
+  if (!DECIMAL.test(raw) || !Number.isFinite(n) || n < min || n > max || (exclusiveMin && n === min)) {
     const range = `${exclusiveMin ? 'above' : 'from'} ${min}${Number.isFinite(max) ? ` ${exclusiveMin ? 'up ' : ''}to ${max}` : ''}`;
     throw bad(`--${name} must be a number ${range}, got '${raw}'.`);
   }

@@ -4,6 +4,9 @@
 /** Something text can be written to. */
 export interface TextSink {
   write(text: string): void;
+  /** Resolves once what was written has been taken by the reader (a pipe's buffer drained), so a command that
+   *  writes a lot waits for a slow reader instead of holding all its output in memory. */
+  drained?(): Promise<void>;
 }
 
 export interface CliIo {

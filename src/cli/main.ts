@@ -1,11 +1,18 @@
 // Entry point of the `llm-lab` binary (bundled to dist/cli.js): wires the CLI to the process. The first
-// Ctrl-C asks the running command to stop cleanly (training saves a checkpoint); a second one exits at once.
+// Ctrl-C (or SIGTERM, as a service manager or `kill` sends) asks the running command to stop cleanly (training
+// saves a checkpoint); a second one exits at once.
+import { once } from 'node:events';
 import { runCli } from './app';
 import type { CliIo } from './io';
 
 function processIo(signal: AbortSignal): CliIo {
   return {
-    stdout: { write: (s) => void process.stdout.write(s) },
+    stdout: {
+      write: (s) => void process.stdout.write(s),
+      drained: async () => {
+        if (process.stdout.writableNeedDrain) await once(process.stdout, 'drain');
+      },
+    },
     stderr: { write: (s) => void process.stderr.write(s) },
     isTTY: process.stderr.isTTY === true,
     columns: process.stderr.columns || 80,
@@ -17,7 +24,7 @@ function processIo(signal: AbortSignal): CliIo {
 function main(): void {
   const controller = new AbortController();
   let interrupts = 0;
-  process.on('SIGINT', () => {
+  const stop = () => {
     interrupts++;
     if (interrupts === 1) {
       process.stderr.write('\nStopping cleanly after the current step (Ctrl-C again to force)...\n');
@@ -26,7 +33,9 @@ function main(): void {
       process.stderr.write('Forced stop.\n');
       process.exit(130);
     }
-  });
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   // A closed pipe (`llm-lab generate ... | head`) ends output quietly instead of throwing.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0);

@@ -42,3 +42,60 @@ export function isLlmLabError(e: unknown): e is LlmLabError {
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new CancelledError();
 }
+
+/**
+ * Lets the event loop run (a Ctrl-C handler, a cancel message from the host) and then throws CancelledError
+ * when the signal has fired. A loop whose awaits all settle at once (a cpu tensor's data()) never gives a
+ * signal handler the chance to run, so every long loop calls this once a step.
+ */
+export async function yieldAndCheck(signal: AbortSignal | undefined): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  throwIfAborted(signal);
+}
+
+const FS_REASONS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'the operation is not permitted',
+  EROFS: 'the file system is read-only',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EEXIST: 'something else already exists there',
+  EISDIR: 'it is a folder, not a file',
+  ENOENT: 'it does not exist',
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is used up',
+  EMFILE: 'too many files are open',
+  ENAMETOOLONG: 'the name is too long',
+  ELOOP: 'the path has a loop of symbolic links',
+};
+
+const FS_ACTIONS: Record<string, string> = {
+  mkdir: 'create the folder',
+  open: 'open',
+  write: 'write',
+  read: 'read',
+  rename: 'move a file into',
+  unlink: 'remove',
+  rmdir: 'remove',
+  scandir: 'list',
+  stat: 'look at',
+  lstat: 'look at',
+  copyfile: 'copy to',
+  fsync: 'save',
+};
+
+/**
+ * The user-facing form of a file-system error from Node (a folder that is a file, a read-only or full disk,
+ * permission denied): what could not be done to which path and why, as an 'io' LlmLabError. Undefined for
+ * anything that is not such an error.
+ */
+export function fileSystemError(e: unknown): LlmLabError | undefined {
+  const err = e as NodeJS.ErrnoException | null;
+  if (!err || typeof err !== 'object' || typeof err.code !== 'string' || !(err.code in FS_REASONS) || typeof err.syscall !== 'string') return undefined;
+  const action = FS_ACTIONS[err.syscall] ?? err.syscall;
+  const where = err.path ? ` ${err.path}` : '';
+  return new LlmLabError(
+    'io',
+    `Could not ${action}${where}: ${FS_REASONS[err.code]} (${err.code}). Check the path and its permissions, or choose another location.`,
+  );
+}
+

@@ -8,6 +8,8 @@ import { completionModelDir } from './completion/modelChoice';
 import { InlineCompletionProvider } from './completion/provider';
 import { CompletionStatusItem, TOGGLE_COMMAND, toggleInlineCompletion } from './completion/statusItem';
 import { downloadGpt2Command } from './commands/download';
+import type { TrainTokenizerArgs } from './commands/trainTokenizer';
+import { trainTokenizerCommand } from './commands/trainTokenizer';
 import { generateCommand, evaluateCommand, selectModelCommand, showEngineCommand } from './commands/models';
 import { askModelCommand, mergeLoraCommand } from './commands/instruct';
 import type { Lab } from './lab';
@@ -159,6 +161,7 @@ export function activate(context: vscode.ExtensionContext): LlmLabApi {
   register('llmLab.evaluateModelOnFile', 'Evaluate Model on File', (args?: { file?: string }) => evaluateCommand(lab, args ?? {}));
   register('llmLab.showEngine', 'Show Engine', () => showEngineCommand(lab));
   register(TOGGLE_COMMAND, 'Toggle Inline Completions', () => toggleInlineCompletion());
+  register('llmLab.trainTokenizer', 'Train Tokenizer on Workspace', (args?: TrainTokenizerArgs) => trainTokenizerCommand(lab, args ?? {}));
   register('llmLab.downloadGpt2', 'Download GPT-2', (args?: Parameters<typeof downloadGpt2Command>[1]) => downloadGpt2Command(lab, args ?? {}));
 
   // The lab panel (src/extension/panel) gets its backend lazily, so the worker starts when the panel is used.

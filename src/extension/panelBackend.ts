@@ -8,8 +8,8 @@ import { streamOf } from './panel/streamOf';
 import { panelTrainingFeed } from './panel/trainingFeed';
 import type { ModelInfo as PanelModelInfo } from '../protocol/panel';
 import type { Lab } from './lab';
-import { runsFolder } from './lab';
-import { listRuns } from './runs';
+import { runsFolder, workspaceRoot } from './lab';
+import { checkJobFiles, listRuns } from './runs';
 import { readSettings } from './settings';
 
 async function corpusFiles(lab: Lab): Promise<string[]> {
@@ -17,7 +17,12 @@ async function corpusFiles(lab: Lab): Promise<string[]> {
   const running = lab.training.current;
   if (running) return running.job.files;
   const runs = runsFolder();
-  for (const r of runs ? await listRuns(runs) : []) if (r.record) return r.record.job.files;
+  for (const r of runs ? await listRuns(runs) : []) {
+    if (!r.record) continue;
+    // A job.json naming files outside the workspace is passed over, never previewed.
+    const files = await checkJobFiles(r.record, r.dir, workspaceRoot()).catch(() => undefined);
+    if (files) return files;
+  }
   return [lab.context.asAbsolutePath('samples/the-verdict.txt')];
 }
 

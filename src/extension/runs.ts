@@ -1,7 +1,8 @@
 // The runs folder: where training runs live (default `.llm-lab/runs/<name>/` in the workspace). What is
 // inside a run (run.json, metrics.jsonl, step checkpoints) is core's business and read through core; the
 // extension adds job.json (which files, preset and settings were asked for) so a run can be resumed from the
-// editor. The folder carries its own `.gitignore` so runs never reach a commit.
+// editor. A runs folder LLM Lab creates carries its own `.gitignore` so runs never reach a commit; a folder that
+// already held the user's files (the workspace root, say) never gets one, since `*` would hide them from git.
 // Pure Node: no `vscode`, unit-tested.
 import { promises as fs } from 'node:fs';
 import type { Dirent } from 'node:fs';
@@ -23,16 +24,16 @@ export function resolveRunsFolder(workspaceRoot: string, setting: string): strin
   return isAbsolute(s) ? s : resolve(workspaceRoot, s);
 }
 
-/** Creates the runs folder and its .gitignore; fails with a clear message when it cannot be written. */
+/**
+ * Creates the runs folder, and its .gitignore when the folder is LLM Lab's own: made now, or empty. A folder
+ * that holds anything else (the workspace root, a source folder) keeps its files visible to git. Fails with a
+ * clear message when the folder cannot be written.
+ */
 export async function ensureRunsFolder(runsFolder: string): Promise<void> {
   try {
-    await fs.mkdir(runsFolder, { recursive: true });
-    const gi = join(runsFolder, '.gitignore');
-    try {
-      await fs.access(gi);
-    } catch {
-      await fs.writeFile(gi, GITIGNORE_TEXT);
-    }
+    const created = await fs.mkdir(runsFolder, { recursive: true });
+    const ours = created !== undefined || (await fs.readdir(runsFolder)).length === 0;
+    if (ours) await fs.writeFile(join(runsFolder, '.gitignore'), GITIGNORE_TEXT, { flag: 'wx' });
     const probe = join(runsFolder, `.write-test-${process.pid}`);
     await fs.writeFile(probe, '');
     await fs.rm(probe, { force: true });
@@ -89,6 +90,31 @@ export async function readRunRecord(runDir: string): Promise<RunRecord> {
   } catch (e) {
     throw new LlmLabError('bad-checkpoint', `${join(runDir, JOB_FILE)} is damaged (${(e as Error).message}). Start a new run.`);
   }
+}
+
+async function realOrResolved(p: string): Promise<string> {
+  return fs.realpath(p).catch(() => resolve(p));
+}
+
+/**
+ * The files a run's job.json names, re-checked before they are read again (resume, the Data tab): job.json is a
+ * plain file that anyone may edit or commit, so each file must still lie inside the workspace once symbolic links
+ * are followed. Throws a message naming the first file that does not.
+ */
+export async function checkJobFiles(record: RunRecord, runDir: string, workspaceRoot: string | undefined): Promise<string[]> {
+  const where = join(runDir, JOB_FILE);
+  if (!workspaceRoot) throw new LlmLabError('bad-argument', `Open the workspace ${where} belongs to before resuming it.`);
+  const root = await realOrResolved(workspaceRoot);
+  for (const f of record.job.files) {
+    const rel = isAbsolute(f) ? relative(root, await realOrResolved(f)) : '..';
+    if (rel.startsWith('..') || isAbsolute(rel)) {
+      throw new LlmLabError(
+        'bad-argument',
+        `${where} names ${f}, which is not a file inside the workspace (${workspaceRoot}); LLM Lab trains only on workspace files. Start a new run instead.`,
+      );
+    }
+  }
+  return record.job.files;
 }
 
 /** The model a run folder would load: its latest step checkpoint (core decides), if it saved one. */

@@ -219,6 +219,30 @@ export const workerRequests = {
       files: arr(obj({ name: str, bytes: int({ min: 0 }), alreadyThere: bool, verified: opt(literal('sha256', 'git-oid', 'size')), resumedFrom: opt(int({ min: 0 })) })),
     }),
   },
+  /** Trains a byte-level BPE tokenizer on corpus files into `outDir`; pushes `tokenizer/didProgress`. */
+  'tokenizer/train': {
+    params: obj({
+      files: arr(str),
+      maxFileBytes: int({ min: 1 }),
+      /** Tokens in all: 256 bytes + merges + special tokens. */
+      vocabSize: int({ min: 257, max: 1 << 20 }),
+      pattern: literal('gpt2', 'gpt4'),
+      /** A folder that must not hold a tokenizer yet. */
+      outDir: str,
+      name: str,
+    }),
+    result: obj({
+      outDir: str,
+      vocabSize: int({ min: 0 }),
+      merges: int({ min: 0 }),
+      files: int({ min: 0 }),
+      skipped: int({ min: 0 }),
+      seconds: num({ min: 0 }),
+      /** Tokens and tokens per character on the training files: the trained tokenizer's and GPT-2's. */
+      trained: obj({ tokens: int({ min: 0 }), chars: int({ min: 0 }), tokensPerChar: num({ min: 0 }) }),
+      gpt2: obj({ tokens: int({ min: 0 }), chars: int({ min: 0 }), tokensPerChar: num({ min: 0 }) }),
+    }),
+  },
   /** Attention weights of every layer and head for a short text: layers[l][h] is T×T row-major. */
   attention: {
     params: obj({ modelDir: str, text: str }),
@@ -240,6 +264,7 @@ export const workerNotifications = {
     bytesPerSec: opt(num({ min: 0 })),
     etaMs: opt(num({ min: 0 })),
   }),
+  'tokenizer/didProgress': obj({ phase: literal('count', 'merge'), done: int({ min: 0 }), total: int({ min: 0 }) }),
   'generate/didToken': obj({
     id: int({ min: 0 }),
     text: str,

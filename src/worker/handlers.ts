@@ -8,6 +8,7 @@ import type { Handlers } from './server';
 import { completeJob } from './completeJob';
 import { downloadJob } from './downloadJob';
 import { askJob, attentionJob, evaluateJob, generateJob, mergeLoraJob, modelInfoJob } from './modelJobs';
+import { trainTokenizerJob } from './trainTokenizerJob';
 import { previewData, scanCorpus, tokenizeText } from './tokenizeJob';
 import { trainJob } from './trainJob';
 
@@ -41,5 +42,6 @@ export function createHandlers(): Handlers {
     attention: (params) => attentionJob(params),
     complete: (params, ctx) => completeJob(params, ctx),
     'model/download': (params, ctx) => downloadJob(params, ctx),
+    'tokenizer/train': (params, ctx) => trainTokenizerJob(params, ctx),
   };
 }

@@ -2,7 +2,7 @@
 // protocol, runs the method's handler with an AbortSignal, forwards its notifications and sends exactly
 // one response. One training job at a time; every other request may run alongside. The process entry
 // (main.ts) wires it to Node IPC; tests drive it in-process.
-import { LlmLabError, isLlmLabError } from '../core/errors';
+import { LlmLabError, fileSystemError, isLlmLabError } from '../core/errors';
 import type { NotificationName, NotificationOf, ParamsOf, ResultOf, WireError, WorkerMethod, WorkerToHost } from '../protocol/worker';
 import { hostToWorker, workerRequests } from '../protocol/worker';
 import { ProtocolError } from '../protocol/validate';
@@ -20,7 +20,8 @@ export type Handlers = { [M in WorkerMethod]?: Handler<M> };
 /** Methods that hold the single training slot. */
 const EXCLUSIVE: ReadonlySet<WorkerMethod> = new Set<WorkerMethod>(['train/start']);
 
-export function toWireError(e: unknown): WireError {
+export function toWireError(caught: unknown): WireError {
+  const e = fileSystemError(caught) ?? caught;
   if (isLlmLabError(e)) return { code: e.code, message: e.message };
   if (e instanceof ProtocolError) return { code: 'protocol', message: `Malformed request: ${e.message}` };
   const message = e instanceof Error ? e.message : String(e);

@@ -5,6 +5,9 @@ import { getTokenizer } from '../core/tokenizer';
 import { loadTokenizerSync } from '../core/tokenizer/files';
 import type { ParamsOf, ResultOf } from '../protocol/worker';
 
+/** How a user of the extension reads a larger file: the advice added to a file skipped for its size. */
+export const SIZE_HINT = 'raise the llmLab.pretrain.maxFileBytes setting';
+
 export function tokenizeText(params: ParamsOf<'tokenize'>): ResultOf<'tokenize'> {
   const tok = params.tokenizerDir !== undefined ? loadTokenizerSync(params.tokenizerDir) : getTokenizer(params.encoding);
   if (params.maxSpans === 0) return { count: tok.encode(params.text).length, spans: [], truncated: false };
@@ -21,7 +24,7 @@ export function tokenizeText(params: ParamsOf<'tokenize'>): ResultOf<'tokenize'>
 /** Reads the corpus files as training will, and counts its tokens (GPT-2, documents separated by <|endoftext|>). */
 export async function scanCorpus(params: ParamsOf<'corpus/scan'>, signal: AbortSignal): Promise<ResultOf<'corpus/scan'>> {
   if (params.files.length === 0) return { files: [], skipped: [], tokens: 0 };
-  const corpus = await loadCorpus(params.files, { maxFileBytes: params.maxFileBytes, signal });
+  const corpus = await loadCorpus(params.files, { maxFileBytes: params.maxFileBytes, sizeHint: SIZE_HINT, signal });
   const ids = corpus.files.length ? await encodeCorpus(corpus.text, getTokenizer('gpt2'), { signal }) : new Int32Array(0);
   return { files: corpus.files, skipped: corpus.skipped, tokens: ids.length };
 }
@@ -33,7 +36,7 @@ export async function previewData(params: ParamsOf<'data/preview'>, signal: Abor
   const key = JSON.stringify([params.files, params.maxFileBytes]);
   const tok = getTokenizer('gpt2');
   if (lastCorpus?.key !== key) {
-    const corpus = await loadCorpus(params.files, { maxFileBytes: params.maxFileBytes, signal });
+    const corpus = await loadCorpus(params.files, { maxFileBytes: params.maxFileBytes, sizeHint: SIZE_HINT, signal });
     lastCorpus = { key, ids: await encodeCorpus(corpus.text, tok, { signal }) };
   }
   const windows = new TokenWindows(lastCorpus.ids, params.maxLength, params.stride);

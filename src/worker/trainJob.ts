@@ -9,13 +9,14 @@ import { pretrain } from '../core/train';
 import type { ParamsOf, ResultOf } from '../protocol/worker';
 import { configuredBackend } from './backend';
 import type { JobContext } from './server';
+import { SIZE_HINT } from './tokenizeJob';
 
 export async function trainJob(job: ParamsOf<'train/start'>, ctx: JobContext): Promise<ResultOf<'train/start'>> {
   if (!isPresetName(job.preset)) throw new LlmLabError('bad-argument', `Unknown preset "${job.preset}".`);
   const engine = await initEngine(configuredBackend());
   const log = (message: string) => ctx.notify('train/didEvent', { type: 'log', message });
   log(`Engine: ${engine.backend} backend, ${engine.threads} thread(s).`);
-  const corpus = await loadCorpus(job.files, { maxFileBytes: job.maxFileBytes, signal: ctx.signal });
+  const corpus = await loadCorpus(job.files, { maxFileBytes: job.maxFileBytes, sizeHint: SIZE_HINT, signal: ctx.signal });
   log(`Corpus: ${corpus.files.length} file(s), ${corpus.text.length.toLocaleString('en-US')} characters${corpus.skipped.length ? `, ${corpus.skipped.length} skipped` : ''}.`);
   const result = await pretrain(
     {

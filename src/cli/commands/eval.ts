@@ -6,7 +6,7 @@ import { printJson, println } from '../io';
 import { duration, thousands } from '../format';
 import { ProgressBar } from '../progress';
 import { openModel } from './modelFolder';
-import { BACKEND_OPTION, readTextFile, startEngine } from './shared';
+import { BACKEND_OPTION, maxFileBytes, maxFileOption, readTextFile, startEngine } from './shared';
 
 export const evalCommand: Command = {
   name: 'eval',
@@ -19,6 +19,7 @@ export const evalCommand: Command = {
     model: { type: 'string', value: 'DIR', help: 'Model folder, or a training run folder (its latest checkpoint).' },
     data: { type: 'string', value: 'FILE', help: 'Text file to evaluate on.' },
     batch: { type: 'string', value: 'N', help: 'Windows per forward pass (default 4).' },
+    ...maxFileOption(),
     ...BACKEND_OPTION,
   },
   examples: ['llm-lab eval --model .llm-lab/runs/demo --data samples/the-verdict.txt', 'llm-lab eval --model gpt2-folder --data notes.txt --json'],
@@ -26,7 +27,7 @@ export const evalCommand: Command = {
     const dir = required(values, 'eval', 'model', 'DIR (a model or run folder)');
     const file = required(values, 'eval', 'data', 'FILE (a text file)');
     const batchSize = int(values, 'batch', 1);
-    const text = await readTextFile(io, file, 'Data file');
+    const text = await readTextFile(io, file, 'Data file', maxFileBytes(values));
     await startEngine(values);
     const { model, tokenizer } = await openModel(io, dir);
     const started = Date.now();

@@ -13,7 +13,7 @@ import { PRETRAIN_DEFAULTS, pretrain } from '../../core/train';
 import type { CliIo } from '../io';
 import { println } from '../io';
 import { duration, thousands } from '../format';
-import { BACKEND_OPTION, startEngine } from './shared';
+import { BACKEND_OPTION, MAX_FILE_HINT, maxFileBytes, maxFileOption, startEngine } from './shared';
 import { TrainView } from './trainView';
 
 const d = PRETRAIN_DEFAULTS;
@@ -42,6 +42,26 @@ export const TRAINING_OPTIONS: OptionSpecs = {
   seed: { type: 'string', value: 'S', help: `Seed of the weights, data order and dropout (default ${d.seed}).` },
   ...BACKEND_OPTION,
 };
+
+/** The flag of each training option and model setting, so a library error names what the user typed. */
+const FLAG_OF: Record<string, string> = {
+  preset: '--preset', contextLength: '--context', nLayers: '--layers', nHeads: '--heads', embDim: '--width', steps: '--steps',
+  batchSize: '--batch', gradAccumSteps: '--grad-accum', lr: '--lr', minLr: '--min-lr', warmupSteps: '--warmup',
+  weightDecay: '--weight-decay', gradClip: '--grad-clip', valFraction: '--val-fraction', evalEvery: '--eval-every',
+  sampleEvery: '--sample-every', samplePrompt: '--sample-prompt', checkpointEvery: '--checkpoint-every',
+  keepCheckpoints: '--keep-checkpoints', seed: '--seed',
+};
+/** Option names that are also plain words ("steps", "seed"): replaced only where a message names an option. */
+const PLAIN_WORDS = new Set(['steps', 'seed', 'preset']);
+
+/** The same error with the library's option names (batchSize, embDim) replaced by the flags that set them. */
+export function withFlagNames(e: unknown): unknown {
+  if (!(e instanceof LlmLabError) || e.code !== 'bad-argument') return e;
+  let m = e.message.replace(/\b(?:Training option|Model setting) (\w+)/g, (all, name: string) => FLAG_OF[name] ?? all);
+  m = m.replace(/(?<![-\w])\w+\b/g, (w) => (FLAG_OF[w] && !PLAIN_WORDS.has(w) ? FLAG_OF[w] : w));
+  m = m.replace(/(?<![-\w])(steps|seed|preset) \(run: /g, (_all, name: string) => `${FLAG_OF[name]} (run: `);
+  return m === e.message ? e : new LlmLabError(e.code, m);
+}
 
 /** PretrainOptions from the training flags (only those given: the rest keep pretrain's defaults). */
 export function trainingOptions(values: FlagValues): Omit<PretrainOptions, 'outDir'> {
@@ -77,8 +97,8 @@ export function trainingOptions(values: FlagValues): Omit<PretrainOptions, 'outD
 }
 
 /** Reads the --data files, folders and globs into one text, saying what was read and skipped. */
-export async function readCorpus(io: CliIo, patterns: string[], quiet: boolean): Promise<string> {
-  const corpus = await loadCorpus(patterns, { cwd: io.cwd, signal: io.signal });
+export async function readCorpus(io: CliIo, patterns: string[], quiet: boolean, maxBytes?: number): Promise<string> {
+  const corpus = await loadCorpus(patterns, { cwd: io.cwd, signal: io.signal, maxFileBytes: maxBytes, sizeHint: MAX_FILE_HINT });
   if (corpus.files.length === 0) {
     throw new LlmLabError('not-found', `No readable text files match --data ${patterns.join(' ')}; check the paths or globs.`);
   }
@@ -101,6 +121,7 @@ export const pretrainCommand: Command = {
     data: { type: 'string', multiple: true, value: 'PATH', help: 'Training text: files, folders or globs.' },
     out: { type: 'string', value: 'DIR', help: 'Run folder (config, checkpoints, metrics.jsonl).' },
     resume: { type: 'boolean', help: 'Continue the run in --out from its last checkpoint.' },
+    ...maxFileOption(),
     tokenizer: { type: 'string', value: 'DIR', help: "A trained tokenizer's folder ('llm-lab tokenizer train'); the vocabulary follows it (default: GPT-2's)." },
     ...TRAINING_OPTIONS,
   },
@@ -118,7 +139,7 @@ export const pretrainCommand: Command = {
     const out = path.resolve(io.cwd, required(values, 'pretrain', 'out', 'DIR (the run folder)'));
     const options = trainingOptions(values);
     await startEngine(values);
-    const text = await readCorpus(io, patterns, json);
+    const text = await readCorpus(io, patterns, json, maxFileBytes(values));
     const view = new TrainView(io, json);
     const started = Date.now();
     try {
@@ -126,7 +147,9 @@ export const pretrainCommand: Command = {
       const r = await pretrain(
         { ...options, text, outDir: out, resume: bool(values, 'resume'), ...(tokenizerDir ? { tokenizerDir: path.resolve(io.cwd, tokenizerDir) } : {}) },
         { signal: io.signal, onEvent: view.onEvent },
-      );
+      ).catch((e: unknown) => {
+        throw withFlagNames(e);
+      });
       view.close();
       if (json) {
         println(io.stdout, JSON.stringify({ type: 'result', ...r })); // stdout stays one JSON object a line

@@ -3,7 +3,8 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { OptionSpecs, FlagValues } from '../args';
-import { choice } from '../args';
+import { choice, num } from '../args';
+import { DEFAULT_MAX_FILE_BYTES, readTextDocument } from '../../core/data';
 import type { BackendChoice, EngineInfo } from '../../core/engine';
 import { BACKEND_CHOICES, describeEngine, initEngine } from '../../core/engine';
 import { LlmLabError } from '../../core/errors';
@@ -24,17 +25,37 @@ export function describeBackend(info: EngineInfo): string[] {
   return describeEngine(info).split('\n');
 }
 
-/** A text file's content; a missing or unreadable file is a user-facing error that names it. */
-export async function readTextFile(io: CliIo, file: string, what: string): Promise<string> {
+const MB = 1024 * 1024;
+/** The advice a size-capped file's message ends with. */
+export const MAX_FILE_HINT = 'raise --max-file-mb';
+
+/** The --max-file-mb flag, with the command's default. */
+export function maxFileOption(defaultBytes = DEFAULT_MAX_FILE_BYTES): OptionSpecs {
+  return { 'max-file-mb': { type: 'string', value: 'MB', help: `Read files up to MB megabytes; larger ones are refused (default ${defaultBytes / MB}).` } };
+}
+
+/** The --max-file-mb flag in bytes (`defaultBytes` when not given); at most `limitBytes`. */
+export function maxFileBytes(values: FlagValues, defaultBytes = DEFAULT_MAX_FILE_BYTES, limitBytes = 4096 * MB): number {
+  const mb = num(values, 'max-file-mb', 0, limitBytes / MB, true);
+  return mb === undefined ? defaultBytes : Math.floor(mb * MB);
+}
+
+/**
+ * A text file's content, read by the same rule as training data: a missing file, a folder, one over the size
+ * cap, a binary or non-UTF-8 file is a user-facing error that names the file and what to do.
+ */
+export async function readTextFile(io: CliIo, file: string, what: string, maxBytes = DEFAULT_MAX_FILE_BYTES): Promise<string> {
   const abs = path.resolve(io.cwd, file);
   try {
     const stat = await fsp.stat(abs);
     if (stat.isDirectory()) throw new LlmLabError('bad-argument', `${what} ${abs} is a folder; give a text file.`);
-    return await fsp.readFile(abs, 'utf8');
   } catch (e) {
     if (e instanceof LlmLabError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new LlmLabError('not-found', `${what} ${abs} does not exist; check the path.`);
     throw new LlmLabError('io', `Could not read ${what} ${abs} (${code ?? String(e)}).`);
   }
+  const r = await readTextDocument(abs, maxBytes, MAX_FILE_HINT);
+  if (typeof r === 'string') throw new LlmLabError('bad-data', `${what} ${abs} cannot be used: ${r}.`);
+  return r.text;
 }

@@ -132,6 +132,15 @@ export async function loadModelFrom(dir: string, options: LoadOptions = {}): Pro
     );
   }
   const { tensors } = await readSafetensors(weightsFile, (stored) => paramName(stored, config));
+  for (const [name, t] of tensors) {
+    const bad = firstNonFinite(t.data);
+    if (bad >= 0) {
+      throw new LlmLabError(
+        'bad-checkpoint',
+        `${weightsFile}: weight '${name}' holds ${t.data[bad]} at index ${bad}; a model with NaN or infinite weights only produces garbage (a corrupted file or a diverged run). Use an earlier checkpoint.`,
+      );
+    }
+  }
   const made = new Map<string, tf.Tensor>();
   for (const [name, t] of tensors) made.set(name, tf.tensor(t.data, t.shape, 'float32'));
   try {
@@ -140,6 +149,12 @@ export async function loadModelFrom(dir: string, options: LoadOptions = {}): Pro
   } finally {
     tf.dispose([...made.values()]); // the model's variables keep their own reference to the data
   }
+}
+
+/** Index of the first NaN or ±Infinity in `data`, or -1. */
+function firstNonFinite(data: Float32Array): number {
+  for (let i = 0; i < data.length; i++) if (data[i] - data[i] !== 0) return i; // NaN - NaN and Inf - Inf are NaN
+  return -1;
 }
 
 /**

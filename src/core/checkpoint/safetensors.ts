@@ -78,6 +78,7 @@ export async function readSafetensorsHeader(file: string): Promise<SafetensorsHe
       }
       tensors.set(name, parseEntry(file, name, raw, dataSize));
     }
+    checkNoOverlap(file, tensors);
     return { tensors, metadata, dataStart };
   } finally {
     await handle.close();
@@ -88,7 +89,7 @@ function parseEntry(file: string, name: string, raw: unknown, dataSize: number):
   const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
   if (!e || typeof e !== 'object') throw bad(file, `tensor '${name}' has no description in the header`);
   const dtype = String(e.dtype);
-  const width = DTYPE_BYTES[dtype];
+  const width = Object.hasOwn(DTYPE_BYTES, dtype) ? DTYPE_BYTES[dtype] : undefined; // not 'constructor' and the like
   if (width === undefined) {
     throw bad(file, `tensor '${name}' has unknown dtype '${dtype}' (known: ${Object.keys(DTYPE_BYTES).join(', ')})`,
       'convert the weights to float32, float16 or bfloat16');
@@ -110,6 +111,18 @@ function parseEntry(file: string, name: string, raw: unknown, dataSize: number):
     throw bad(file, `tensor '${name}' (${dtype} [${shape}]) needs ${count * width} bytes but its range holds ${end - begin}`);
   }
   return { dtype, shape: shape as number[], dataOffsets: [begin, end] };
+}
+
+/** Two tensors whose byte ranges overlap would share (and silently alias) data: refused, as the format forbids. */
+function checkNoOverlap(file: string, tensors: Map<string, TensorEntry>): void {
+  const ranges = [...tensors].filter(([, e]) => e.dataOffsets[1] > e.dataOffsets[0]).sort(([, a], [, b]) => a.dataOffsets[0] - b.dataOffsets[0]);
+  for (let i = 1; i < ranges.length; i++) {
+    const [prevName, prev] = ranges[i - 1];
+    const [name, e] = ranges[i];
+    if (e.dataOffsets[0] < prev.dataOffsets[1]) {
+      throw bad(file, `tensors '${prevName}' [${prev.dataOffsets}] and '${name}' [${e.dataOffsets}] overlap in the data section (a corrupted or hand-edited file)`);
+    }
+  }
 }
 
 /** float16 bits → float32 value. */

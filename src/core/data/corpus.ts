@@ -17,6 +17,8 @@ export interface CorpusOptions {
   cwd?: string;
   /** Size cap per file in bytes (default 2 MB); larger files are skipped and reported. */
   maxFileBytes?: number;
+  /** How the user raises the cap, added to the reason a file is skipped for size (e.g. "raise --max-file-mb"). */
+  sizeHint?: string;
   signal?: AbortSignal;
   /** Called after each file with how many of the matched files have been looked at. */
   onProgress?: (done: number, total: number) => void;
@@ -70,7 +72,7 @@ export async function loadCorpus(patterns: string[], opts: CorpusOptions = {}): 
   for (let k = 0; k < candidates.length; k++) {
     throwIfAborted(opts.signal);
     const path = candidates[k];
-    const result = await readText(path, maxBytes);
+    const result = await readTextDocument(path, maxBytes, opts.sizeHint);
     if (typeof result === 'string') skipped.push({ path, reason: result });
     else {
       files.push({ path, bytes: result.bytes });
@@ -121,13 +123,16 @@ async function walk(dir: string, signal: AbortSignal | undefined): Promise<strin
   return out;
 }
 
-/** The file's text, or the reason it cannot be used. */
-async function readText(path: string, maxBytes: number): Promise<{ text: string; bytes: number } | string> {
+/**
+ * A text file's content, or the reason it cannot be used as text: over the size cap (`hint` says how to raise
+ * it), unreadable, empty, binary, or not UTF-8. Training, evaluation and tokenizing share this one rule.
+ */
+export async function readTextDocument(path: string, maxBytes: number, hint?: string): Promise<{ text: string; bytes: number } | string> {
   let size: number;
   let buf: Buffer;
   try {
     size = (await stat(path)).size;
-    if (size > maxBytes) return `larger than the size cap (${formatBytes(size)} > ${formatBytes(maxBytes)}); raise maxFileBytes to include it`;
+    if (size > maxBytes) return `larger than the size cap (${formatBytes(size)} > ${formatBytes(maxBytes)})${hint ? `; ${hint} to include it` : ''}`;
     buf = await readFile(path);
   } catch (e) {
     return `could not be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`;

@@ -4,7 +4,7 @@
 // last window weighs by its tokens, not as much as a full one).
 import { tf } from '../engine';
 import * as ops from '../engine/ops';
-import { LlmLabError, throwIfAborted } from '../errors';
+import { LlmLabError, yieldAndCheck } from '../errors';
 import type { GptModel } from '../model/gpt';
 
 export interface EvalResult {
@@ -87,7 +87,7 @@ export async function evaluateIds(model: GptModel, ids: ArrayLike<number>, opts:
   let sum = 0;
   let done = 0;
   for (const g of groups) {
-    throwIfAborted(opts.signal);
+    await yieldAndCheck(opts.signal);
     sum += await batchLossSum(model, ids, g);
     done += g.reduce((k, [s, e]) => k + e - s, 0);
     opts.onProgress?.(done, n - 1);

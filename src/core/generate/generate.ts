@@ -6,7 +6,7 @@
 // GPT-2's positions are absolute, so cached keys cannot slide; once the text outgrows the context each
 // step recomputes the last `contextLength` tokens in full (exactly the book's sliding window, at its cost).
 import { tf } from '../engine';
-import { LlmLabError, throwIfAborted } from '../errors';
+import { LlmLabError, throwIfAborted, yieldAndCheck } from '../errors';
 import { KvCache } from '../model/kvCache';
 import type { GptModel } from '../model/gpt';
 import type { SamplingOptions } from './sampling';
@@ -156,7 +156,7 @@ export async function* generate(
       held = undefined;
       if (pending) held = item;
       else yield item;
-      throwIfAborted(opts.signal);
+      await yieldAndCheck(opts.signal);
       if (cache && all.length <= ctx) logits = await lastLogits(model, [id], cache);
       else logits = await lastLogits(model, all.slice(-ctx));
     }

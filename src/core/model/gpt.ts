@@ -4,6 +4,7 @@
 import { tf } from '../engine';
 import * as ops from '../engine/ops';
 import { LlmLabError } from '../errors';
+import { Rng } from '../rng';
 import type { GptConfig } from './config';
 import { validateConfig } from './config';
 import type { KvCache } from './kvCache';
@@ -85,7 +86,8 @@ export class GptModel {
 
   /**
    * A freshly initialised model, as GPT-2 does: weights N(0, 0.02), residual projections scaled by
-   * 1/√(2·layers), biases 0, LayerNorm scale 1. The same seed gives the same weights on every backend.
+   * 1/√(2·layers), biases 0, LayerNorm scale 1. The weights are drawn in JavaScript (Rng.fillNormal, one
+   * stream per parameter), so the same seed gives the same weights on every backend.
    */
   static create(config: GptConfig, seed = 0): GptModel {
     validateConfig(config);
@@ -98,7 +100,8 @@ export class GptModel {
         if (name.endsWith('.bias')) return tf.zeros(shape);
         if (/\bln_(1|2|f)\.weight$/.test(name)) return tf.ones(shape);
         const std = name.endsWith('c_proj.weight') ? residualStd : 0.02;
-        return tf.randomNormal(shape, 0, std, 'float32', paramSeed);
+        const size = shape.reduce((a, b) => a * b, 1);
+        return tf.tensor(new Rng(paramSeed).fillNormal(new Float32Array(size), std), shape, 'float32');
       });
       params.set(name, tf.variable(init, true));
       init.dispose();

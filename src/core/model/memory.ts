@@ -41,3 +41,22 @@ export function assertLoadingFits(config: GptConfig, what: string, machineBytes 
       `but this machine has ${formatBytes(machineBytes)} in all (LLM Lab plans for at most ${MEMORY_FRACTION * 100}%); use a smaller model or a machine with more memory.`,
   );
 }
+
+function describeShape(c: GptConfig): string {
+  return `${c.nLayers} layers of width ${c.embDim}, context ${c.contextLength}, vocabulary ${c.vocabSize}`;
+}
+
+/**
+ * Throws an 'out-of-memory' LlmLabError when training this config with micro-batches of `batchSize` will not
+ * fit; `from` says where the shape came from ("of these training settings") so the message says what to change.
+ */
+export function assertTrainingFits(config: GptConfig, batchSize: number, from: string, machineBytes = totalmem()): void {
+  const v = memoryCheck(config, batchSize, machineBytes);
+  if (v.fits && Number.isFinite(v.needed)) return;
+  throw new LlmLabError(
+    'out-of-memory',
+    `The model ${from} (${describeShape(config)}; ${countParameters(config).toLocaleString('en-US')} parameters) needs about ${formatBytes(v.needed)} ` +
+      `to train with batch ${batchSize}; this machine has ${formatBytes(machineBytes)} (LLM Lab plans for at most ${MEMORY_FRACTION * 100}%). ` +
+      'Choose a smaller preset, fewer layers, a smaller width or context, or a smaller batch.',
+  );
+}

@@ -41,6 +41,12 @@ export interface Tokenizer {
   encode(text: string, opts?: EncodeOptions): number[];
   decode(ids: ArrayLike<number>): string;
   tokenize(text: string, opts?: EncodeOptions): TokenizedText;
+  /**
+   * The same tokens, ids and spans as `tokenize`, in consecutive pieces of about `chunkChars` characters of
+   * input each (cut only where a pre-tokenizer piece ends, so no token changes): a large text is tokenized and
+   * written out without holding every token at once, and the caller can yield between pieces.
+   */
+  tokenizeChunks(text: string, opts?: EncodeOptions, chunkChars?: number): Generator<TokenizedText>;
   /** A copy of one token's raw bytes. */
   tokenBytes(id: number): Uint8Array;
 }
@@ -109,6 +115,44 @@ class BpeTokenizer implements Tokenizer {
     });
     const tokens = ids.map((id) => this.decode([id]));
     return { ids, tokens, spans };
+  }
+
+  *tokenizeChunks(text: string, opts?: EncodeOptions, chunkChars = 1 << 16): Generator<TokenizedText> {
+    let ids: number[] = [];
+    let spans: Array<[number, number]> = [];
+    const take = (): TokenizedText => {
+      const out = { ids, tokens: ids.map((id) => this.decode([id])), spans };
+      ids = [];
+      spans = [];
+      return out;
+    };
+    const re = opts?.allowSpecial === true ? this.specialPattern : undefined;
+    let chunkStart = 0;
+    let start = 0;
+    for (;;) {
+      let m: RegExpExecArray | null = null;
+      if (re) {
+        re.lastIndex = start; // the pattern is shared: set where to look on every use
+        m = re.exec(text);
+      }
+      const end = m ? m.index : text.length;
+      for (let i = start; i < end; ) {
+        const j = this.scan(text, i, end);
+        const first = ids.length;
+        this.pieces.encode(text, i, j, ids);
+        this.pieceSpans(text, i, j, ids, first, spans);
+        i = j;
+        if (i - chunkStart >= chunkChars) {
+          yield take();
+          chunkStart = i;
+        }
+      }
+      if (!m) break;
+      start = m.index + m[0].length;
+      spans.push([m.index, start]);
+      ids.push(this.vocab.specials.get(m[0]) as number);
+    }
+    if (ids.length > 0) yield take();
   }
 
   private check(id: number): void {

@@ -10,6 +10,7 @@ import { LlmLabError } from '../errors';
 import type { SamplerState } from '../data';
 import { encodeCorpus } from '../data';
 import { countParameters } from '../model/config';
+import { assertTrainingFits } from '../model/memory';
 import { GptModel } from '../model/gpt';
 import type { Tokenizer } from '../tokenizer';
 import { getTokenizer, tokenizerFromVocab } from '../tokenizer';
@@ -138,6 +139,7 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
         : `Run ${outDir} was started with a trained tokenizer, but its copy in ${path.join(outDir, RUN_TOKENIZER_DIR)} is missing; resume with --tokenizer and the same folder.`,
     );
   }
+  assertTrainingFits(o.model, o.batchSize / o.gradAccumSteps, 'of these training settings');
   const data = prepareData(await tokensOf(options, o, tokenizer, hooks.signal), o);
   if (!start.resumeFrom && bpe) {
     await fsp.mkdir(path.join(outDir, RUN_TOKENIZER_DIR), { recursive: true });

@@ -97,5 +97,12 @@ export async function planRunStart(outDir: string, explicit: PretrainOptions, gi
       `Cannot resume ${outDir} with different settings: ${list}. Leave them out to keep the run's values, or start a new run.`,
     );
   }
-  return { options: mergeForResume(record.options, explicit, given), resumeFrom: latest, record };
+  const options = mergeForResume(record.options, explicit, given);
+  if (latest.step > options.steps) {
+    throw new LlmLabError(
+      'bad-argument',
+      `The run in ${outDir} is already at step ${latest.step}, past the ${options.steps} steps asked for; give more steps (over ${latest.step}) to train further.`,
+    );
+  }
+  return { options, resumeFrom: latest, record };
 }

@@ -13,7 +13,7 @@ import type { TrainJob } from '../../protocol/worker';
 import { findCorpusFiles } from '../corpusFiles';
 import type { Lab } from '../lab';
 import { runsFolder, workspaceRoot } from '../lab';
-import { ensureRunsFolder, listRuns, newRunName, readRunRecord, writeRunRecord } from '../runs';
+import { checkJobFiles, ensureRunsFolder, listRuns, newRunName, readRunRecord, writeRunRecord } from '../runs';
 import { readSettings } from '../settings';
 import type { TrainOutcome } from '../training';
 
@@ -230,7 +230,8 @@ export async function resumeCommand(lab: Lab, args: { runDir?: string } = {}): P
     runDir = pick.dir;
   }
   const record = await readRunRecord(runDir);
-  return lab.training.start(record.name, { ...record.job, runDir, resume: true });
+  const files = await checkJobFiles(record, runDir, workspaceRoot());
+  return lab.training.start(record.name, { ...record.job, files, runDir, resume: true });
 }
 
 export async function stopCommand(lab: Lab): Promise<TrainOutcome | undefined> {

@@ -60,6 +60,10 @@ describe('llm-lab CLI', () => {
     assert.equal(j.tokens[8], '<|endoftext|>');
     assert.deepEqual(j.spans[0], [0, 5]);
     assert.equal(j.tokens.join(''), BOOK_TEXT);
+    // Written piece by piece, the document is laid out exactly as JSON.stringify would lay it out.
+    const expected = getTokenizer('gpt2').tokenize(BOOK_TEXT, { allowSpecial: true });
+    assert.equal(r.out, JSON.stringify({ encoding: 'gpt2', count: BOOK_IDS.length, ...expected }, null, 2) + '\n');
+    assert.equal((await cli(['tokenize', '--json', ''])).out, JSON.stringify({ encoding: 'gpt2', count: 0, ids: [], tokens: [], spans: [] }, null, 2) + '\n');
   });
 
   it('tokenize reads --file and prints one row a token', async () => {
@@ -182,8 +186,20 @@ describe('llm-lab CLI', () => {
     assert.deepEqual([JSON.parse(info.out).config.contextLength, JSON.parse(info.out).config.embDim], [8, 16]);
     const gen = await cli(['generate', '--model', run, '--prompt', 'I had', '--max-new-tokens', '3', '--temperature', '0', '--json', '--no-stop']);
     assert.equal(JSON.parse(gen.out).tokens.length, 3);
+    // A resume to fewer steps than the run has made is refused, instead of "done at step 3/2".
+    assertOneLineError(await cli(['pretrain', ...common, '--steps', '2', '--resume']), /already at step 3, past the 2 steps asked for/);
     assertOneLineError(await cli(['pretrain', '--out', run]), /needs --data/);
     assertOneLineError(await cli(['pretrain', '--data', path.join(tmp, 'none.txt'), '--out', run]), /none\.txt/);
+  });
+
+  it('reads numbers only in decimal, and names flags rather than library options in errors', async () => {
+    for (const [flag, value] of [['--steps', '0x10'], ['--steps', '1e1'], ['--steps', ' 5'], ['--batch', '0b11'], ['--lr', '0x1'], ['--lr', 'Infinity'], ['--seed', '0o7']]) {
+      assertOneLineError(await cli(['pretrain', '--data', 'text.txt', '--out', 'r', flag, value], tmp), new RegExp(`${flag} must be a (whole )?number .*got '${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}'`));
+    }
+    const r = await cli(['pretrain', '--data', 'text.txt', '--out', 'r', '--batch', '3', '--grad-accum', '2', '--json'], tmp);
+    assertOneLineError(r, /--grad-accum must be a whole number that divides --batch \(3\), got 2/);
+    assert.doesNotMatch(r.err, /batchSize|gradAccumSteps/);
+    assertOneLineError(await cli(['pretrain', '--data', 'text.txt', '--out', 'r', '--width', '30', '--heads', '4', '--json'], tmp), /--width \(30\) must divide evenly by --heads \(4\)/);
   });
 
   it('leaks no tensors across generate and eval', async () => {

@@ -58,6 +58,32 @@ describe('Rng', () => {
     assert.ok(Math.abs(sq / n - 1) < 0.05);
   });
 
+  it('fills arrays with N(0, std²): the moments and tail mass, seeded', () => {
+    const n = 2_000_000;
+    const a = new Rng(11).fillNormal(new Float32Array(n), 0.02);
+    let sum = 0, sq = 0, quad = 0;
+    const beyond = [0, 0, 0]; // |x| > 1σ, 2σ, 3σ
+    for (const v of a) {
+      const x = v / 0.02;
+      sum += x;
+      sq += x * x;
+      quad += x ** 4;
+      for (let k = 0; k < 3; k++) if (Math.abs(x) > k + 1) beyond[k]++;
+    }
+    // Standard normal: mean 0, variance 1, fourth moment 3; P(|x| > 1, 2, 3) = 0.31731, 0.04550, 0.0026998.
+    assert.ok(Math.abs(sum / n) < 0.003, `mean ${sum / n}`);
+    assert.ok(Math.abs(sq / n - 1) < 0.004, `variance ${sq / n}`);
+    assert.ok(Math.abs(quad / n - 3) < 0.03, `fourth moment ${quad / n}`);
+    const want = [0.31731, 0.0455, 0.0026998];
+    beyond.forEach((c, k) => assert.ok(Math.abs(c / n - want[k]) < 4 * Math.sqrt(want[k] / n), `P(|x| > ${k + 1}σ) = ${c / n}, want ${want[k]}`));
+    // Seeded: the same seed gives the same array, another seed another one, and the state moves on.
+    assert.deepEqual(new Rng(11).fillNormal(new Float32Array(1000), 0.02), a.subarray(0, 1000));
+    assert.notDeepEqual(new Rng(12).fillNormal(new Float32Array(1000), 0.02), a.subarray(0, 1000));
+    const r = new Rng(11);
+    const first = r.fillNormal(new Float32Array(10), 1);
+    assert.notDeepEqual(r.fillNormal(new Float32Array(10), 1), first);
+  });
+
   it('shuffles into a permutation, the same one for the same seed', () => {
     const a = new Rng(5).shuffle(Array.from({ length: 100 }, (_, i) => i));
     const b = new Rng(5).shuffle(Int32Array.from({ length: 100 }, (_, i) => i));

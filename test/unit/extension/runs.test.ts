@@ -1,12 +1,12 @@
 // The runs folder: its own .gitignore, unique run names, atomic run records, finding checkpoints, and a
 // clear error when it cannot be written.
 import * as assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, symlinkSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LlmLabError } from '../../../src/core/errors';
 import type { TrainJob } from '../../../src/protocol/worker';
-import { displayPath, ensureRunsFolder, latestModel, listRuns, newRunName, readRunRecord, resolveRunsFolder, writeRunRecord } from '../../../src/extension/runs';
+import { checkJobFiles, displayPath, ensureRunsFolder, latestModel, listRuns, newRunName, readRunRecord, resolveRunsFolder, writeRunRecord } from '../../../src/extension/runs';
 
 const job: TrainJob = { runDir: '', files: ['/a.txt'], preset: 'tiny', steps: 5, batchSize: 2, learningRate: 1e-3, evalEvery: 1, checkpointEvery: 1, seed: 1, maxFileBytes: 100, resume: false };
 
@@ -39,6 +39,38 @@ describe('runs folder', () => {
     await ensureRunsFolder(runs);
     assert.equal(readFileSync(join(runs, '.gitignore'), 'utf8'), 'custom\n');
     assert.deepEqual(readdirSync(runs), ['.gitignore'], 'the write probe was left behind');
+  });
+
+  it('never writes its .gitignore into a folder that already holds other files, such as the workspace root', async () => {
+    writeFileSync(join(root, 'main.py'), 'print(1)\n');
+    await ensureRunsFolder(root); // llmLab.runsFolder set to "." or the workspace's own path
+    assert.deepEqual(readdirSync(root), ['main.py']);
+    const src = join(root, 'src');
+    mkdirSync(src);
+    writeFileSync(join(src, 'a.ts'), '');
+    await ensureRunsFolder(src);
+    assert.deepEqual(readdirSync(src), ['a.ts']);
+    const empty = join(root, 'empty');
+    mkdirSync(empty);
+    await ensureRunsFolder(empty);
+    assert.deepEqual(readdirSync(empty), ['.gitignore'], 'an empty folder is LLM Lab’s to use');
+  });
+
+  it('re-checks a job.json before its files are read again: each must lie inside the workspace, links followed', async () => {
+    const ws = join(root, 'ws');
+    const elsewhere = join(root, 'elsewhere');
+    mkdirSync(join(ws, 'data'), { recursive: true });
+    mkdirSync(elsewhere);
+    writeFileSync(join(ws, 'data', 'a.txt'), 'text');
+    writeFileSync(join(elsewhere, 'id_rsa'), 'secret');
+    symlinkSync(join(elsewhere, 'id_rsa'), join(ws, 'data', 'link.txt'));
+    const run = join(ws, '.llm-lab', 'runs', 'r');
+    const record = (files: string[]) => ({ version: 1 as const, name: 'r', createdAt: 'now', job: { ...job, runDir: run, files } });
+    assert.deepEqual(await checkJobFiles(record([join(ws, 'data', 'a.txt')]), run, ws), [join(ws, 'data', 'a.txt')]);
+    for (const bad of [join(elsewhere, 'id_rsa'), join(ws, 'data', 'link.txt'), join(ws, '..', 'elsewhere', 'id_rsa'), 'data/a.txt']) {
+      await assert.rejects(checkJobFiles(record([join(ws, 'data', 'a.txt'), bad]), run, ws), (e: unknown) => e instanceof LlmLabError && e.message.includes(`names ${bad}, which is not a file inside the workspace`));
+    }
+    await assert.rejects(checkJobFiles(record([join(ws, 'data', 'a.txt')]), run, undefined), LlmLabError);
   });
 
   it('says clearly when the folder cannot be written', async function () {

@@ -5,7 +5,11 @@ import * as assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { saveModel } from '../../../src/core/checkpoint';
+import { initEngine } from '../../../src/core/engine';
 import { CancelledError, LlmLabError } from '../../../src/core/errors';
+import { makeConfig } from '../../../src/core/model/config';
+import { GptModel } from '../../../src/core/model/gpt';
 import type { WorkerExit } from '../../../src/extension/workerClient';
 import { WorkerClient, WorkerCrashError, WorkerError } from '../../../src/extension/workerClient';
 
@@ -118,5 +122,52 @@ describe('worker client with the real worker', function () {
     } finally {
       client.dispose();
     }
+  });
+});
+
+describe('cancelling generate and evaluate in the real worker', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let client: WorkerClient;
+  before(async () => {
+    await initEngine('cpu');
+    dir = mkdtempSync(join(tmpdir(), 'llmlab-wcancel-'));
+    const model = GptModel.create(makeConfig('tiny', { contextLength: 8, embDim: 16, nHeads: 2, nLayers: 1 }), 9);
+    await saveModel(join(dir, 'm'), model);
+    model.dispose();
+    client = new WorkerClient({ workerPath: resolve(__dirname, '../../../src/worker/main.js'), env: { LLM_LAB_BACKEND: 'cpu' } });
+  });
+  after(() => {
+    client.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stops a generation within a few tokens of the cancel', async () => {
+    const controller = new AbortController();
+    let tokens = 0;
+    let atCancel = 0;
+    const p = client.request('generate', { modelDir: join(dir, 'm'), prompt: 'Hello', maxNewTokens: 5000, temperature: 1, seed: 1 }, {
+      signal: controller.signal,
+      onNotify: (n) => {
+        if (n.method !== 'generate/didToken') return;
+        tokens++;
+        if (tokens === 3) {
+          atCancel = tokens;
+          controller.abort();
+        }
+      },
+    });
+    await assert.rejects(p, (e: unknown) => e instanceof CancelledError);
+    assert.ok(tokens - atCancel <= 5, `${tokens - atCancel} tokens came after the cancel`);
+  });
+
+  it('stops an evaluation long before its end', async () => {
+    const controller = new AbortController();
+    const text = 'I had always thought Jack Gisburn rather a cheap genius. '.repeat(10_000); // 130,000 tokens: thousands of batches
+    await client.request('model/info', { modelDir: join(dir, 'm') }); // loaded before the clock starts
+    const started = Date.now();
+    setTimeout(() => controller.abort(), 500);
+    await assert.rejects(client.request('evaluate', { modelDir: join(dir, 'm'), text }, { signal: controller.signal }), (e: unknown) => e instanceof CancelledError);
+    assert.ok(Date.now() - started < 10_000, `the cancel took effect only after ${Date.now() - started} ms`);
   });
 });

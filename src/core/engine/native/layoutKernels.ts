@@ -1,6 +1,7 @@
-// Native versions of tfjs-backend-cpu kernels that move data (Slice, SplitV, Transpose) or add with
-// broadcasting (Add). The cpu ones index element by element through TensorBuffer, which dominated a
-// training step; these are one strided copy or one pass in C++. Anything unusual goes to the cpu kernel.
+// Native versions of tfjs-backend-cpu kernels that move data (Slice, SplitV, Transpose, Concat, PadV2), add
+// with broadcasting (Add) or sum over leading axes (Sum). The cpu ones index element by element in
+// JavaScript, which dominated a training step; these are one strided copy or one pass in C++, or whole-row
+// copies with TypedArray.set (a memcpy). Anything unusual goes to the cpu kernel.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { NativeBackend } from './backend';
@@ -102,10 +103,82 @@ function add(args: Args): TensorInfo {
   return cpuKernel('Add')(args) as TensorInfo;
 }
 
+/** Rows of `x` (its last dim) copied into `out` (of shape `outShape`) with x's origin at `start`. */
+function copyRows(src: Float32Array | Int32Array, shape: number[], out: Float32Array | Int32Array, outShape: number[], start: number[]): void {
+  const rank = shape.length;
+  const inner = shape[rank - 1];
+  const rows = tf.util.sizeFromShape(shape) / Math.max(inner, 1);
+  const outStrides = tf.util.computeStrides(outShape).concat([1]);
+  const idx = new Array<number>(Math.max(rank - 1, 0)).fill(0);
+  for (let r = 0; r < rows; r++) {
+    let at = start[rank - 1];
+    for (let d = 0; d < rank - 1; d++) at += (idx[d] + start[d]) * outStrides[d];
+    out.set(src.subarray(r * inner, (r + 1) * inner), at);
+    for (let d = rank - 2; d >= 0; d--) {
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+function concat(args: Args): TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const inputs = args.inputs as unknown as TensorInfo[];
+  const { axis } = args.attrs as unknown as { axis: number };
+  const first = inputs[0];
+  const srcs = inputs.map((t) => words(backend, t));
+  if (!first || first.shape.length === 0 || srcs.some((v, i) => !v || inputs[i].dtype !== first.dtype)) {
+    return cpuKernel('Concat')(args) as TensorInfo;
+  }
+  const ax = tf.util.parseAxisParam(axis, first.shape)[0];
+  const outShape = tf.backend_util.computeOutShape(inputs.map((t) => t.shape), ax);
+  const out = alloc(backend, first.dtype, tf.util.sizeFromShape(outShape));
+  const start = new Array<number>(outShape.length).fill(0);
+  inputs.forEach((t, i) => {
+    if (tf.util.sizeFromShape(t.shape) > 0) copyRows(srcs[i]!, t.shape, out, outShape, start);
+    start[ax] += t.shape[ax];
+  });
+  return backend.makeTensorInfo(outShape, first.dtype, out);
+}
+
+function padV2(args: Args): TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const { x } = args.inputs as { x: TensorInfo };
+  const { paddings, constantValue } = args.attrs as unknown as { paddings: Array<[number, number]>; constantValue: number };
+  const src = words(backend, x);
+  if (!src || x.shape.length === 0) return cpuKernel('PadV2')(args) as TensorInfo;
+  const outShape = x.shape.map((d, i) => paddings[i][0] + d + paddings[i][1]);
+  const out = alloc(backend, x.dtype, tf.util.sizeFromShape(outShape));
+  out.fill(constantValue);
+  if (tf.util.sizeFromShape(x.shape) > 0) copyRows(src, x.shape, out, outShape, paddings.map((p) => p[0]));
+  return backend.makeTensorInfo(outShape, x.dtype, out);
+}
+
+/** Sum over the leading axes (a bias or position-embedding gradient) in C++; other reductions on the cpu kernel. */
+function sum(args: Args): TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const { x } = args.inputs as { x: TensorInfo };
+  const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+  const axes = tf.util.parseAxisParam(axis, x.shape).sort((p, q) => p - q);
+  const leading = axes.every((a, i) => a === i);
+  if (x.dtype !== 'float32' || !leading || axes.length === 0) return cpuKernel('Sum')(args) as TensorInfo;
+  const n = tf.util.sizeFromShape(x.shape.slice(0, axes.length));
+  const kept = x.shape.slice(axes.length);
+  const c = tf.util.sizeFromShape(kept);
+  const out = backend.take(c);
+  if (n === 0) out.fill(0);
+  else backend.addon.columnSums(backend.f32(x), n, c, out);
+  const outShape = keepDims ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : kept;
+  return backend.makeTensorInfo(outShape, 'float32', out);
+}
+
 /** Kernel overrides for data movement and addition, by tfjs kernel name. */
 export const LAYOUT_KERNELS: Record<string, KernelFunc> = {
   Slice: slice as KernelFunc,
   SplitV: splitV as unknown as KernelFunc,
   Transpose: transpose as KernelFunc,
   Add: add as KernelFunc,
+  Concat: concat as unknown as KernelFunc,
+  PadV2: padV2 as KernelFunc,
+  Sum: sum as KernelFunc,
 };

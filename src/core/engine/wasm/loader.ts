@@ -1,10 +1,10 @@
 // Starts TensorFlow.js's WebAssembly backend (XNNPACK kernels) in Node, with threads. Stock tfjs turns wasm
 // threads off in Node, because its pthread workers load from `blob:` URLs that Node's worker_threads cannot
 // open, and it caps XNNPACK at half the logical cores. Here the threaded Emscripten module is started from
-// files instead (the worker script written once to the temp folder), the core count it sees is raised so the
-// cap lands on the thread count asked for, and its workers are unref'd so they never keep Node alive. When the
-// threaded files are missing or fail, the stock single-threaded SIMD module runs and the reason is recorded.
-import * as crypto from 'node:crypto';
+// files instead (the worker script written to a folder private to this process, never to a shared name another
+// user could plant a file at), the core count it sees is raised so the cap lands on the thread count asked for,
+// and its workers are unref'd so they never keep Node alive. When the threaded files are missing or fail, the
+// stock single-threaded SIMD module runs and the reason is recorded.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -65,19 +65,20 @@ export function findDir(dirs: string[], files: string[]): string | undefined {
   return dirs.find((d) => files.every((f) => fs.existsSync(path.join(d, f))));
 }
 
-/** Writes the pthread worker script (tfjs ships it as a JS string) to a file Node can start a Worker from. */
+/**
+ * Writes the pthread worker script (tfjs ships it as a JS string) to a file Node can start a Worker from. The
+ * file goes into a folder made for this process alone (mkdtemp: a fresh random name, mode 0700), so nothing
+ * another user put in the shared temp folder is ever run; the folder is removed when the process exits.
+ */
 function workerScriptFile(dir: string): string {
   const mod = nodeRequire(path.join(dir, `${THREADED}.worker.js`)) as { wasmWorkerContents?: string };
   if (typeof mod.wasmWorkerContents !== 'string') throw new Error(`${THREADED}.worker.js has no worker script`);
   // The string came from a template literal, so its "\n" escapes are real newlines now; put them back.
   const text = mod.wasmWorkerContents.replace(/\n/g, '\\n');
-  const hash = crypto.createHash('sha1').update(text).digest('hex').slice(0, 12);
-  const file = path.join(os.tmpdir(), `llm-lab-${THREADED}-${hash}.worker.js`);
-  if (!fs.existsSync(file)) {
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, text);
-    fs.renameSync(tmp, file);
-  }
+  const own = fs.mkdtempSync(path.join(os.tmpdir(), 'llm-lab-wasm-'));
+  process.once('exit', () => fs.rmSync(own, { recursive: true, force: true }));
+  const file = path.join(own, `${THREADED}.worker.js`);
+  fs.writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
   return file;
 }
 

@@ -72,6 +72,25 @@ describe('model checkpoints', () => {
     loaded.model.dispose();
   });
 
+  it('refuses a model file with a NaN or infinite weight, naming the tensor', async () => {
+    const model = GptModel.create(cfg, 3);
+    const out = path.join(dir, 'm');
+    await saveModel(out, model);
+    model.dispose();
+    const file = path.join(out, 'model.safetensors');
+    const header = await readSafetensorsHeader(file);
+    const at = header.dataStart + header.tensors.get('h.1.mlp.c_fc.weight')!.dataOffsets[0] + 4 * 5; // its 6th value
+    const good = await fsp.readFile(file);
+    for (const [bits, shown] of [[0x7fc00000, 'NaN'], [0x7f800000, 'Infinity'], [0xff800000, '-Infinity']] as const) {
+      const bytes = Buffer.from(good);
+      bytes.writeUInt32LE(bits, at);
+      await fsp.writeFile(file, bytes);
+      await expectBad(loadModel(out), "'h.1.mlp.c_fc.weight'", `holds ${shown} at index 5`, 'earlier checkpoint');
+    }
+    await fsp.writeFile(file, good);
+    (await loadModel(out)).model.dispose();
+  });
+
   it('writes a zero c_attn.bias for a model without qkv bias and an untied head, and reads them back', async () => {
     const c2 = { ...cfg, qkvBias: false, tiedHead: false };
     const model = GptModel.create(c2, 4);

@@ -45,6 +45,20 @@ describe('safetensors', () => {
     assert.deepEqual((await fsp.readdir(dir)).sort(), ['a.safetensors'], 'no temp file left behind');
   });
 
+  it('refuses tensors whose byte ranges overlap, and names an unknown dtype even when it is an Object property', async () => {
+    const file = path.join(dir, 'overlap.safetensors');
+    const data = Buffer.alloc(16);
+    // 'b' starts inside 'a': both would read bytes 8..12.
+    await fsp.writeFile(file, handMadeSafetensors({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 12] }, b: { dtype: 'F32', shape: [2], data_offsets: [8, 16] } }, data));
+    await expectBad(readSafetensorsHeader(file), "'a' [0,12]", "'b' [8,16]", 'overlap');
+    await fsp.writeFile(file, handMadeSafetensors({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [8, 16] } }, data));
+    assert.equal((await readSafetensorsHeader(file)).tensors.size, 2, 'ranges that only touch are fine');
+    for (const dtype of ['constructor', 'toString', '__proto__']) {
+      await fsp.writeFile(file, handMadeSafetensors({ a: { dtype, shape: [2], data_offsets: [0, 8] } }, data.subarray(0, 8)));
+      await expectBad(readSafetensorsHeader(file), `unknown dtype '${dtype}'`);
+    }
+  });
+
   it('converts float16, bfloat16 and float64 to float32', async () => {
     const f16 = Buffer.alloc(12);
     [0x3c00, 0xc000, 0x3800, 0x7bff, 0x0001, 0x7c00].forEach((h, i) => f16.writeUInt16LE(h, 2 * i));

@@ -44,6 +44,37 @@ describe('GptModel', () => {
     [a, b, c].forEach((m) => m.dispose());
   });
 
+  it('initialises as GPT-2 does (N(0, 0.02), residual projections 0.02/√(2·layers), biases 0, norms 1), the same bits on every backend', async () => {
+    const wide = makeConfig('tiny', { vocabSize: 500, contextLength: 16, embDim: 64, nHeads: 2, nLayers: 2 });
+    const weights = async (backend: 'cpu' | 'wasm' | 'native'): Promise<Map<string, Float32Array>> => {
+      await initEngine(backend);
+      const m = GptModel.create(wide, 3);
+      const out = new Map([...m.params].map(([k, v]) => [k, Float32Array.from(v.dataSync())]));
+      m.dispose();
+      return out;
+    };
+    try {
+      const cpu = await weights('cpu');
+      const std = (a: Float32Array): number => Math.sqrt(a.reduce((s, x) => s + x * x, 0) / a.length);
+      assert.ok(Math.abs(std(cpu.get('wte.weight')!) / 0.02 - 1) < 0.02, `wte std ${std(cpu.get('wte.weight')!)}`);
+      assert.ok(Math.abs(std(cpu.get('h.1.mlp.c_proj.weight')!) / (0.02 / Math.sqrt(4)) - 1) < 0.03);
+      assert.ok(cpu.get('h.0.attn.c_attn.bias')!.every((x) => x === 0));
+      assert.ok(cpu.get('h.0.ln_1.weight')!.every((x) => x === 1));
+      for (const backend of ['wasm', 'native'] as const) {
+        let other: Map<string, Float32Array>;
+        try {
+          other = await weights(backend);
+        } catch (e) {
+          if (backend === 'wasm' || process.env.LLM_LAB_ALLOW_NO_NATIVE !== '1') throw e;
+          continue; // native not built, and the run allows that
+        }
+        for (const [name, a] of cpu) assert.deepEqual(other.get(name), a, `${backend}: ${name} differs from cpu`);
+      }
+    } finally {
+      await initEngine('cpu');
+    }
+  });
+
   it('starts near the uniform loss ln(V)', () => {
     const model = GptModel.create(cfg, 3);
     const x = ids([[1, 2, 3, 4, 5, 6]]);

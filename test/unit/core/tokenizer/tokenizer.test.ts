@@ -144,6 +144,30 @@ describe('tokenizer', () => {
     }
   });
 
+  it('tokenizes in pieces to exactly what one call gives, however small the pieces', () => {
+    const tok = getTokenizer('gpt2');
+    const text = variedTexts().join('<|endoftext|>');
+    for (const allowSpecial of [true, false]) {
+      const whole = tok.tokenize(text, { allowSpecial });
+      for (const chunkChars of [1, 7, 100, 1 << 16]) {
+        const ids: number[] = [];
+        const tokens: string[] = [];
+        const spans: Array<[number, number]> = [];
+        let pieces = 0;
+        for (const p of tok.tokenizeChunks(text, { allowSpecial }, chunkChars)) {
+          assert.ok(p.ids.length > 0 && p.ids.length === p.spans.length && p.ids.length === p.tokens.length);
+          ids.push(...p.ids);
+          tokens.push(...p.tokens);
+          spans.push(...p.spans);
+          pieces++;
+        }
+        assert.deepEqual({ ids, tokens, spans }, whole, `chunkChars ${chunkChars}`);
+        if (chunkChars === 100) assert.ok(pieces > text.length / 200, 'a large text comes in many pieces');
+      }
+    }
+    assert.deepEqual([...tok.tokenizeChunks('')], []);
+  });
+
   it('returns the raw bytes of a token, specials included', () => {
     const tok = getTokenizer('gpt2');
     assert.equal(new TextDecoder().decode(tok.tokenBytes(15496)), 'Hello');

@@ -1,4 +1,5 @@
-// The native data-movement kernels (Slice, SplitV, Transpose, broadcast Add) against the cpu backend, and
+// The native data-movement kernels (Slice, SplitV, Transpose, Concat, PadV2, broadcast Add, leading-axis Sum)
+// against the cpu backend, and
 // the output-buffer pool: a recycled buffer never overwrites data a caller has read or still holds.
 import * as assert from 'node:assert/strict';
 import { tf } from '../../../../../src/core/engine';
@@ -57,6 +58,58 @@ describe('native layout kernels and buffer pool', function () {
     const want = await on('cpu', f);
     const got = await on('native', f);
     want.forEach((w, i) => assertClose(got[i], w, `add ${i}`, 1e-6));
+  });
+
+  it('concatenates along the first, a middle and the last axis (float, int, an empty part) like the cpu backend', async () => {
+    const a = randomArray(2 * 3 * 70000, 6); // large enough to come from the recycled-buffer pool
+    const b = randomArray(2 * 5 * 70000, 7);
+    const f = () => {
+      const x = tf.tensor3d(a, [2, 3, 70000]);
+      const y = tf.tensor3d(b, [2, 5, 70000]);
+      const small = tf.tensor3d(a.subarray(0, 2 * 3 * 4), [2, 3, 4]);
+      return [
+        tf.concat([x, y], 1),
+        tf.concat([small, tf.tensor3d(b.subarray(0, 2 * 3 * 7), [2, 3, 7]), tf.zeros([2, 3, 0])], 2),
+        tf.concat([small, small, small], 0),
+        tf.cast(tf.concat([tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32'), tf.tensor2d([5, 6], [2, 1], 'int32')], 1), 'float32'),
+      ];
+    };
+    const want = await on('cpu', f);
+    const got = await on('native', f);
+    want.forEach((w, i) => assertClose(got[i], w, `concat ${i}`, 0, 0));
+    // Worked by hand: [[1, 2], [3, 4]] next to [[5], [6]] is [[1, 2, 5], [3, 4, 6]].
+    assert.deepEqual([...got[3]], [1, 2, 5, 3, 4, 6]);
+  });
+
+  it('pads with a constant in every dimension like the cpu backend', async () => {
+    const x = randomArray(256 * 4, 8);
+    const f = () => [
+      tf.pad(tf.tensor3d(x.subarray(0, 60), [3, 4, 5]), [[1, 2], [0, 3], [2, 1]], 0.5),
+      tf.pad(tf.tensor2d(x.subarray(0, 256 * 4), [256, 4]), [[0, 768], [0, 0]]), // a position-embedding gradient's shape
+      tf.pad(tf.tensor1d([1, 2]), [[1, 2]], 9),
+    ];
+    const want = await on('cpu', f);
+    const got = await on('native', f);
+    want.forEach((w, i) => assertClose(got[i], w, `pad ${i}`, 0, 0));
+    assert.deepEqual([...got[2]], [9, 1, 2, 9, 9]);
+  });
+
+  it('sums over leading axes (with and without kept dims, everything) like the cpu backend; other axes too', async () => {
+    const x = randomArray(4 * 6 * 300, 9);
+    const f = () => {
+      const t = tf.tensor3d(x, [4, 6, 300]);
+      return [tf.sum(t, 0), tf.sum(t, [0, 1]), tf.sum(t, [0, 1], true), tf.sum(t), tf.sum(t, -1), tf.sum(t, [1, 0])];
+    };
+    const want = await on('cpu', f);
+    const got = await on('native', f);
+    want.forEach((w, i) => assertClose(got[i], w, `sum ${i}`, 1e-4, 1e-5));
+    const shapes = await (async () => {
+      await tf.setBackend('native');
+      return tf.tidy(() => [tf.sum(tf.ones([2, 3, 4]), [0, 1], true).shape, tf.sum(tf.ones([2, 3, 4]), 0).shape]);
+    })();
+    assert.deepEqual(shapes, [[1, 1, 4], [3, 4]]);
+    // Worked by hand: the columns of [[1, 2], [3, 4]] sum to [4, 6].
+    assert.deepEqual([...(await on('native', () => tf.sum(tf.tensor2d([1, 2, 3, 4], [2, 2]), 0)))[0]], [4, 6]);
   });
 
   it('never recycles a buffer whose values a caller read', async () => {
