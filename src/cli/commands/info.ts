@@ -1,6 +1,7 @@
 // `llm-lab info`: a model's size and memory needs (from a model folder or a preset), and the compute backend
 // this machine runs with and why the others were not used.
-import { bool, choice, int, str } from '../args';
+import { bool, choice, int, num, str } from '../args';
+import { LORA_TARGETS, loraParameterCount, loraSites, parseLoraTargets } from '../../core/lora';
 import type { Command } from '../command';
 import { modelInfo } from '../../core/inspect';
 import { PRETRAIN_DEFAULTS } from '../../core/train';
@@ -35,20 +36,40 @@ function infoLines(title: string, i: ModelInfo): string[] {
 export const infoCommand: Command = {
   name: 'info',
   summary: 'Show a model’s parameters and memory needs, and the compute backend in use.',
-  usage: 'info [--model DIR | --preset NAME] [--batch N] [--backend B]',
-  description: 'Without --model or --preset it lists the presets. Memory is a float32 estimate made before anything is built.',
+  usage: 'info [--model DIR | --preset NAME] [--batch N] [--classes N] [--lora-rank R [--lora-alpha A] [--lora-targets T]] [--backend B]',
+  description:
+    'Without --model or --preset it lists the presets. Memory is a float32 estimate made before anything is built. ' +
+    '--classes N counts a classification head of N outputs instead of the language-model head; --lora-rank shows the ' +
+    'values LoRA adapters of that rank would train (trainableParameters), the base frozen.',
   options: {
     model: { type: 'string', value: 'DIR', help: 'A model folder (config.json + model.safetensors) or a training run folder.' },
     preset: { type: 'string', value: 'NAME', help: `A preset: ${PRESET_NAMES.join(', ')}.` },
     batch: { type: 'string', value: 'N', help: `Batch size of the training memory estimate (default ${PRETRAIN_DEFAULTS.batchSize}, pretrain's).` },
+    classes: { type: 'string', value: 'N', help: 'Count a classification head of N classes (width × N, no bias) instead of the LM head.' },
+    'lora-rank': { type: 'string', value: 'R', help: 'Show what LoRA adapters of rank R train.' },
+    'lora-alpha': { type: 'string', value: 'A', help: 'LoRA alpha (default: the rank).' },
+    'lora-targets': { type: 'string', value: 'T', help: `Adapted layers, a comma list of ${LORA_TARGETS.join(', ')} (default all).` },
     ...BACKEND_OPTION,
   },
-  examples: ['llm-lab info --preset gpt2', 'llm-lab info --model .llm-lab/runs/demo --json', 'llm-lab info --backend wasm'],
+  examples: [
+    'llm-lab info --preset gpt2',
+    'llm-lab info --model .llm-lab/runs/demo --json',
+    'llm-lab info --preset gpt2 --classes 2 --lora-rank 16 --lora-alpha 16 --json',
+    'llm-lab info --backend wasm',
+  ],
   async run({ values, io, json }) {
     const preset = choice(values, 'preset', PRESET_NAMES);
     const modelDir = str(values, 'model');
     if (preset && modelDir) throw new LlmLabError('bad-argument', "Give --model or --preset, not both; see 'llm-lab info --help'.");
     const batchSize = int(values, 'batch', 1) ?? PRETRAIN_DEFAULTS.batchSize;
+    const classes = int(values, 'classes', 2);
+    const loraRank = int(values, 'lora-rank', 1);
+    const loraAlpha = num(values, 'lora-alpha', 0, Infinity, true) ?? loraRank;
+    const targetsFlag = str(values, 'lora-targets');
+    if (loraRank === undefined && (targetsFlag !== undefined || str(values, 'lora-alpha') !== undefined)) {
+      throw new LlmLabError('bad-argument', "--lora-alpha and --lora-targets need --lora-rank R; see 'llm-lab info --help'.");
+    }
+    const loraTargets = parseLoraTargets(targetsFlag ?? 'all');
     const engine = await startEngine(values);
     let info: ModelInfo | undefined;
     let title = '';
@@ -60,12 +81,30 @@ export const infoCommand: Command = {
       info = modelInfo(found.config, { batchSize });
       title = `model ${found.dir}:`;
     }
+    let trainable: Record<string, unknown> = {};
+    if (info) {
+      const C = info.config.embDim;
+      if (classes !== undefined) info = { ...info, parameters: info.parameters + classes * C };
+      const head = classes === undefined ? undefined : { outDim: classes, param: 'score.weight' };
+      const loraCount = loraRank === undefined ? undefined : loraParameterCount(loraSites(info.config, loraTargets, head), loraRank);
+      trainable = {
+        trainableParameters: loraCount ?? info.parameters,
+        ...(classes !== undefined ? { classes } : {}),
+        ...(loraRank !== undefined ? { lora: { rank: loraRank, alpha: loraAlpha, targets: loraTargets } } : {}),
+      };
+    }
     if (json || bool(values, 'json')) {
       const presets = info ? undefined : PRESET_NAMES.map((name) => ({ name, parameters: modelInfo(PRESETS[name]).parameters }));
-      printJson(io, { ...(info ?? {}), ...(presets ? { presets } : {}), engine });
+      printJson(io, { ...(info ?? {}), ...trainable, ...(presets ? { presets } : {}), engine });
       return;
     }
-    if (info) for (const l of infoLines(title, info)) println(io.stdout, l);
+    if (info) {
+      for (const l of infoLines(title, info)) println(io.stdout, l);
+      if (loraRank !== undefined) {
+        const n = trainable.trainableParameters as number;
+        println(io.stdout, `LoRA rank ${loraRank}, alpha ${loraAlpha} on ${loraTargets.join(', ')}: ${thousands(n)} trainable (${((100 * n) / info.parameters).toFixed(2)}% of ${thousands(info.parameters)}), the base frozen`);
+      }
+    }
     else {
       println(io.stdout, 'presets:');
       for (const name of PRESET_NAMES) {

@@ -7,3 +7,5 @@ export { IGNORE_INDEX, collateInstructions, encodeExample } from './collate';
 export type { CollateOptions, EncodedExample } from './collate';
 export { DEFAULT_RESPONSE_TOKENS, ask, respond } from './ask';
 export type { AskOptions } from './ask';
+export { evaluateInstructions } from './evaluate';
+export type { InstructEvalOptions, InstructEvalResult } from './evaluate';

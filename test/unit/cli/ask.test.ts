@@ -8,6 +8,8 @@ import { saveModel } from '../../../src/core/checkpoint';
 import { initEngine } from '../../../src/core/engine';
 import { makeConfig } from '../../../src/core/model/config';
 import { GptModel } from '../../../src/core/model/gpt';
+import { formatExample, formatPrompt } from '../../../src/core/instruct';
+import { getTokenizer } from '../../../src/core/tokenizer';
 
 async function cli(args: string[]) {
   const io = captureIo();
@@ -47,6 +49,28 @@ describe('llm-lab ask', () => {
       assert.equal(j.response, JSON.parse(g.out).text.trim());
       assert.ok(j.tokens > 0 && j.tokens <= 6);
     }
+  });
+
+  it('eval --task instruct prints loss, perplexity and the targets counted', async () => {
+    const data = path.join(tmp, 'data.jsonl');
+    const recs = [
+      { instruction: 'Name a colour.', input: '', output: 'Blue.' },
+      { instruction: 'Add the numbers.', input: '2 and 3', output: '5' },
+    ];
+    await fsp.writeFile(data, recs.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const r = await cli(['eval', '--model', path.join(tmp, 'phi3'), '--data', data, '--task', 'instruct', '--json']);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    const tok = getTokenizer('gpt2');
+    // Each record's tokens plus <|endoftext|>, shifted by one: as many targets as the record has tokens.
+    assert.equal(j.tokens, recs.reduce((n, rec) => n + tok.encode(formatExample('phi3', rec)).length, 0));
+    assert.equal(j.promptStyle, 'phi3');
+    assert.ok(j.loss > 0 && Math.abs(j.perplexity - Math.exp(j.loss)) < 1e-6 * j.perplexity);
+    const masked = JSON.parse((await cli(['eval', '--model', path.join(tmp, 'phi3'), '--data', data, '--task', 'instruct', '--mask-prompt', '--json'])).out);
+    const promptTargets = recs.reduce((n, rec) => n + tok.encode(formatPrompt('phi3', rec)).length - 1, 0);
+    assert.equal(masked.tokens, j.tokens - promptTargets);
+    const bad = await cli(['eval', '--model', path.join(tmp, 'phi3'), '--data', path.join(tmp, 'data.jsonl'), '--task', 'poetry']);
+    assert.match(bad.err, /--task must be one of text, instruct/);
   });
 
   it('needs an instruction and a known prompt style', async () => {

@@ -76,6 +76,19 @@ describe('llm-lab lora', () => {
     assert.deepEqual(JSON.parse(g1.out).tokens, JSON.parse(g2.out).tokens);
   });
 
+  it('info shows the book’s 2,666,528 trainable values for GPT-2 124M with a 2-class head at rank 16', async () => {
+    const r = await cli(['info', '--preset', 'gpt2', '--classes', '2', '--lora-rank', '16', '--lora-alpha', '16', '--json', '--backend', 'cpu']);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.equal(j.trainableParameters, 2_666_528);
+    assert.equal(j.parameters, 124_439_808 + 2 * 768);
+    assert.deepEqual(j.lora, { rank: 16, alpha: 16, targets: ['q', 'k', 'v', 'attn-out', 'mlp-in', 'mlp-out', 'head'] });
+    const plain = JSON.parse((await cli(['info', '--preset', 'gpt2', '--json', '--backend', 'cpu'])).out);
+    assert.equal(plain.trainableParameters, 124_439_808);
+    const bad = await cli(['info', '--preset', 'gpt2', '--lora-targets', 'q']);
+    assert.match(bad.err, /need --lora-rank/);
+  });
+
   it('refuses another base, an occupied --out and a missing action, in one line', async () => {
     const other = path.join(tmp, 'other');
     const m = GptModel.create(config, 12);
