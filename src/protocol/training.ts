@@ -2,7 +2,7 @@
 // these events (and writes them to metrics.jsonl), the worker forwards them, the extension and the panel
 // draw them; each side takes its types from the checkers here.
 import type { Infer } from './validate';
-import { bool, int, literal, num, obj, str, tagged } from './validate';
+import { arr, bool, int, literal, num, obj, opt, record, str, tagged } from './validate';
 
 /** How a run ended: its steps done, stopped by the user, a NaN/Inf loss, the worker process died, or an error. */
 export const RUN_ENDINGS = ['completed', 'cancelled', 'diverged', 'crashed', 'failed'] as const;
@@ -36,7 +36,13 @@ export const stepFields = {
 };
 
 /** Fields of one validation pass. */
-export const evalFields = { step: count, valLoss: loss, bestValLoss: loss };
+export const evalFields = {
+  step: count,
+  valLoss: loss,
+  bestValLoss: loss,
+  /** A task's other measures at this step, e.g. { valAccuracy, trainLoss, trainAccuracy }. */
+  metrics: opt(record(loss)),
+};
 
 /** Each event core's training loop emits, by type. */
 export const trainEventShapes = {
@@ -46,9 +52,13 @@ export const trainEventShapes = {
     totalSteps: count,
     resumed: bool,
     parameters: count,
+    /** Parameters that train (the rest are frozen); absent in runs made before tasks could freeze any. */
+    trainableParameters: opt(count),
+    /** The task: 'pretrain', 'classify', … (absent: 'pretrain'). */
+    task: opt(str),
     trainTokens: count,
     valTokens: count,
-    /** Training windows (sequences) and optimizer steps per pass over them. */
+    /** Training rows (windows of a corpus, or examples of a fine-tuning set) and optimizer steps per pass over them. */
     trainWindows: count,
     stepsPerEpoch: num({ min: 0 }),
   }),
@@ -56,6 +66,13 @@ export const trainEventShapes = {
   eval: obj(evalFields),
   sample: obj({ step: count, prompt: str, text: str }),
   checkpoint: obj({ step: count, dir: str }),
+  /** A task's measures on its held-out test split at the end of the run, e.g. { loss, accuracy }. */
+  test: obj({
+    step: count,
+    metrics: record(loss),
+    /** Classification: counts[i][j] = test rows of class labels[i] predicted as labels[j]. */
+    confusion: opt(obj({ labels: arr(str), counts: arr(arr(count)) })),
+  }),
   done: obj({ step: count, status: literal(...LOOP_ENDINGS) }),
 };
 

@@ -167,6 +167,16 @@ export function tagged<K extends string, M extends Record<string, Check<Record<s
   };
 }
 
+/** A plain object whose every value passes `value` (a map of named numbers, say). */
+export function record<T>(value: Check<T>): Check<Record<string, T>> {
+  return (v, path = '$') => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ProtocolError(path, `expected an object, got ${describe(v)}`);
+    const out: Record<string, T> = {};
+    for (const [key, x] of Object.entries(v as Record<string, unknown>)) out[key] = value(x, `${path}.${key}`);
+    return out;
+  };
+}
+
 /** Anything at all; for payloads checked later by their owner. */
 export const unknownValue: Check<unknown> = (v) => v;
 

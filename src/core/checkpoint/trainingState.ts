@@ -23,7 +23,10 @@ export const TRAINING_STATE_VERSION = 1;
 export interface SaveTrainingCheckpointOptions {
   /** Optimizer step the checkpoint is of; names the folder. */
   step: number;
-  model: GptModel;
+  /** The model to write (config.json + model.safetensors); give this or `writeModel`. */
+  model?: GptModel;
+  /** Writes the model's files into the folder, for models saved in another layout (a classifier); instead of `model`. */
+  writeModel?: (dir: string) => Promise<void>;
   /** Optimizer tensors by name (written to training_state.safetensors as float32). */
   optimizerTensors: Map<string, tf.Tensor>;
   /** JSON-able state (step, sampler, options...); `formatVersion` is added. */
@@ -43,7 +46,9 @@ export async function saveTrainingCheckpoint(runDir: string, o: SaveTrainingChec
     tensors.push({ name, shape: t.shape, data: (await t.data()) as Float32Array });
   }
   await writeDirAtomic(dir, async (tmp) => {
-    await writeModelFiles(tmp, o.model, { step: o.step, ...(o.tokenizer ? { tokenizer: TRAINED_TOKENIZER } : {}) });
+    if (o.writeModel) await o.writeModel(tmp);
+    else if (o.model) await writeModelFiles(tmp, o.model, { step: o.step, ...(o.tokenizer ? { tokenizer: TRAINED_TOKENIZER } : {}) });
+    else throw new Error('saveTrainingCheckpoint needs a model or a writeModel function');
     if (o.tokenizer) await writeTokenizerFiles(tmp, o.tokenizer);
     await writeSafetensors(path.join(tmp, STATE_TENSORS_FILE), tensors, { format: 'pt' });
     await writeJsonAtomic(path.join(tmp, STATE_JSON_FILE), { formatVersion: TRAINING_STATE_VERSION, ...o.state });

@@ -133,8 +133,11 @@ export class GptModel {
     return v;
   }
 
-  /** Logits for every position of `ids` (B, T) int32; with a cache, T new positions after the cached ones. */
-  forward(ids: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
+  /**
+   * The final hidden states (after the last LayerNorm) of every position of `ids` (B, T) int32: what a head
+   * reads. With a cache, T new positions after the cached ones.
+   */
+  hidden(ids: tf.Tensor2D, opts: ForwardOptions = {}): { hidden: tf.Tensor3D; attention?: tf.Tensor4D[] } {
     const c = this.config;
     const [B, T] = ids.shape;
     const offset = opts.cache?.length ?? 0;
@@ -152,7 +155,7 @@ export class GptModel {
     const D = c.embDim / H;
     const attention: tf.Tensor4D[] = [];
 
-    const logits = tf.tidy(() => {
+    const hidden = tf.tidy(() => {
       const tok = ops.embedding(ids, this.p('wte.weight') as tf.Tensor2D); // (B, T, C)
       const pos = tf.slice(this.p('wpe.weight'), [offset, 0], [T, c.embDim]); // (T, C)
       let x = ops.dropout(tf.add(tok, pos), rate, nextSeed()) as tf.Tensor3D; // (B, T, C)
@@ -181,13 +184,29 @@ export class GptModel {
         const down = this.adapted(`${h}.mlp.c_proj`, up, ops.linear(up, this.p(`${h}.mlp.c_proj.weight`) as tf.Tensor2D, this.p(`${h}.mlp.c_proj.bias`) as tf.Tensor1D)); // (B, T, C)
         x = tf.add(x, ops.dropout(down, rate, nextSeed())) as tf.Tensor3D;
       }
-      const out = ops.layerNorm(x, this.p('ln_f.weight') as tf.Tensor1D, this.p('ln_f.bias') as tf.Tensor1D);
-      const flat = tf.reshape(out, [B * T, c.embDim]) as tf.Tensor2D; // (N, C)
+      return ops.layerNorm(x, this.p('ln_f.weight') as tf.Tensor1D, this.p('ln_f.bias') as tf.Tensor1D) as tf.Tensor3D; // (B, T, C)
+    });
+    if (opts.cache) opts.cache.length = offset + T;
+    return opts.returnAttention ? { hidden, attention } : { hidden };
+  }
+
+  /** The language-model head: next-token logits of hidden states (B, T, C) → (B, T, V), tied to wte or lm_head. */
+  lmHead(hidden: tf.Tensor3D): tf.Tensor3D {
+    const c = this.config;
+    const [B, T] = hidden.shape;
+    return tf.tidy(() => {
+      const flat = tf.reshape(hidden, [B * T, c.embDim]) as tf.Tensor2D; // (N, C)
       const head = c.tiedHead ? this.p('wte.weight') : this.p('lm_head.weight');
       const flatLogits = this.adapted('lm_head', flat, ops.lmLogits(flat, head as tf.Tensor2D)); // (N, V)
       return tf.reshape(flatLogits, [B, T, c.vocabSize]) as tf.Tensor3D; // (B, T, V)
     });
-    if (opts.cache) opts.cache.length = offset + T;
+  }
+
+  /** Logits for every position of `ids` (B, T) int32 (hidden states through the LM head); with a cache, T new positions after the cached ones. */
+  forward(ids: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
+    const { hidden, attention } = this.hidden(ids, opts);
+    const logits = tf.tidy(() => this.lmHead(hidden));
+    hidden.dispose();
     return opts.returnAttention ? { logits, attention } : { logits };
   }
 

@@ -1,5 +1,8 @@
-// Pretraining: the run loop, its options and events, the schedule and optimizer it uses, run estimates.
+// Training: the one loop every task shares (trainer.ts), pretraining as a task of it, the options and events,
+// the schedule and optimizer it uses, run estimates.
 // See README "Training and checkpoints" for the run-folder layout and the defaults.
+export { runTraining, requireGradients } from './trainer';
+export type { BatchSource, Evaluation, LoopOptions, RunPlace, TrainHooks, TrainingTask } from './trainer';
 export { pretrain } from './pretrain';
 export type { PretrainHooks, TrainResult } from './pretrain';
 export { PRETRAIN_DEFAULTS, RESUME_MUTABLE, resolvePretrainOptions } from './options';
@@ -7,13 +10,13 @@ export type { PretrainOptions, ResolvedPretrainOptions } from './options';
 export { METRICS_FILE, RUN_FILE, MetricsLog, readMetrics } from './events';
 export type { TrainEvent } from './events';
 export { readRunRecord } from './runFolder';
-export type { RunRecord } from './runFolder';
+export type { RunKind, RunRecord } from './runFolder';
 export { learningRateAt } from './schedule';
 export type { LrSchedule } from './schedule';
 export { AdamW } from './optimizer';
 export type { AdamWOptions } from './optimizer';
-export { computeGradients, clipGradients, globalNorm, dropoutSeed } from './step';
-export type { TokenBatch, Gradients } from './step';
+export { accumulateGradients, computeGradients, clipGradients, globalNorm, dropoutSeed, tokenBatchLoss } from './step';
+export type { TokenBatch, Gradients, MicroBatchLoss } from './step';
 export { validationLoss, greedyContinue } from './monitor';
 export { estimateRun } from './estimate';
 export type { RunEstimate } from './estimate';

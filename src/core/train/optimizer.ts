@@ -1,11 +1,10 @@
-// AdamW for a GptModel: one pair of moment tensors per parameter, decoupled weight decay on matrices and
+// AdamW over named variables (the trained ones of a task): one pair of moment tensors per parameter, decoupled weight decay on matrices and
 // embeddings only (never biases or LayerNorm, see decays()), and the update done by the engine's `adamw` op
 // so a backend can fuse it. Moments are named like PyTorch's (`exp_avg.<param>`, `exp_avg_sq.<param>`) when
 // saved, so a resumed run continues exactly.
 import { tf } from '../engine';
 import * as ops from '../engine/ops';
 import { LlmLabError } from '../errors';
-import type { GptModel } from '../model/gpt';
 import { decays } from '../model/gpt';
 
 export interface AdamWOptions {
@@ -25,8 +24,9 @@ export interface SavedTensor {
 export class AdamW {
   private readonly moments = new Map<string, { m: tf.Variable; v: tf.Variable }>();
 
+  /** `model.params`: the variables to update, by name (a GptModel, or a task's trained parameters). */
   constructor(
-    private readonly model: GptModel,
+    private readonly model: { readonly params: Map<string, tf.Variable> },
     readonly options: AdamWOptions,
   ) {
     for (const [name, p] of model.params) {

@@ -1,4 +1,4 @@
-// The run folder of a pretraining run and how a run starts or resumes in it:
+// The run folder of a training run (pretraining or a fine-tuning task) and how a run starts or resumes in it:
 //   <out>/run.json                       options with defaults filled in, data fingerprint, backend, times
 //   <out>/metrics.jsonl                  one JSON line per event (start, step, eval, sample, checkpoint, done)
 //   <out>/checkpoints/step-000123/       config.json, model.safetensors, training_state.{safetensors,json}
@@ -14,18 +14,21 @@ import { mergeForResume, resumeConflicts } from './options';
 
 export const RUN_FORMAT_VERSION = 1;
 
-/** Contents of run.json. */
-export interface RunRecord {
+/** What a run trains: 'pretrain' or a fine-tuning task. */
+export type RunKind = 'pretrain' | 'classify' | (string & {});
+
+/** Contents of run.json; `options` are the task's resolved options (ResolvedPretrainOptions for 'pretrain'). */
+export interface RunRecord<O = ResolvedPretrainOptions> {
   formatVersion: number;
-  kind: 'pretrain';
-  options: ResolvedPretrainOptions;
+  kind: RunKind;
+  options: O;
   dataFingerprint: string;
   backend: string;
   createdAt: string;
   updatedAt: string;
 }
 
-export async function readRunRecord(outDir: string): Promise<RunRecord | undefined> {
+export async function readRunRecord<O = ResolvedPretrainOptions>(outDir: string): Promise<RunRecord<O> | undefined> {
   const file = path.join(outDir, RUN_FILE);
   let text: string;
   try {
@@ -34,7 +37,7 @@ export async function readRunRecord(outDir: string): Promise<RunRecord | undefin
     return undefined;
   }
   try {
-    const r = JSON.parse(text) as RunRecord;
+    const r = JSON.parse(text) as RunRecord<O>;
     if (!r || typeof r.options !== 'object') throw new Error('no options');
     return r;
   } catch {
@@ -42,7 +45,7 @@ export async function readRunRecord(outDir: string): Promise<RunRecord | undefin
   }
 }
 
-export async function writeRunRecord(outDir: string, r: RunRecord): Promise<void> {
+export async function writeRunRecord<O>(outDir: string, r: RunRecord<O>): Promise<void> {
   await writeJsonAtomic(path.join(outDir, RUN_FILE), r);
 }
 

@@ -40,31 +40,34 @@ export interface Gradients {
 }
 
 /**
- * Loss and gradients of a batch, in `accumSteps` equal micro-batches (batchSize must divide by it).
- * `seedOf(micro)` gives each micro-batch's dropout seed. Asynchronous because the loss is read back from the
- * backend, which on a GPU (webgpu) can only be waited for.
+ * Mean loss of `rows` rows starting at row `from` of the current batch, built inside the gradient tape (any
+ * tensors it makes are freed after the step). `seed` is this micro-batch's dropout seed.
  */
-export async function computeGradients(
-  model: GptModel,
-  batch: TokenBatch,
+export type MicroBatchLoss = (from: number, rows: number, seed: number) => tf.Scalar;
+
+/**
+ * Loss and gradients of a batch of `batchSize` rows, in `accumSteps` equal micro-batches (batchSize must divide
+ * by it), for the variables in `trainable` only: a variable left out gets no gradient, and no op computes
+ * one for it (see engine/lazyGrad.ts). `seedOf(micro)` gives each micro-batch's dropout seed. Asynchronous
+ * because the loss is read back from the backend, which on a GPU (webgpu) can only be waited for.
+ */
+export async function accumulateGradients(
+  trainable: Map<string, tf.Variable>,
+  batchSize: number,
   accumSteps: number,
-  training: boolean,
+  lossOf: MicroBatchLoss,
   seedOf: (micro: number) => number,
 ): Promise<Gradients> {
-  const names = [...model.params.keys()];
-  const vars = names.map((n) => model.params.get(n)!);
+  const names = [...trainable.keys()];
+  const vars = names.map((n) => trainable.get(n)!);
   const nameOfVar = new Map(vars.map((v, i) => [v.name, names[i]]));
-  const micro = batch.batchSize / accumSteps;
+  const micro = batchSize / accumSteps;
   const grads = new Map<string, tf.Tensor>();
   let lossSum = 0;
   for (let j = 0; j < accumSteps; j++) {
-    const { x, y } = rowsOf(batch, j * micro, micro);
-    const { value, grads: g } = tf.variableGrads(
-      () => model.loss(x, y, { training, seed: seedOf(j) }),
-      vars,
-    );
+    const { value, grads: g } = tf.variableGrads(() => lossOf(j * micro, micro, seedOf(j)), vars);
     lossSum += (await value.data())[0];
-    tf.dispose([x, y, value]);
+    value.dispose();
     for (const [varName, grad] of Object.entries(g)) {
       const name = nameOfVar.get(varName)!;
       const scaled = accumSteps === 1 ? grad : tf.tidy(() => tf.mul(grad, 1 / accumSteps));
@@ -79,6 +82,25 @@ export async function computeGradients(
     }
   }
   return { loss: lossSum / accumSteps, grads };
+}
+
+/** Next-token loss and gradients of a token batch for every parameter of `model` (see accumulateGradients). */
+export function computeGradients(
+  model: GptModel,
+  batch: TokenBatch,
+  accumSteps: number,
+  training: boolean,
+  seedOf: (micro: number) => number,
+): Promise<Gradients> {
+  return accumulateGradients(model.params, batch.batchSize, accumSteps, tokenBatchLoss(model, batch, training), seedOf);
+}
+
+/** The micro-batch loss of a token batch: mean next-token cross-entropy (targets -100 are skipped). */
+export function tokenBatchLoss(model: GptModel, batch: TokenBatch, training: boolean): MicroBatchLoss {
+  return (from, rows, seed) => {
+    const { x, y } = rowsOf(batch, from, rows);
+    return model.loss(x, y, { training, seed });
+  };
 }
 
 /** The global L2 norm of all gradients together (one number read back from the backend). */

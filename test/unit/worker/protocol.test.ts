@@ -39,6 +39,15 @@ describe('protocol validation', () => {
     assert.throws(() => trainEvent({ type: 'step', step: 1, totalSteps: 2, loss: 1, lr: NaN, gradNorm: 1, tokensSeen: 10, tokensPerSec: 5, elapsedMs: 3 }), /lr/);
   });
 
+  it('carries a task\'s metrics: named numbers on eval, the test split and its confusion matrix at the end', () => {
+    const ev = trainEvent({ type: 'eval', step: 4, valLoss: 0.5, bestValLoss: 0.5, metrics: { valAccuracy: 0.75, trainLoss: 0.4 } });
+    assert.deepEqual(ev, { type: 'eval', step: 4, valLoss: 0.5, bestValLoss: 0.5, metrics: { valAccuracy: 0.75, trainLoss: 0.4 } });
+    assert.throws(() => trainEvent({ type: 'eval', step: 4, valLoss: 0.5, bestValLoss: 0.5, metrics: { valAccuracy: 'high' } }), /\$\.metrics\.valAccuracy: expected a number/);
+    const t = trainEvent({ type: 'test', step: 9, metrics: { accuracy: 1 }, confusion: { labels: ['ham', 'spam'], counts: [[3, 0], [1, 2]] } });
+    assert.ok(t.type === 'test' && t.confusion?.counts[1][0] === 1);
+    assert.throws(() => trainEvent({ type: 'test', step: 9, metrics: {}, confusion: { labels: ['a'], counts: [[-1]] } }), /counts\[0\]\[0\]/);
+  });
+
   it('types attention maps as Float32Array and refuses plain arrays there', () => {
     const ok = workerRequests.attention.result({ tokens: ['a'], layers: [[new Float32Array([1])]] });
     assert.ok(ok.layers[0][0] instanceof Float32Array);

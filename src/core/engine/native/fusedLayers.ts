@@ -1,8 +1,10 @@
-// Native versions of the layer ops of ops.ts (linear, lmLogits, embedding, layerNorm, gelu), each a
-// tf.customGrad whose forward and backward both run in the C++ addon on the tensors' own arrays.
+// Native versions of the layer ops of ops.ts (linear, lmLogits, embedding, layerNorm, gelu), whose forward and
+// backward both run in the C++ addon on the tensors' own arrays. The ops with weights compute each input's
+// gradient only when asked for (lazyGrad.ts), so a frozen weight costs no dW product.
 // Shapes: N rows, C channels, V vocabulary.
 import * as tf from '@tensorflow/tfjs-core';
 import { LlmLabError } from '../../errors';
+import { opWithLazyGrads, sharedPass } from '../lazyGrad';
 import { portable } from '../ops';
 import { nativeBackend } from './backend';
 
@@ -19,40 +21,50 @@ function linearForward(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | undefined): tf
   return out(y, [n, outDim]);
 }
 
-/** dx = dy·wᵀ, dw = xᵀ·dy, db = Σ_rows dy. */
-function linearBackward(dy: tf.Tensor, x: tf.Tensor, w: tf.Tensor, withBias: boolean): tf.Tensor[] {
+/** dx = dy·wᵀ: dy (N, out), w (in, out) → (N, in). */
+function linearDx(dy: tf.Tensor, x: tf.Tensor, w: tf.Tensor): tf.Tensor {
   const be = nativeBackend();
   const [n, inDim] = x.shape as number[];
   const outDim = (w.shape as number[])[1];
-  const dyv = be.f32(dy);
   const dx = be.take(n * inDim); // (N, in)
-  be.addon.gemm(dyv, outDim, 1, be.f32(w), 1, outDim, dx, inDim, n, inDim, outDim, 1, 0, null, 1, 0, 0, 0, 0);
-  const dw = be.take(inDim * outDim); // (in, out)
-  be.addon.gemm(be.f32(x), 1, inDim, dyv, outDim, 1, dw, outDim, inDim, outDim, n, 1, 0, null, 1, 0, 0, 0, 0);
-  const grads = [out(dx, [n, inDim]), out(dw, [inDim, outDim])];
-  if (withBias) {
-    const db = be.take(outDim);
-    be.addon.columnSums(dyv, n, outDim, db);
-    grads.push(out(db, [outDim]));
-  }
-  return grads;
+  be.addon.gemm(be.f32(dy), outDim, 1, be.f32(w), 1, outDim, dx, inDim, n, inDim, outDim, 1, 0, null, 1, 0, 0, 0, 0);
+  return out(dx, [n, inDim]);
 }
 
-const linearBias = tf.customGrad((x, w, b, save) => {
-  (save as Saver)([x as tf.Tensor, w as tf.Tensor]);
-  return {
-    value: linearForward(x as tf.Tensor, w as tf.Tensor, b as tf.Tensor),
-    gradFunc: (dy: tf.Tensor, [sx, sw]: tf.Tensor[]) => linearBackward(dy, sx, sw, true),
-  };
-});
+/** dw = xᵀ·dy: x (N, in), dy (N, out) → (in, out). Never run for a frozen weight (see lazyGrad.ts). */
+function linearDw(dy: tf.Tensor, x: tf.Tensor, w: tf.Tensor): tf.Tensor {
+  const be = nativeBackend();
+  const [n, inDim] = x.shape as number[];
+  const outDim = (w.shape as number[])[1];
+  const dw = be.take(inDim * outDim); // (in, out)
+  be.addon.gemm(be.f32(x), 1, inDim, be.f32(dy), outDim, 1, dw, outDim, inDim, outDim, n, 1, 0, null, 1, 0, 0, 0, 0);
+  return out(dw, [inDim, outDim]);
+}
 
-const linearNoBias = tf.customGrad((x, w, save) => {
-  (save as Saver)([x as tf.Tensor, w as tf.Tensor]);
-  return {
-    value: linearForward(x as tf.Tensor, w as tf.Tensor, undefined),
-    gradFunc: (dy: tf.Tensor, [sx, sw]: tf.Tensor[]) => linearBackward(dy, sx, sw, false),
-  };
-});
+/** db = Σ_rows dy: (N, out) → (out). */
+function linearDb(dy: tf.Tensor): tf.Tensor {
+  const be = nativeBackend();
+  const [n, outDim] = dy.shape as number[];
+  const db = be.take(outDim);
+  be.addon.columnSums(be.f32(dy), n, outDim, db);
+  return out(db, [outDim]);
+}
+
+/** x (N, in) · w (in, out) (+ b) with each input's gradient computed only when asked for. */
+function linearOp(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | undefined): tf.Tensor {
+  return opWithLazyGrads(
+    b ? [x, w, b] : [x, w],
+    (save) => {
+      save([x, w]);
+      return linearForward(x, w, b);
+    },
+    (dy, [sx, sw]) => {
+      const fns = [() => linearDx(dy, sx, sw), () => linearDw(dy, sx, sw)];
+      if (b) fns.push(() => linearDb(dy));
+      return fns;
+    },
+  );
+}
 
 export function nativeLinear(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor {
   const [inDim, outDim] = w.shape as number[];
@@ -60,38 +72,44 @@ export function nativeLinear(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D): tf.
   return tf.tidy(() => {
     const lead = x.shape.slice(0, -1);
     const x2 = tf.reshape(x, [-1, inDim]); // (N, in)
-    const y = b ? linearBias(x2, w, b) : linearNoBias(x2, w); // (N, out)
+    const y = linearOp(x2, w, b); // (N, out)
     return tf.reshape(y, [...lead, outDim]);
   });
 }
 
-/** Tied-head logits x·tableᵀ: x (N, C), table (V, C) → (N, V); gradients dx = dy·table, dtable = dyᵀ·x. */
-const lmLogitsGrad = tf.customGrad((x, table, save) => {
-  const be = nativeBackend();
-  const xt = x as tf.Tensor;
-  const tt = table as tf.Tensor;
-  const [n, c] = xt.shape as number[];
-  const v = (tt.shape as number[])[0];
-  (save as Saver)([xt, tt]);
-  const y = be.take(n * v); // (N, V)
-  be.addon.gemm(be.f32(xt), c, 1, be.f32(tt), 1, c, y, v, n, v, c, 1, 0, null, 1, 0, 0, 0, 0);
-  return {
-    value: out(y, [n, v]),
-    gradFunc: (dy: tf.Tensor, [sx, st]: tf.Tensor[]) => {
-      const b = nativeBackend();
-      const dyv = b.f32(dy);
-      const dx = b.take(n * c); // (N, C)
-      b.addon.gemm(dyv, v, 1, b.f32(st), c, 1, dx, c, n, c, v, 1, 0, null, 1, 0, 0, 0, 0);
-      const dt = b.take(v * c); // (V, C)
-      b.addon.gemm(dyv, 1, v, b.f32(sx), c, 1, dt, c, v, c, n, 1, 0, null, 1, 0, 0, 0, 0);
-      return [out(dx, [n, c]), out(dt, [v, c])];
+/** Tied-head logits x·tableᵀ: x (N, C), table (V, C) → (N, V); gradients dx = dy·table, dtable = dyᵀ·x, each only when asked for. */
+function lmLogitsOp(x: tf.Tensor, table: tf.Tensor): tf.Tensor {
+  const [n, c] = x.shape as number[];
+  const v = (table.shape as number[])[0];
+  return opWithLazyGrads(
+    [x, table],
+    (save) => {
+      const be = nativeBackend();
+      save([x, table]);
+      const y = be.take(n * v); // (N, V)
+      be.addon.gemm(be.f32(x), c, 1, be.f32(table), 1, c, y, v, n, v, c, 1, 0, null, 1, 0, 0, 0, 0);
+      return out(y, [n, v]);
     },
-  };
-});
+    (dy, [sx, st]) => [
+      () => {
+        const b = nativeBackend();
+        const dx = b.take(n * c); // (N, C)
+        b.addon.gemm(b.f32(dy), v, 1, b.f32(st), c, 1, dx, c, n, c, v, 1, 0, null, 1, 0, 0, 0, 0);
+        return out(dx, [n, c]);
+      },
+      () => {
+        const b = nativeBackend();
+        const dt = b.take(v * c); // (V, C)
+        b.addon.gemm(b.f32(dy), 1, v, b.f32(sx), c, 1, dt, c, v, c, n, 1, 0, null, 1, 0, 0, 0, 0);
+        return out(dt, [v, c]);
+      },
+    ],
+  );
+}
 
 export function nativeLmLogits(x: tf.Tensor2D, table: tf.Tensor2D): tf.Tensor2D {
   if (x.rank !== 2 || x.shape[1] !== table.shape[1] || x.dtype !== 'float32') return portable.lmLogits(x, table);
-  return lmLogitsGrad(x, table) as tf.Tensor2D;
+  return lmLogitsOp(x, table) as tf.Tensor2D;
 }
 
 const embeddingGrad = tf.customGrad((ids, table, save) => {
@@ -126,38 +144,41 @@ export function nativeEmbedding(ids: tf.Tensor2D, table: tf.Tensor2D): tf.Tensor
   return embeddingGrad(ids, table) as tf.Tensor3D;
 }
 
-function layerNormGrad(eps: number) {
-  return tf.customGrad((x, gamma, beta, save) => {
-    const be = nativeBackend();
-    const xt = x as tf.Tensor;
-    const [n, c] = xt.shape as number[];
-    const y = be.take(n * c); // (N, C)
-    const mean = be.take(n);
-    const rstd = be.take(n);
-    be.addon.layerNormForward(be.f32(xt), be.f32(gamma as tf.Tensor), be.f32(beta as tf.Tensor), n, c, eps, y, mean, rstd);
-    (save as Saver)([xt, gamma as tf.Tensor, out(mean, [n]), out(rstd, [n])]);
-    return {
-      value: out(y, [n, c]),
-      gradFunc: (dy: tf.Tensor, [sx, sg, sm, sr]: tf.Tensor[]) => {
+/**
+ * LayerNorm of x (N, C). The native backward yields dx, dγ and dβ in one pass over the rows (the two (C) sums
+ * ride along with dx); it runs once, when the first of them is asked for, and a frozen γ/β's part is dropped.
+ */
+function layerNormOp(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
+  const [n, c] = x.shape as number[];
+  return opWithLazyGrads(
+    [x, gamma, beta],
+    (save) => {
+      const be = nativeBackend();
+      const y = be.take(n * c); // (N, C)
+      const mean = be.take(n);
+      const rstd = be.take(n);
+      be.addon.layerNormForward(be.f32(x), be.f32(gamma), be.f32(beta), n, c, eps, y, mean, rstd);
+      save([x, gamma, out(mean, [n]), out(rstd, [n])]);
+      return out(y, [n, c]);
+    },
+    (dy, [sx, sg, sm, sr]) => {
+      const pass = sharedPass(() => {
         const b = nativeBackend();
         const dx = b.take(n * c);
         const dg = b.take(c);
         const db = b.take(c);
         b.addon.layerNormBackward(b.f32(dy), b.f32(sx), b.f32(sg), b.f32(sm), b.f32(sr), n, c, dx, dg, db);
-        return [out(dx, [n, c]), out(dg, [c]), out(db, [c])];
-      },
-    };
-  });
+        return { dx, dg, db };
+      });
+      return [() => out(pass().dx, [n, c]), () => out(pass().dg, [c]), () => out(pass().db, [c])];
+    },
+  );
 }
-const layerNormByEps = new Map<number, ReturnType<typeof layerNormGrad>>();
 
 export function nativeLayerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-5): tf.Tensor {
   const c = x.shape[x.rank - 1];
   if (x.dtype !== 'float32' || gamma.size !== c || beta.size !== c) return portable.layerNorm(x, gamma, beta, eps);
-  let f = layerNormByEps.get(eps);
-  if (!f) layerNormByEps.set(eps, (f = layerNormGrad(eps)));
-  const fn = f;
-  return tf.tidy(() => tf.reshape(fn(tf.reshape(x, [-1, c]), gamma, beta), x.shape)); // (..., C)
+  return tf.tidy(() => tf.reshape(layerNormOp(tf.reshape(x, [-1, c]), gamma, beta, eps), x.shape)); // (..., C)
 }
 
 const geluGrad = tf.customGrad((x, save) => {

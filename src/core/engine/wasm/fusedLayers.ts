@@ -1,6 +1,7 @@
 // LayerNorm and GELU as single loops over the tensor memory (wasm heap or cpu arrays), forward and backward.
 // The portable compositions run 7–10 small kernels forward and about twice that backward, many of them
 // broadcasting (slow on wasm), each with its own temporary; here each pass is one loop and one output.
+import { opWithLazyGrads, sharedPass } from '../lazyGrad';
 import { tf } from '../tf';
 import { floatView } from './views';
 
@@ -10,27 +11,30 @@ const GELU_C = 0.044715;
 /** LayerNorm over the last axis, as ops.ts: x (..., C), gamma and beta (C). */
 export function directLayerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-5): tf.Tensor {
   const width = x.shape[x.shape.length - 1];
-  const f = tf.customGrad((xi, g, b, save) => {
-    (save as tf.GradSaveFunc)([xi as tf.Tensor, g as tf.Tensor]);
-    const y = tf.zerosLike(xi as tf.Tensor); // (..., C), fresh: ours to write
-    const [xv, gv, bv, yv] = [floatView(xi as tf.Tensor), floatView(g as tf.Tensor), floatView(b as tf.Tensor), floatView(y)];
-    for (let row = 0; row < xv.length; row += width) {
-      let mean = 0;
-      for (let c = 0; c < width; c++) mean += xv[row + c];
-      mean /= width;
-      let variance = 0;
-      for (let c = 0; c < width; c++) variance += (xv[row + c] - mean) ** 2;
-      const rstd = 1 / Math.sqrt(variance / width + eps);
-      for (let c = 0; c < width; c++) yv[row + c] = (xv[row + c] - mean) * rstd * gv[c] + bv[c];
-    }
-    return {
-      value: y,
-      gradFunc: (dy, [sx, sg]) => {
-        const dx = tf.zerosLike(sx); // (..., C)
-        const dg = tf.zerosLike(sg); // (C)
-        const db = tf.zerosLike(sg); // (C)
-        const [xs, gs, dys] = [floatView(sx), floatView(sg), floatView(dy as tf.Tensor)];
-        const [dxv, dgv, dbv] = [floatView(dx), floatView(dg), floatView(db)];
+  return opWithLazyGrads(
+    [x, gamma, beta],
+    (save) => {
+      save([x, gamma]);
+      const y = tf.zerosLike(x); // (..., C), fresh: ours to write
+      const [xv, gv, bv, yv] = [floatView(x), floatView(gamma), floatView(beta), floatView(y)];
+      for (let row = 0; row < xv.length; row += width) {
+        let mean = 0;
+        for (let c = 0; c < width; c++) mean += xv[row + c];
+        mean /= width;
+        let variance = 0;
+        for (let c = 0; c < width; c++) variance += (xv[row + c] - mean) ** 2;
+        const rstd = 1 / Math.sqrt(variance / width + eps);
+        for (let c = 0; c < width; c++) yv[row + c] = (xv[row + c] - mean) * rstd * gv[c] + bv[c];
+      }
+      return y;
+    },
+    (dy, [sx, sg]) => {
+      // One pass yields dx, dγ and dβ (the two (C) sums ride along with dx); it runs once, on the first request.
+      const pass = sharedPass(() => {
+        const [xs, gs, dys] = [floatView(sx), floatView(sg), floatView(dy)];
+        const dxv = new Float32Array(xs.length);
+        const dgv = new Float32Array(width);
+        const dbv = new Float32Array(width);
         const xhat = new Float64Array(width);
         for (let row = 0; row < xs.length; row += width) {
           let mean = 0;
@@ -54,11 +58,15 @@ export function directLayerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tenso
           const mDX = sumDX / width;
           for (let c = 0; c < width; c++) dxv[row + c] = rstd * (dys[row + c] * gs[c] - mD - xhat[c] * mDX);
         }
-        return [dx, dg, db];
-      },
-    };
-  });
-  return f(x, gamma, beta);
+        return { dxv, dgv, dbv };
+      });
+      return [
+        () => tf.tensor(pass().dxv, sx.shape, 'float32'),
+        () => tf.tensor(pass().dgv, sg.shape, 'float32'),
+        () => tf.tensor(pass().dbv, sg.shape, 'float32'),
+      ];
+    },
+  );
 }
 
 /** GELU, tanh approximation as GPT-2: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */

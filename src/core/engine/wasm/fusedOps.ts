@@ -11,42 +11,41 @@
 // Each matches ops.ts's portable reference in values and gradients (test/unit/core/engine).
 import { LlmLabError } from '../../errors';
 import { registerFusedOps } from '../fused';
+import { opWithLazyGrads } from '../lazyGrad';
 import type { AdamWStep } from '../ops';
 import { tf } from '../tf';
 import { directCausalAttention } from './fusedAttention';
 import { directGelu, directLayerNorm } from './fusedLayers';
 import { floatView, idsCopy } from './views';
 
-/** x (N, K) @ w (K, M) → (N, M); gradients dx = dy·wᵀ and dw = xᵀ·dy with explicit transposes. */
+/** x (N, K) @ w (K, M) → (N, M); gradients dx = dy·wᵀ and dw = xᵀ·dy with explicit transposes, each only when asked for. */
 function matMulPlain(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
-  const f = tf.customGrad((a, b, save) => {
-    (save as tf.GradSaveFunc)([a as tf.Tensor, b as tf.Tensor]);
-    return {
-      value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D), // (N, M)
-      gradFunc: (dy, [sa, sb]) =>
-        tf.tidy(() => [
-          tf.matMul(dy as tf.Tensor2D, tf.transpose(sb as tf.Tensor2D)), // (N, M)·(M, K) → (N, K)
-          tf.matMul(tf.transpose(sa as tf.Tensor2D), dy as tf.Tensor2D), // (K, N)·(N, M) → (K, M)
-        ]),
-    };
-  });
-  return f(x, w) as tf.Tensor2D;
+  return opWithLazyGrads(
+    [x, w],
+    (save) => {
+      save([x, w]);
+      return tf.matMul(x, w); // (N, M)
+    },
+    (dy, [sa, sb]) => [
+      () => tf.matMul(dy as tf.Tensor2D, tf.transpose(sb as tf.Tensor2D)), // (N, M)·(M, K) → (N, K)
+      () => tf.matMul(tf.transpose(sa as tf.Tensor2D), dy as tf.Tensor2D), // (K, N)·(N, M) → (K, M)
+    ],
+  ) as tf.Tensor2D;
 }
 
-/** x (N, C) @ tableᵀ with table (V, C) → (N, V); dx = dy·table, dtable = (xᵀ·dy)ᵀ: only small transposes. */
+/** x (N, C) @ tableᵀ with table (V, C) → (N, V); dx = dy·table, dtable = (xᵀ·dy)ᵀ: only small transposes, each only when asked for. */
 function matMulByTransposed(x: tf.Tensor2D, table: tf.Tensor2D): tf.Tensor2D {
-  const f = tf.customGrad((a, b, save) => {
-    (save as tf.GradSaveFunc)([a as tf.Tensor, b as tf.Tensor]);
-    return {
-      value: tf.matMul(a as tf.Tensor2D, tf.transpose(b as tf.Tensor2D)), // (N, C)·(C, V) → (N, V)
-      gradFunc: (dy, [sa, sb]) =>
-        tf.tidy(() => [
-          tf.matMul(dy as tf.Tensor2D, sb as tf.Tensor2D), // (N, V)·(V, C) → (N, C)
-          tf.transpose(tf.matMul(tf.transpose(sa as tf.Tensor2D), dy as tf.Tensor2D)), // ((C, N)·(N, V))ᵀ → (V, C)
-        ]),
-    };
-  });
-  return f(x, table) as tf.Tensor2D;
+  return opWithLazyGrads(
+    [x, table],
+    (save) => {
+      save([x, table]);
+      return tf.matMul(x, tf.transpose(table)); // (N, C)·(C, V) → (N, V)
+    },
+    (dy, [sa, sb]) => [
+      () => tf.matMul(dy as tf.Tensor2D, sb as tf.Tensor2D), // (N, V)·(V, C) → (N, C)
+      () => tf.transpose(tf.matMul(tf.transpose(sa as tf.Tensor2D), dy as tf.Tensor2D)), // ((C, N)·(N, V))ᵀ → (V, C)
+    ],
+  ) as tf.Tensor2D;
 }
 
 /** x @ w + b over the last axis; x: (..., in) → (..., out). */
