@@ -117,7 +117,8 @@ export async function startFakeHub(): Promise<FakeHub> {
       // A drop closes the socket once the bytes before it are handed to the kernel, so exactly `limit` arrive.
       const last = drop && at >= limit;
       res.write(body.subarray(at - n, at), () => {
-        if (last) res.socket?.destroy();
+        // A moment for the client to take the bytes in before the connection breaks.
+        if (last) setTimeout(() => res.socket?.destroy(), 100);
       });
       if (last) return;
       if (faults.chunkDelayMs) setTimeout(pump, faults.chunkDelayMs);
