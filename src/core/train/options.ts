@@ -2,6 +2,7 @@
 // `tiny` model on samples/the-verdict.txt below a training loss of 1: batch 8, AdamW lr 3e-3 with 50 warmup
 // steps and cosine decay to 3e-4, global-norm clip 1.0, context 64 and stride 64, a 90/10 split.
 import { LlmLabError } from '../errors';
+import type { LoopOptions } from './trainer';
 import type { EncodingName } from '../tokenizer/vocab';
 import type { GptConfig, PresetName } from '../model/config';
 import { isPresetName, makeConfig } from '../model/config';
@@ -71,33 +72,18 @@ export interface PretrainOptions {
   resume?: boolean;
 }
 
-/** The options with every default filled in (what run.json records). */
-export interface ResolvedPretrainOptions {
+/** The options with every default filled in (what run.json records): the loop's settings plus pretraining's own. */
+export interface ResolvedPretrainOptions extends LoopOptions {
   /** An encoding, or 'trained' for the run's own tokenizer (kept in the run folder). */
   tokenizer: EncodingName | 'trained';
   preset: PresetName;
   model: GptConfig;
-  steps: number;
-  batchSize: number;
-  gradAccumSteps: number;
-  lr: number;
-  minLr: number;
-  warmupSteps: number;
-  weightDecay: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  gradClip: number;
   valFraction: number;
   stride: number;
-  evalEvery: number;
   evalBatches: number;
   sampleEvery: number;
   samplePrompt: string;
   sampleTokens: number;
-  checkpointEvery: number;
-  keepCheckpoints: number;
-  seed: number;
 }
 
 export const PRETRAIN_DEFAULTS = {
