@@ -24,6 +24,8 @@ export interface ReadOptions {
   textField?: string;
   /** Where the label is, as textField. Default 'label'; in a headerless two-column file, the column with fewer distinct values. */
   labelField?: string;
+  /** Fewest distinct labels accepted. Default 2 (training); 1 to measure a classifier on one class's examples. */
+  minClasses?: number;
 }
 
 export interface ReadData {
@@ -237,7 +239,7 @@ export function parseClassificationData(file: string, text: string, o: ReadOptio
     if (r.label === '') throw badAt(file, r.line, 'the label is empty; every example needs a label.');
   }
   const labels = new Set(data.rows.map((r) => r.label));
-  if (labels.size < 2) {
+  if (labels.size < (o.minClasses ?? 2)) {
     throw new LlmLabError('bad-data', `${file}: every example has the label '${[...labels][0]}'; a classifier needs at least two classes.`);
   }
   return data;
