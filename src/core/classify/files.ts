@@ -54,12 +54,15 @@ export async function writeClassifierFiles(dir: string, c: Classifier, padId: nu
   await writeJsonAtomic(path.join(dir, CONFIG_FILE), { ...hf, architectures: [CLASSIFIER_ARCHITECTURE], id2label, label2id, pad_token_id: padId });
 }
 
-export interface LoadedClassifier extends LoadedModel {
+export interface LoadedClassifierWeights extends LoadedModel {
   classifier: Classifier;
   labels: string[];
-  tokenizer: Tokenizer;
   /** How it was trained, when LLM Lab made it. */
   classifierMeta?: ClassifierMeta;
+}
+
+export interface LoadedClassifier extends LoadedClassifierWeights {
+  tokenizer: Tokenizer;
 }
 
 /** Whether `dir` (a checkpoint or run folder) holds a classifier. */
@@ -74,10 +77,24 @@ export async function isClassifierFolder(dir: string): Promise<boolean> {
 }
 
 /**
- * Loads a classifier: one of ours (a run folder's latest checkpoint, or a checkpoint folder) or any Hugging Face
- * GPT2ForSequenceClassification folder. Refuses a model without a classification head, saying what to do.
+ * Loads a classifier and the tokenizer it reads texts with: one of ours (a run folder's latest checkpoint, or a
+ * checkpoint folder) or any Hugging Face GPT2ForSequenceClassification folder.
  */
 export async function loadClassifier(dir: string): Promise<LoadedClassifier> {
+  const w = await loadClassifierWeights(dir);
+  try {
+    return { ...w, tokenizer: modelTokenizer(w) };
+  } catch (e) {
+    w.classifier.dispose();
+    throw e;
+  }
+}
+
+/**
+ * Loads a classifier's weights (no tokenizer): one of ours (a run folder's latest checkpoint, or a checkpoint folder) or any Hugging Face
+ * GPT2ForSequenceClassification folder. Refuses a model without a classification head, saying what to do.
+ */
+export async function loadClassifierWeights(dir: string): Promise<LoadedClassifierWeights> {
   const abs = path.resolve(dir);
   if (!(await exists(abs))) throw new LlmLabError('not-found', `Model folder ${abs} does not exist; check the path.`);
   const found = await findCheckpoint(abs);
@@ -105,10 +122,9 @@ export async function loadClassifier(dir: string): Promise<LoadedClassifier> {
     for (let i = 0; i < score.data.length; i++) {
       if (!Number.isFinite(score.data[i])) throw new LlmLabError('bad-checkpoint', `${file}: '${SCORE_WEIGHT}' holds ${score.data[i]} at index ${i}; use an earlier checkpoint.`);
     }
-    const tokenizer = modelTokenizer(loaded);
     const classifier = new Classifier(loaded.model, tf.variable(tf.tensor2d(score.data, [labels.length, C]), true), labels);
     const m = (loaded.meta as { classifier?: ClassifierMeta }).classifier;
-    return { ...loaded, classifier, labels, tokenizer, ...(m ? { classifierMeta: m } : {}) };
+    return { ...loaded, classifier, labels, ...(m ? { classifierMeta: m } : {}) };
   } catch (e) {
     loaded.model.dispose();
     throw e;

@@ -19,7 +19,7 @@ import type { BatchSource, TrainHooks, TrainResult, TrainingTask } from '../trai
 import { requireGradients, runTraining } from '../train/trainer';
 import type { EncodedRows } from './dataset';
 import { scoreRows } from './evaluate';
-import { loadClassifier, writeClassifierFiles } from './files';
+import { loadClassifierWeights, writeClassifierFiles } from './files';
 import type { ClassBatch } from './model';
 import { Classifier, countTrainable, SCORE_WEIGHT } from './model';
 import type { ClassifyOptions, ResolvedClassifyOptions } from './options';
@@ -240,7 +240,7 @@ export async function finetuneClassifier(options: ClassifyOptions, hooks: TrainH
   assertTrainingFits({ ...o.model, contextLength: data.length }, o.batchSize / o.gradAccumSteps, 'of these fine-tuning settings');
   let c: Classifier;
   if (start.resumeFrom) {
-    const loaded = await loadClassifier(start.resumeFrom.dir);
+    const loaded = await loadClassifierWeights(start.resumeFrom.dir);
     c = loaded.classifier;
     if (loaded.labels.join('\n') !== o.labels.join('\n')) {
       c.dispose();

@@ -6,8 +6,8 @@ export { encodeTexts, fingerprintRows, padRows, splitRows, splitSizes } from './
 export type { EncodedRows, SplitOptions, SplitRows } from './dataset';
 export { Classifier, SCORE_WEIGHT, countTrainable, isTrainableChoice } from './model';
 export type { ClassBatch, TrainableChoice } from './model';
-export { CLASSIFIER_ARCHITECTURE, isClassifierFolder, loadClassifier, writeClassifierFiles } from './files';
-export type { ClassifierMeta, LoadedClassifier } from './files';
+export { CLASSIFIER_ARCHITECTURE, isClassifierFolder, loadClassifier, loadClassifierWeights, writeClassifierFiles } from './files';
+export type { ClassifierMeta, LoadedClassifier, LoadedClassifierWeights } from './files';
 export { CLASSIFY_DEFAULTS, CLASSIFY_RESUME_MUTABLE, classifyRunRule, resolveClassifyOptions } from './options';
 export type { ClassifyOptions, ResolvedClassifyOptions } from './options';
 export { finetuneClassifier, planClassifier, RowSampler } from './finetune';
