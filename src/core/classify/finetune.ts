@@ -5,7 +5,7 @@
 // cancel). A plan gives the summary to show before starting.
 import * as path from 'node:path';
 import { loadModelFrom } from '../checkpoint/modelFiles';
-import { tf } from '../engine';
+import type { tf } from '../engine';
 import { LlmLabError } from '../errors';
 import type { MemoryEstimate } from '../model/config';
 import { estimateMemory } from '../model/config';
