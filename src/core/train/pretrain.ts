@@ -25,7 +25,7 @@ import { makeSampler, prepareData, toTokenArray } from './data';
 import { greedyContinue, validationLoss } from './monitor';
 import type { PretrainOptions, ResolvedPretrainOptions } from './options';
 import { resolvePretrainOptions } from './options';
-import { planRunStart } from './runFolder';
+import { planRunStart, pretrainRunRule } from './runFolder';
 import type { TokenBatch } from './step';
 import { tokenBatchLoss } from './step';
 import type { TrainHooks, TrainResult, TrainingTask } from './trainer';
@@ -146,7 +146,7 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
   }
   // Fill-in-the-middle adds its three sentinels right after the tokenizer's ids.
   if (given.fimRate > 0) given.model = { ...given.model, vocabSize: Math.max(given.model.vocabSize, base.vocabSize + 3) };
-  const start = await planRunStart(outDir, options, given);
+  const start = await planRunStart(outDir, 'pretrain', options.resume === true, given, pretrainRunRule(options));
   const o = start.options;
   const fim = fimSettings(o).rate > 0 ? sentinelsAfter(base.vocabSize) : undefined;
   if (fim && o.model.vocabSize < base.vocabSize + 3) {
