@@ -238,6 +238,8 @@ async function planAndStart(lab: Lab, runs: string, job: FinetuneJob, args: Fine
     lab.notifier.offer('error', e.message, { 'Choose Again': () => again(lab, {}) });
     return undefined;
   }
+  // A classifier's curves need evaluations during the run: twice an epoch (at most every 50 steps) unless asked.
+  if (job.task === 'classify' && job.evalEvery === undefined) job.evalEvery = Math.max(1, Math.min(50, Math.ceil(plan.stepsPerEpoch / 2)));
   const summary = planSummary(plan, dataName);
   lab.output.appendLine(`${summary.message}\n${summary.detail}`);
   if (!plan.fits) {
