@@ -97,6 +97,15 @@ describe('llm-lab finetune classify, classify, info (classifiers)', function () 
     assert.match(g.err, /is a classifier \(classes cool, warm\), not a language model/);
   });
 
+  it('info --preset gpt2 --classes 2 --trainable last-block counts the book\'s trained parameters (worked by hand)', async () => {
+    const r = await cli(['info', '--preset', 'gpt2', '--classes', '2', '--trainable', 'last-block', '--json', '--backend', 'cpu']);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    // A block of width 768: 12·768² + 13·768 = 7,087,872; the final norm 2·768; the head 2·768.
+    assert.equal(j.trainableParameters, 7_087_872 + 1_536 + 1_536);
+    assert.equal(j.parameters, 124_439_808 + 1_536);
+  });
+
   it('finetune lists its tasks, and refuses an unknown one or missing flags', async () => {
     const h = await cli(['finetune', '--help']);
     assert.equal(h.code, 0);
