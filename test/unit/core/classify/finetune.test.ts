@@ -147,6 +147,20 @@ describe('classification fine-tuning', function () {
     assert.deepEqual(rest.test, whole.test);
   });
 
+  it('stops cleanly with a checkpoint when cancelled as an evaluation starts', async () => {
+    const ctl = new AbortController();
+    const r = await finetuneClassifier(base({ evalEvery: 5, evalBatches: 0, batchSize: 2 }), {
+      signal: ctl.signal,
+      onEvent: (e) => {
+        if (e.type === 'step' && e.step === 5) ctl.abort(); // the evaluation of step 5 runs next
+      },
+    });
+    assert.equal(r.status, 'cancelled');
+    assert.equal(r.step, 5);
+    assert.ok(r.checkpointDir?.endsWith('step-000005'));
+    assert.equal(r.test, undefined);
+  });
+
   it('refuses a resume with other run-defining settings, naming them', async () => {
     await finetuneClassifier(base({ epochs: 1 }));
     await assert.rejects(finetuneClassifier(base({ resume: true, epochs: 2, balance: true })), /Cannot resume .* different settings: balance \(run: false, now: true\)/);
