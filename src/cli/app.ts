@@ -9,6 +9,7 @@ import { askCommand } from './commands/ask';
 import { demoCommand } from './commands/demo';
 import { downloadCommand } from './commands/download';
 import { evalCommand } from './commands/eval';
+import { finetuneCommand } from './commands/finetune';
 import { generateCommand } from './commands/generate';
 import { infoCommand } from './commands/info';
 import { loraCommand } from './commands/lora';
@@ -20,7 +21,7 @@ import { println } from './io';
 
 export const VERSION = '0.1.0';
 
-export const COMMANDS: Command[] = [tokenizeCommand, tokenizerCommand, pretrainCommand, generateCommand, evalCommand, askCommand, infoCommand, downloadCommand, loraCommand, demoCommand];
+export const COMMANDS: Command[] = [tokenizeCommand, tokenizerCommand, pretrainCommand, finetuneCommand, generateCommand, evalCommand, askCommand, infoCommand, downloadCommand, loraCommand, demoCommand];
 
 export function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
@@ -52,8 +53,23 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       println(io.stdout, VERSION);
       return 0;
     }
-    const command = COMMANDS.find((c) => c.name === name);
-    if (!command) return unknownCommand(name, io);
+    const group = COMMANDS.find((c) => c.name === name);
+    if (!group) return unknownCommand(name, io);
+    let command = group;
+    if (group.subcommands) {
+      const sub = group.subcommands.find((c) => c.name === `${group.name} ${rest[0]}`);
+      if (!sub) {
+        if (rest[0] === undefined || rest[0] === '--help' || rest[0] === '-h') {
+          io.stdout.write(commandHelp(group));
+          return rest[0] === undefined ? 1 : 0;
+        }
+        const names = group.subcommands.map((c) => c.name.slice(group.name.length + 1)).join(', ');
+        println(io.stderr, `llm-lab: '${group.name}' has no task '${rest[0]}'; use one of: ${names}. Run 'llm-lab ${group.name} --help'.`);
+        return 1;
+      }
+      command = sub;
+      rest.shift();
+    }
     const { values, positionals } = parseFlags(command.name, command.options, rest, command.positionals ?? false);
     if (values.help === true) {
       io.stdout.write(commandHelp(command));

@@ -22,6 +22,8 @@ export interface Command {
   /** Whether bare words (e.g. the text to tokenize) are accepted. */
   positionals?: boolean;
   examples: string[];
+  /** A group's commands (`finetune instruct`): the first bare word picks one, named `<group> <sub>`. */
+  subcommands?: Command[];
   /** Returns the exit code (0 when it returns nothing). */
   run(ctx: CommandContext): Promise<number | void>;
 }
@@ -38,6 +40,10 @@ export function commandHelp(c: Command): string {
   lines.push('', 'Options:');
   for (const [flag, help] of rows) {
     lines.push(flag.length + 2 > width ? `  ${flag}\n  ${' '.repeat(width)}${help}` : `  ${flag.padEnd(width)}${help}`);
+  }
+  if (c.subcommands?.length) {
+    const w = Math.max(...c.subcommands.map((s) => s.name.length)) + 2;
+    lines.push('', 'Commands:', ...c.subcommands.map((s) => `  ${s.name.padEnd(w)}${s.summary}`));
   }
   if (c.examples.length) lines.push('', 'Examples:', ...c.examples.map((e) => `  ${e}`));
   return lines.join('\n') + '\n';
