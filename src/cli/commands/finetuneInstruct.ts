@@ -38,7 +38,7 @@ function flagNames(e: unknown): unknown {
 function optionsFrom(values: FlagValues, io: CliIo): Omit<InstructFinetuneOptions, 'outDir'> {
   const model = str(values, 'model');
   const o: Omit<InstructFinetuneOptions, 'outDir'> = {
-    ...(model !== undefined ? { model: path.resolve(io.cwd, model) } : {}),
+    ...(model !== undefined ? { modelDir: path.resolve(io.cwd, model) } : {}),
     preset: choice(values, 'preset', PRESET_NAMES),
     promptStyle: choice(values, 'prompt-style', PROMPT_STYLES),
     maskPrompt: bool(values, 'mask-prompt') ? true : undefined,
@@ -129,7 +129,7 @@ export const finetuneInstructCommand: Command = {
     const out = path.resolve(io.cwd, required(values, NAME, 'out', 'DIR (the run folder)'));
     const resume = bool(values, 'resume');
     const options: InstructFinetuneOptions = { ...optionsFrom(values, io), outDir: out, dataFile: path.resolve(io.cwd, data), resume };
-    if (!resume && options.model === undefined && options.preset === undefined) {
+    if (!resume && options.modelDir === undefined && options.preset === undefined) {
       throw new LlmLabError('bad-argument', `'llm-lab ${NAME}' needs --model DIR (the base model) or --preset NAME; see 'llm-lab ${NAME} --help'.`);
     }
     await startEngine(values);

@@ -128,7 +128,7 @@ function withDropout(model: GptModel, dropRate: number): GptModel {
 /** The base weights: from the base folder, or a preset's seeded fresh weights. */
 async function loadBase(p: PreparedInstruct): Promise<GptModel> {
   const { o } = p;
-  if (p.baseDir && (o.model !== undefined || p.start.resumeFrom)) return (await loadModelFrom(p.baseDir)).model;
+  if (p.baseDir && (o.modelDir !== undefined || p.start.resumeFrom)) return (await loadModelFrom(p.baseDir)).model;
   return GptModel.create(p.baseConfig, o.seed);
 }
 
@@ -147,13 +147,13 @@ export async function finetuneInstruct(options: InstructFinetuneOptions, hooks: 
     throw new LlmLabError('out-of-memory', `This LoRA fine-tuning needs about ${formatBytes(plan.memory.trainingBytes)}; this machine has ${formatBytes(plan.memory.machineBytes)}. Use a smaller batch or model.`);
   }
   const trained = p.baseMeta?.tokenizer === TRAINED_TOKENIZER;
-  const bpe = trained && o.model ? await loadBpeModel(o.model) : undefined;
+  const bpe = trained && o.modelDir ? await loadBpeModel(o.modelDir) : undefined;
   const parts: TaskParts = { model: undefined as unknown as GptModel, bpe, tokenizerName: trained ? TRAINED_TOKENIZER : p.tokenizer.name };
   try {
     if (o.lora) {
       const base = await loadBase(p);
       parts.model = base;
-      if (!o.model && !start.resumeFrom) await saveModel(p.baseDir!, base, { tokenizer: parts.tokenizerName });
+      if (!o.modelDir && !start.resumeFrom) await saveModel(p.baseDir!, base, { tokenizer: parts.tokenizerName });
       parts.base = await describeBase(base, p.baseDir!);
       parts.model = withDropout(base, o.dropout);
       parts.adapters = start.resumeFrom

@@ -14,7 +14,7 @@ export interface InstructFinetuneOptions {
   /** Run folder: run.json, metrics.jsonl, checkpoints/ and test-responses.json go here. Required. */
   outDir: string;
   /** The base model: a model folder, a run folder (its latest checkpoint) or a Hugging Face GPT-2 folder. */
-  model?: string;
+  modelDir?: string;
   /** Or start from a preset's freshly initialised weights (seeded by `seed`). */
   preset?: PresetName;
   /** The data: a JSON array or JSON Lines file of {instruction, input, output} (give this or `records`). */
@@ -72,8 +72,8 @@ export interface InstructFinetuneOptions {
 
 /** What run.json records: the loop's settings plus instruction fine-tuning's own. */
 export interface ResolvedInstructOptions extends LoopOptions {
-  /** Absolute base model folder, or undefined for a preset. */
-  model?: string;
+  /** The base's checkpoint folder (absolute), or undefined for a preset. */
+  modelDir?: string;
   preset?: PresetName;
   promptStyle: PromptStyle;
   maskPrompt: boolean;
@@ -137,7 +137,7 @@ export function resolveInstructOptions(o: Omit<InstructFinetuneOptions, 'outDir'
   if (o.preset !== undefined && !isPresetName(o.preset)) throw bad(`Unknown model preset '${String(o.preset)}'; use one of tiny, small, gpt2, gpt2-medium, gpt2-large, gpt2-xl.`);
   const lr = o.lr ?? d.lr;
   const r: ResolvedInstructOptions = {
-    ...(modelDir !== undefined ? { model: modelDir } : { preset: o.preset }),
+    ...(modelDir !== undefined ? { modelDir } : { preset: o.preset }),
     promptStyle: promptStyleOf(o.promptStyle),
     maskPrompt: o.maskPrompt ?? d.maskPrompt,
     epochs: o.epochs ?? d.epochs,

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { totalmem } from 'node:os';
 import * as path from 'node:path';
-import { CHECKPOINTS_DIR, CONFIG_FILE, findCheckpoint, fromHfConfig, listCheckpoints, modelTokenizer } from '../checkpoint';
+import { CONFIG_FILE, findCheckpoint, fromHfConfig, modelTokenizer } from '../checkpoint';
 import type { LlmLabMeta } from '../checkpoint';
 import { isAdapterFolder } from '../checkpoint/layout';
 import { readTextDocument } from '../data';
@@ -18,9 +18,8 @@ import { countParameters, estimateMemory, makeConfig } from '../model/config';
 import { MEMORY_FRACTION } from '../model/memory';
 import type { Tokenizer } from '../tokenizer';
 import { getTokenizer } from '../tokenizer';
-import { RUN_FILE } from '../train/events';
-import type { RunRecord } from '../train/runFolder';
-import { readRunRecord } from '../train/runFolder';
+import type { RunOptionsRule, RunStart } from '../train/runFolder';
+import { planRunStart, readRunRecord } from '../train/runFolder';
 import type { EncodedExample } from './collate';
 import { encodeExample } from './collate';
 import type { InstructFinetuneOptions, ResolvedInstructOptions } from './options';
@@ -63,7 +62,7 @@ export interface InstructPlan {
 export interface PreparedInstruct {
   outDir: string;
   o: ResolvedInstructOptions;
-  start: InstructStart;
+  start: RunStart<ResolvedInstructOptions>;
   split: InstructionSplit;
   records: number;
   dataFingerprint: string;
@@ -131,71 +130,37 @@ export function instructMemory(config: GptConfig, trainable: number, microBatch:
   return 4 * countParameters(config) + 3 * 4 * trainable + m.activationsBytes;
 }
 
-export interface InstructStart {
-  options: ResolvedInstructOptions;
-  resumeFrom?: { step: number; dir: string };
-  record?: RunRecord<ResolvedInstructOptions>;
-}
-
-/**
- * Fresh or resumed: a folder with checkpoints is only resumed (with `resume`), and a resume keeps the run's
- * settings except those a resume may change; one given with another value is refused.
- */
-async function planStart(outDir: string, explicit: InstructFinetuneOptions, given: ResolvedInstructOptions): Promise<InstructStart> {
-  const checkpoints = await listCheckpoints(path.join(outDir, CHECKPOINTS_DIR));
-  const latest = checkpoints[checkpoints.length - 1];
-  if (!explicit.resume) {
-    if (latest) throw new LlmLabError('bad-argument', `${outDir} already holds a training run (checkpoint at step ${latest.step}); resume it (--resume) or choose an empty folder.`);
-    return { options: given };
-  }
-  if (!latest) {
-    const exists = await fsp.stat(outDir).then((st) => st.isDirectory(), () => false);
-    if (!exists) throw new LlmLabError('not-found', `There is no run to resume at ${outDir}; check the path, or leave out --resume to start a new run there.`);
-    return { options: given };
-  }
-  const record = await readRunRecord<ResolvedInstructOptions>(outDir);
-  if (!record) throw new LlmLabError('bad-checkpoint', `${path.join(outDir, RUN_FILE)} is missing, so the run cannot resume; start a new run instead.`);
-  if (record.kind !== 'instruct') throw new LlmLabError('bad-argument', `${outDir} holds a ${record.kind} run, not an instruction fine-tuning; choose another folder.`);
-  const saved = record.options;
+/** Which settings a resume may change, and which the caller set (a resume keeps the run's value of the others). */
+function instructRunRule(explicit: InstructFinetuneOptions): RunOptionsRule<ResolvedInstructOptions> {
   const raw = explicit as unknown as Record<string, unknown>;
-  const conflicts: string[] = [];
-  for (const key of Object.keys(given) as (keyof ResolvedInstructOptions)[]) {
-    if (INSTRUCT_RESUME_MUTABLE.includes(key) || raw[key] === undefined) continue;
-    if (JSON.stringify(saved[key]) !== JSON.stringify(given[key])) conflicts.push(`${key} (run: ${JSON.stringify(saved[key])}, now: ${JSON.stringify(given[key])})`);
-  }
-  if (conflicts.length > 0) {
-    throw new LlmLabError('bad-argument', `Cannot resume ${outDir} with different settings: ${conflicts.join(', ')}. Leave them out to keep the run's values, or start a new run.`);
-  }
-  const options = { ...saved };
-  for (const key of INSTRUCT_RESUME_MUTABLE) if (raw[key] !== undefined) (options as Record<string, unknown>)[key] = given[key];
-  return { options, resumeFrom: latest, record };
+  return { mutable: INSTRUCT_RESUME_MUTABLE, given: (key) => key !== 'steps' && raw[key] !== undefined };
 }
 
 /** Reads, checks and plans everything short of loading weights. */
 export async function prepareInstruct(options: InstructFinetuneOptions): Promise<PreparedInstruct> {
   if (!options.outDir) throw new LlmLabError('bad-argument', 'Give an output folder (outDir) for the run.');
-  if (options.model !== undefined && options.preset !== undefined) throw new LlmLabError('bad-argument', 'Give the base model as a model folder or a preset, not both.');
+  if (options.modelDir !== undefined && options.preset !== undefined) throw new LlmLabError('bad-argument', 'Give the base model as a model folder or a preset, not both.');
   const outDir = path.resolve(options.outDir);
   let explicit: InstructFinetuneOptions = options;
-  if (options.resume && options.model === undefined && options.preset === undefined) {
+  if (options.resume && options.modelDir === undefined && options.preset === undefined) {
     // A resume may leave the base out: the run's own record names it.
     const rec = await readSavedBase(outDir);
     if (rec) explicit = { ...options, ...rec };
   }
-  const modelDir = explicit.model !== undefined ? await resolveBaseFolder(explicit.model) : undefined;
+  const modelDir = explicit.modelDir !== undefined ? await resolveBaseFolder(explicit.modelDir) : undefined;
   const given = resolveInstructOptions(explicit, modelDir);
-  const start = await planStart(outDir, { ...explicit, model: modelDir }, given);
+  const start = await planRunStart(outDir, 'instruct', options.resume ?? false, given, instructRunRule({ ...explicit, modelDir }));
   const o = start.options;
 
   const all = await readRecords(options);
   const split = splitInstructions(all, { train: trainFraction(o), test: o.testFraction });
-  const baseDir = o.model ?? (o.lora ? path.join(outDir, RUN_BASE_DIR) : undefined);
+  const baseDir = o.modelDir ?? (o.lora ? path.join(outDir, RUN_BASE_DIR) : undefined);
   let baseConfig: GptConfig;
   let baseMeta: LlmLabMeta | undefined;
   let tokenizer: Tokenizer;
-  if (o.model !== undefined) {
-    ({ config: baseConfig, meta: baseMeta } = await readConfig(o.model));
-    tokenizer = modelTokenizer({ config: baseConfig, meta: baseMeta, dir: o.model });
+  if (o.modelDir !== undefined) {
+    ({ config: baseConfig, meta: baseMeta } = await readConfig(o.modelDir));
+    tokenizer = modelTokenizer({ config: baseConfig, meta: baseMeta, dir: o.modelDir });
   } else {
     baseConfig = makeConfig(o.preset!);
     tokenizer = getTokenizer('gpt2');
@@ -229,7 +194,7 @@ export async function prepareInstruct(options: InstructFinetuneOptions): Promise
     ...(o.lora ? { lora: o.lora } : {}),
     memory: { trainingBytes, machineBytes, fits: trainingBytes <= MEMORY_FRACTION * machineBytes },
     promptStyle: o.promptStyle,
-    baseModel: o.model ?? `preset:${o.preset}`,
+    baseModel: o.modelDir ?? `preset:${o.preset}`,
     resume: start.resumeFrom !== undefined,
     ...(start.resumeFrom ? { resumeStep: start.resumeFrom.step } : {}),
   };
@@ -239,10 +204,10 @@ export async function prepareInstruct(options: InstructFinetuneOptions): Promise
 }
 
 /** The base model a run's run.json names (for a resume that leaves it out). */
-async function readSavedBase(outDir: string): Promise<Pick<InstructFinetuneOptions, 'model' | 'preset'> | undefined> {
+async function readSavedBase(outDir: string): Promise<Pick<InstructFinetuneOptions, 'modelDir' | 'preset'> | undefined> {
   const rec = await readRunRecord<Partial<ResolvedInstructOptions>>(outDir).catch(() => undefined);
   if (!rec) return undefined;
-  if (typeof rec.options.model === 'string') return { model: rec.options.model };
+  if (typeof rec.options.modelDir === 'string') return { modelDir: rec.options.modelDir };
   if (typeof rec.options.preset === 'string') return { preset: rec.options.preset };
   return undefined;
 }

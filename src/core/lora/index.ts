@@ -9,6 +9,7 @@ export {
   ADAPTER_WEIGHTS_FILE,
   checkBase,
   describeAdapters,
+  findAdapterFolder,
   fingerprintModel,
   isAdapterFolder,
   loadAdapted,
