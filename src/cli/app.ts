@@ -6,6 +6,7 @@ import { parseFlags } from './args';
 import type { Command } from './command';
 import { commandHelp } from './command';
 import { askCommand } from './commands/ask';
+import { classifyCommand } from './commands/classify';
 import { demoCommand } from './commands/demo';
 import { downloadCommand } from './commands/download';
 import { evalCommand } from './commands/eval';
@@ -21,7 +22,7 @@ import { println } from './io';
 
 export const VERSION = '0.1.0';
 
-export const COMMANDS: Command[] = [tokenizeCommand, tokenizerCommand, pretrainCommand, finetuneCommand, generateCommand, evalCommand, askCommand, infoCommand, downloadCommand, loraCommand, demoCommand];
+export const COMMANDS: Command[] = [tokenizeCommand, tokenizerCommand, pretrainCommand, finetuneCommand, classifyCommand, generateCommand, evalCommand, askCommand, infoCommand, downloadCommand, loraCommand, demoCommand];
 
 export function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
@@ -53,24 +54,26 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       println(io.stdout, VERSION);
       return 0;
     }
-    const group = COMMANDS.find((c) => c.name === name);
-    if (!group) return unknownCommand(name, io);
-    let command = group;
-    if (group.subcommands) {
-      const sub = group.subcommands.find((c) => c.name === `${group.name} ${rest[0]}`);
+    let command = COMMANDS.find((c) => c.name === name);
+    if (!command) return unknownCommand(name, io);
+    let label = command.name;
+    if (command.subcommands) {
+      const [subName, ...subRest] = rest;
+      if (subName === undefined || subName === '--help' || subName === '-h' || subName === 'help') {
+        io.stdout.write(commandHelp(command));
+        return 0;
+      }
+      const sub = command.subcommands.find((c) => c.name === subName);
       if (!sub) {
-        if (rest[0] === undefined || rest[0] === '--help' || rest[0] === '-h') {
-          io.stdout.write(commandHelp(group));
-          return rest[0] === undefined ? 1 : 0;
-        }
-        const names = group.subcommands.map((c) => c.name.slice(group.name.length + 1)).join(', ');
-        println(io.stderr, `llm-lab: '${group.name}' has no task '${rest[0]}'; use one of: ${names}. Run 'llm-lab ${group.name} --help'.`);
+        const list = command.subcommands.map((c) => c.name).join(', ');
+        println(io.stderr, `llm-lab: unknown command '${command.name} ${subName}'; '${command.name}' takes one of: ${list}. Run 'llm-lab ${command.name} --help'.`);
         return 1;
       }
+      label = `${command.name} ${sub.name}`;
       command = sub;
-      rest.shift();
+      rest.splice(0, rest.length, ...subRest);
     }
-    const { values, positionals } = parseFlags(command.name, command.options, rest, command.positionals ?? false);
+    const { values, positionals } = parseFlags(label, command.options, rest, command.positionals ?? false);
     if (values.help === true) {
       io.stdout.write(commandHelp(command));
       return 0;

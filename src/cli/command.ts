@@ -22,14 +22,27 @@ export interface Command {
   /** Whether bare words (e.g. the text to tokenize) are accepted. */
   positionals?: boolean;
   examples: string[];
-  /** A group's commands (`finetune instruct`): the first bare word picks one, named `<group> <sub>`. */
+  /** Commands under this one (`llm-lab finetune classify`): the first word after the name picks one; `run` is not called. */
   subcommands?: Command[];
   /** Returns the exit code (0 when it returns nothing). */
   run(ctx: CommandContext): Promise<number | void>;
 }
 
+/** The --help text of a command with subcommands: their list. */
+function groupHelp(c: Command): string {
+  const subs = c.subcommands ?? [];
+  const width = Math.max(...subs.map((s) => s.name.length)) + 2;
+  const lines = [`Usage: llm-lab ${c.usage}`, '', c.summary];
+  if (c.description) lines.push('', c.description);
+  lines.push('', 'Commands:', ...subs.map((s) => `  ${s.name.padEnd(width)}${s.summary}`));
+  lines.push('', `Run 'llm-lab ${c.name} <command> --help' for a command's flags and examples.`);
+  if (c.examples.length) lines.push('', 'Examples:', ...c.examples.map((e) => `  ${e}`));
+  return lines.join('\n') + '\n';
+}
+
 /** The --help text of a command. */
 export function commandHelp(c: Command): string {
+  if (c.subcommands) return groupHelp(c);
   const rows = Object.entries({ ...c.options, ...COMMON_OPTIONS }).map(([name, s]) => {
     const flag = `${s.short ? `-${s.short}, ` : ''}--${name}${s.type === 'string' ? ` ${s.value ?? 'VALUE'}` : ''}`;
     return [flag, s.help + (s.multiple ? ' (may repeat)' : '')];
@@ -40,10 +53,6 @@ export function commandHelp(c: Command): string {
   lines.push('', 'Options:');
   for (const [flag, help] of rows) {
     lines.push(flag.length + 2 > width ? `  ${flag}\n  ${' '.repeat(width)}${help}` : `  ${flag.padEnd(width)}${help}`);
-  }
-  if (c.subcommands?.length) {
-    const w = Math.max(...c.subcommands.map((s) => s.name.length)) + 2;
-    lines.push('', 'Commands:', ...c.subcommands.map((s) => `  ${s.name.padEnd(w)}${s.summary}`));
   }
   if (c.examples.length) lines.push('', 'Examples:', ...c.examples.map((e) => `  ${e}`));
   return lines.join('\n') + '\n';

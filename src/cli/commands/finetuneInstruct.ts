@@ -18,6 +18,7 @@ import { BACKEND_OPTION, startEngine } from './shared';
 import { TrainView } from './trainView';
 
 const d = INSTRUCT_DEFAULTS;
+/** How messages name the command. */
 const NAME = 'finetune instruct';
 
 /** The library's option names as the flags that set them, for error messages. */
@@ -80,7 +81,7 @@ export function planLines(p: InstructPlan): string[] {
 }
 
 export const finetuneInstructCommand: Command = {
-  name: NAME,
+  name: 'instruct',
   summary: 'Fine-tune a GPT on instruction data (the whole model, or LoRA adapters).',
   usage: 'finetune instruct (--model DIR | --preset NAME) --data FILE --out DIR [--prompt-style alpaca|phi3] [--mask-prompt] [--lora-rank R] [--resume] [flags]',
   description:

@@ -100,7 +100,7 @@ describe('llm-lab finetune instruct', function () {
     for (const r of [none, lone, split]) assert.equal(r.err.trimEnd().split('\n').length, 1, r.err);
     const task = await cli(['finetune', 'poetry']);
     assert.equal(task.code, 1);
-    assert.match(task.err, /has no task 'poetry'; use one of: instruct/);
+    assert.match(task.err, /unknown command 'finetune poetry'; 'finetune' takes one of: classify, instruct/);
     const help = await cli(['finetune', '--help']);
     assert.equal(help.code, 0);
     assert.match(help.out, /instruct/);
