@@ -11,7 +11,6 @@ import { LlmLabError } from '../errors';
 import type { LoraAdapters } from '../lora/adapters';
 import type { LoraBase } from '../lora/training';
 import { attachNewAdapters, attachSavedAdapters, describeBase, loraTaskParams, writeAdapterCheckpoint } from '../lora/training';
-import { assertTrainingFits } from '../model/memory';
 import { GptModel } from '../model/gpt';
 import { formatBytes } from '../model/config';
 import { TRAINED_TOKENIZER } from '../tokenizer/bpeModel';
@@ -142,9 +141,12 @@ export async function finetuneInstruct(options: InstructFinetuneOptions, hooks: 
   requireGradients();
   const p = await prepareInstruct(options);
   const { o, start, plan } = p;
-  if (!o.lora) assertTrainingFits(p.baseConfig, o.batchSize / o.gradAccumSteps, 'of this fine-tuning');
-  else if (!plan.memory.fits) {
-    throw new LlmLabError('out-of-memory', `This LoRA fine-tuning needs about ${formatBytes(plan.memory.trainingBytes)}; this machine has ${formatBytes(plan.memory.machineBytes)}. Use a smaller batch or model.`);
+  if (!plan.memory.fits) {
+    throw new LlmLabError(
+      'out-of-memory',
+      `This fine-tuning (${plan.parameters.toLocaleString('en-US')} parameters, ${plan.trainableParameters.toLocaleString('en-US')} trained, examples up to ${plan.maxTokens} tokens, batch ${o.batchSize / o.gradAccumSteps}) needs about ` +
+        `${formatBytes(plan.memory.trainingBytes)}; this machine has ${formatBytes(plan.memory.machineBytes)} (LLM Lab plans for at most 80%). Use a smaller batch (or --grad-accum), LoRA, or a smaller model.`,
+    );
   }
   const trained = p.baseMeta?.tokenizer === TRAINED_TOKENIZER;
   const bpe = trained && o.modelDir ? await loadBpeModel(o.modelDir) : undefined;
