@@ -88,6 +88,22 @@ export class NativeBackend extends MathBackendCPU {
     this.freeBytes += a.byteLength;
   }
 
+  /**
+   * target += source in place, when target's buffer is this backend's own kernel output that no other tensor or
+   * outside code can see (one reference, never read out or viewed); false when it cannot (the caller then adds
+   * out of place). The backward pass uses it to accumulate a gradient without a third buffer.
+   */
+  addInto(target: TensorInfo, source: TensorInfo): boolean {
+    if (target.dtype !== 'float32' || source.dtype !== 'float32' || target.dataId === source.dataId) return false;
+    if (!tf.util.arraysEqual(target.shape, source.shape) || this.refCount(target.dataId) !== 1) return false;
+    const t = this.data.get(target.dataId).values;
+    if (!(t instanceof Float32Array) || !this.owned.has(t) || this.escaped.has(t.buffer)) return false;
+    const s = this.f32(source);
+    if (s.buffer === t.buffer) return false;
+    this.addon.addRepeat(t, t.length, s, s.length, t);
+    return true;
+  }
+
   /** Drops every recycled buffer (for memory measurements and tests). */
   releasePool(): void {
     this.free.clear();
