@@ -40,4 +40,9 @@ void stridedCopy(const uint32_t* src, uint32_t* dst, const int64_t* shape, const
 // out[i] = a[i] + b[i mod m] for i < n (m divides n).
 void addRepeat(const float* a, int64_t n, const float* b, int64_t m, float* out);
 
+// `n` N(0, std²) samples of LLM Lab's seeded ziggurat (random.cc), bit-identical to Rng.fillNormal in rng.ts;
+// state is the xoshiro128** state (advanced in place), k, w, f its 128-entry tables as rng.ts computes them.
+void fillNormal(uint32_t* state, float* out, int64_t n, double stddev, const double* k, const double* w,
+                const double* f);
+
 }  // namespace llmlab
