@@ -225,6 +225,22 @@ Napi::Value AddRepeat(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// mulRepeat(a, n, b, m, out)
+Napi::Value MulRepeat(const Napi::CallbackInfo& info) {
+  const int64_t n = I(info, 1), m = I(info, 3);
+  if (m <= 0 || n % m != 0) throw Napi::RangeError::New(info.Env(), "mulRepeat: m must divide n");
+  mulRepeat(f32(info, 0, n, "a"), n, f32(info, 2, m, "b"), m, f32(info, 4, n, "out"));
+  return info.Env().Undefined();
+}
+
+// argMaxRows(x, rows, cols, out)
+Napi::Value ArgMaxRows(const Napi::CallbackInfo& info) {
+  const int64_t rows = I(info, 1), cols = I(info, 2);
+  if (cols <= 0) throw Napi::RangeError::New(info.Env(), "argMaxRows: a row needs at least one value");
+  argMaxRows(f32(info, 0, rows * cols, "x"), rows, cols, i32(info, 3, rows, "out"));
+  return info.Env().Undefined();
+}
+
 // fillNormal(state[4], out, n, std, k[128], w[128], f[128])
 Napi::Value FillNormal(const Napi::CallbackInfo& info) {
   const int64_t n = I(info, 2);
@@ -253,6 +269,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   LLMLAB_EXPORT("attentionBackward", AttentionBackward);
   LLMLAB_EXPORT("stridedCopy", StridedCopy);
   LLMLAB_EXPORT("addRepeat", AddRepeat);
+  LLMLAB_EXPORT("mulRepeat", MulRepeat);
+  LLMLAB_EXPORT("argMaxRows", ArgMaxRows);
   LLMLAB_EXPORT("fillNormal", FillNormal);
   return exports;
 }

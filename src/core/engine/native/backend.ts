@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { backend_util, DataType, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './addon';
+import { countedKernel, cpuKernel } from './jsKernels';
 import { LAYOUT_KERNELS } from './layoutKernels';
 
 export const NATIVE_BACKEND = 'native';
@@ -132,11 +133,6 @@ export function nativeBackend(): NativeBackend {
   return b;
 }
 
-function cpuKernel(name: string): KernelFunc {
-  const k = tf.getKernel(name, 'cpu');
-  if (!k) throw new Error(`tfjs-backend-cpu has no ${name} kernel`);
-  return k.kernelFunc;
-}
 
 interface MatMulPlan {
   batch: number;
@@ -244,7 +240,7 @@ export function registerNativeBackend(addon: NativeAddon): void {
   tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(addon), 0);
   for (const k of tf.getKernelsForBackend('cpu')) {
     if (OVERRIDES[k.kernelName]) continue;
-    tf.registerKernel({ ...k, backendName: NATIVE_BACKEND } as KernelConfig);
+    tf.registerKernel({ ...k, backendName: NATIVE_BACKEND, kernelFunc: countedKernel(k.kernelName, k.kernelFunc) } as KernelConfig);
   }
   for (const [kernelName, kernelFunc] of Object.entries(OVERRIDES)) {
     tf.registerKernel({ kernelName, backendName: NATIVE_BACKEND, kernelFunc });
