@@ -9,8 +9,8 @@ export { PRETRAIN_DEFAULTS, RESUME_MUTABLE, resolvePretrainOptions } from './opt
 export type { PretrainOptions, ResolvedPretrainOptions } from './options';
 export { METRICS_FILE, RUN_FILE, MetricsLog, readMetrics } from './events';
 export type { TrainEvent } from './events';
-export { readRunRecord } from './runFolder';
-export type { RunKind, RunRecord } from './runFolder';
+export { mergeForResume, planRunStart, pretrainRunRule, readRunRecord, resumeConflicts, writeRunRecord } from './runFolder';
+export type { RunKind, RunOptionsRule, RunRecord, RunStart } from './runFolder';
 export { learningRateAt } from './schedule';
 export type { LrSchedule } from './schedule';
 export { AdamW } from './optimizer';

@@ -180,28 +180,3 @@ export function resolvePretrainOptions(o: PretrainOptions): ResolvedPretrainOpti
   }
   return r;
 }
-
-/** Names of the run-defining settings in which `given` differs from the run's saved options. */
-export function resumeConflicts(
-  saved: ResolvedPretrainOptions,
-  given: ResolvedPretrainOptions,
-  explicit: PretrainOptions,
-): (keyof ResolvedPretrainOptions)[] {
-  const out: (keyof ResolvedPretrainOptions)[] = [];
-  for (const key of Object.keys(saved) as (keyof ResolvedPretrainOptions)[]) {
-    if (RESUME_MUTABLE.includes(key)) continue;
-    const raw = key === 'model' ? explicit.model ?? explicit.preset : (explicit as unknown as Record<string, unknown>)[key];
-    if (raw === undefined) continue; // not given: the saved value stands
-    if (JSON.stringify(saved[key]) !== JSON.stringify(given[key])) out.push(key);
-  }
-  return out;
-}
-
-/** On resume: the saved options, with the settings a resume may change taken from the caller when given. */
-export function mergeForResume(saved: ResolvedPretrainOptions, explicit: PretrainOptions, given: ResolvedPretrainOptions): ResolvedPretrainOptions {
-  const merged = { ...saved };
-  for (const key of RESUME_MUTABLE) {
-    if ((explicit as unknown as Record<string, unknown>)[key] !== undefined) (merged as Record<string, unknown>)[key] = given[key];
-  }
-  return merged;
-}

@@ -22,7 +22,7 @@ import { makeSampler, prepareData, toTokenArray } from './data';
 import { greedyContinue, validationLoss } from './monitor';
 import type { PretrainOptions, ResolvedPretrainOptions } from './options';
 import { resolvePretrainOptions } from './options';
-import { planRunStart } from './runFolder';
+import { planRunStart, pretrainRunRule } from './runFolder';
 import type { TokenBatch } from './step';
 import { tokenBatchLoss } from './step';
 import type { TrainHooks, TrainResult, TrainingTask } from './trainer';
@@ -129,7 +129,7 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
     given.tokenizer = TRAINED_TOKENIZER; // the vocabulary follows the tokenizer
     given.model = { ...given.model, vocabSize: tokenizer.vocabSize };
   }
-  const start = await planRunStart(outDir, options, given);
+  const start = await planRunStart(outDir, 'pretrain', options.resume === true, given, pretrainRunRule(options));
   const o = start.options;
   if ((o.tokenizer === TRAINED_TOKENIZER) !== (bpe !== undefined)) {
     throw new LlmLabError(

@@ -10,12 +10,12 @@ import { CHECKPOINTS_DIR, listCheckpoints } from '../checkpoint/modelFiles';
 import { LlmLabError } from '../errors';
 import { RUN_FILE } from './events';
 import type { PretrainOptions, ResolvedPretrainOptions } from './options';
-import { mergeForResume, resumeConflicts } from './options';
+import { RESUME_MUTABLE } from './options';
 
 export const RUN_FORMAT_VERSION = 1;
 
 /** What a run trains: 'pretrain' or a fine-tuning task. */
-export type RunKind = 'pretrain' | 'classify' | (string & {});
+export type RunKind = 'pretrain' | 'classify' | 'instruct' | (string & {});
 
 /** Contents of run.json; `options` are the task's resolved options (ResolvedPretrainOptions for 'pretrain'). */
 export interface RunRecord<O = ResolvedPretrainOptions> {
@@ -49,22 +49,65 @@ export async function writeRunRecord<O>(outDir: string, r: RunRecord<O>): Promis
   await writeJsonAtomic(path.join(outDir, RUN_FILE), r);
 }
 
-export interface RunStart {
-  options: ResolvedPretrainOptions;
+/** How a task's resolved options take part in starting or resuming a run. */
+export interface RunOptionsRule<O> {
+  /**
+   * Settings a resumed run may change (e.g. steps, evaluation and checkpoint cadence); every other one decides the
+   * model, the data order or the optimizer's path and must match the run's run.json.
+   */
+  mutable: readonly (keyof O)[];
+  /** Whether the caller set `key` itself; a setting left out keeps the run's saved value on resume. */
+  given(key: keyof O): boolean;
+}
+
+export interface RunStart<O = ResolvedPretrainOptions> {
+  options: O;
   /** The step folder to resume from, when resuming. */
   resumeFrom?: { step: number; dir: string };
-  record?: RunRecord;
+  record?: RunRecord<O>;
+}
+
+/** Names of the run-defining settings the caller gave with a value other than the run's saved one. */
+export function resumeConflicts<O extends object>(saved: O, given: O, rule: RunOptionsRule<O>): (keyof O)[] {
+  const out: (keyof O)[] = [];
+  for (const key of Object.keys(saved) as (keyof O)[]) {
+    if (rule.mutable.includes(key) || !rule.given(key)) continue;
+    if (JSON.stringify(saved[key]) !== JSON.stringify(given[key])) out.push(key);
+  }
+  return out;
+}
+
+/** On resume: the saved options, with the settings a resume may change taken from the caller where given. */
+export function mergeForResume<O extends object>(saved: O, given: O, rule: RunOptionsRule<O>): O {
+  const merged = { ...saved };
+  for (const key of rule.mutable) if (rule.given(key)) merged[key] = given[key];
+  return merged;
+}
+
+/** The rule of a pretraining run: the model is given by `model` or `preset`. */
+export function pretrainRunRule(explicit: PretrainOptions): RunOptionsRule<ResolvedPretrainOptions> {
+  const raw = explicit as unknown as Record<string, unknown>;
+  return {
+    mutable: RESUME_MUTABLE,
+    given: (key) => (key === 'model' ? (explicit.model ?? explicit.preset) : raw[key]) !== undefined,
+  };
 }
 
 /**
- * Decides how a run starts in `outDir`: fresh (no checkpoints there), or resumed from the latest checkpoint
- * (with `resume`). Refuses to start over a folder that has checkpoints unless resuming, and refuses a resume
- * whose run-defining settings differ from run.json.
+ * Decides how a run of `kind` starts in `outDir`: fresh (no checkpoints there), or resumed from the latest
+ * checkpoint (with `resume`). Refuses to start over a folder that has checkpoints unless resuming, a resume of a
+ * run of another kind, and a resume whose run-defining settings (see `rule`) differ from run.json.
  */
-export async function planRunStart(outDir: string, explicit: PretrainOptions, given: ResolvedPretrainOptions): Promise<RunStart> {
+export async function planRunStart<O extends { steps: number }>(
+  outDir: string,
+  kind: RunKind,
+  resume: boolean,
+  given: O,
+  rule: RunOptionsRule<O>,
+): Promise<RunStart<O>> {
   const checkpoints = await listCheckpoints(path.join(outDir, CHECKPOINTS_DIR));
   const latest = checkpoints[checkpoints.length - 1];
-  if (!explicit.resume) {
+  if (!resume) {
     if (latest) {
       throw new LlmLabError(
         'bad-argument',
@@ -85,19 +128,25 @@ export async function planRunStart(outDir: string, explicit: PretrainOptions, gi
     }
     return { options: given };
   }
-  const record = await readRunRecord(outDir);
+  const record = await readRunRecord<O>(outDir);
   if (!record) {
     throw new LlmLabError('bad-checkpoint', `${path.join(outDir, RUN_FILE)} is missing, so the run cannot resume; start a new run from ${latest.dir} instead.`);
   }
-  const conflicts = resumeConflicts(record.options, given, explicit);
+  if ((record.kind ?? 'pretrain') !== kind) {
+    throw new LlmLabError(
+      'bad-argument',
+      `${outDir} holds a ${describeKind(record.kind)} run, not a ${describeKind(kind)} run; resume it with the command that started it, or choose another folder.`,
+    );
+  }
+  const conflicts = resumeConflicts(record.options, given, rule);
   if (conflicts.length > 0) {
-    const list = conflicts.map((k) => `${k} (run: ${JSON.stringify(record.options[k])}, now: ${JSON.stringify(given[k])})`).join(', ');
+    const list = conflicts.map((k) => `${String(k)} (run: ${JSON.stringify(record.options[k])}, now: ${JSON.stringify(given[k])})`).join(', ');
     throw new LlmLabError(
       'bad-argument',
       `Cannot resume ${outDir} with different settings: ${list}. Leave them out to keep the run's values, or start a new run.`,
     );
   }
-  const options = mergeForResume(record.options, explicit, given);
+  const options = mergeForResume(record.options, given, rule);
   if (latest.step > options.steps) {
     throw new LlmLabError(
       'bad-argument',
@@ -105,4 +154,12 @@ export async function planRunStart(outDir: string, explicit: PretrainOptions, gi
     );
   }
   return { options, resumeFrom: latest, record };
+}
+
+/** A run kind as words: 'pretrain' → 'pretraining', 'classify' → 'classification fine-tuning'. */
+function describeKind(kind: RunKind | undefined): string {
+  if (kind === undefined || kind === 'pretrain') return 'pretraining';
+  if (kind === 'classify') return 'classification fine-tuning';
+  if (kind === 'instruct') return 'instruction fine-tuning';
+  return `'${kind}'`;
 }
