@@ -169,6 +169,19 @@ export async function listRuns(runsFolder: string): Promise<RunSummary[]> {
   return runs.sort((a, b) => b.modifiedMs - a.modifiedMs);
 }
 
+/**
+ * What a run made, in words, for the model pickers: "classifier (last-block) from gpt2", "instruction-tuned,
+ * LoRA adapter on gpt2"; undefined for pretraining. `base` shows a base folder (e.g. relative to the workspace).
+ */
+export function describeRun(record: RunRecord | undefined, base: (dir: string) => string = (d) => d): string | undefined {
+  const job = record?.job;
+  if (!job || !isFinetuneJob(job)) return undefined;
+  const kind = job.task === 'classify' ? 'classifier' : 'instruction-tuned';
+  const from = job.modelDir ? base(job.modelDir) : `fresh ${job.preset} weights`;
+  if (job.lora) return `${kind}, LoRA adapter (rank ${job.lora.rank}) on ${from}`;
+  return `${kind}${job.task === 'classify' ? ` (${job.trainable ?? 'last-block'})` : ''} from ${from}`;
+}
+
 /** `dir` shown relative to the workspace when inside it. */
 export function displayPath(dir: string, workspaceRoot: string | undefined): string {
   if (!workspaceRoot) return dir;

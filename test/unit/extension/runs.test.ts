@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LlmLabError } from '../../../src/core/errors';
 import type { TrainJob } from '../../../src/protocol/worker';
-import { checkJobFiles, displayPath, ensureRunsFolder, jobFiles, latestModel, listRuns, newRunName, readRunRecord, resolveRunsFolder, writeRunRecord } from '../../../src/extension/runs';
+import { checkJobFiles, describeRun, displayPath, ensureRunsFolder, jobFiles, latestModel, listRuns, newRunName, readRunRecord, resolveRunsFolder, writeRunRecord } from '../../../src/extension/runs';
 
 const job: TrainJob = { runDir: '', files: ['/a.txt'], preset: 'tiny', steps: 5, batchSize: 2, learningRate: 1e-3, evalEvery: 1, checkpointEvery: 1, seed: 1, maxFileBytes: 100, resume: false };
 
@@ -118,6 +118,18 @@ describe('runs folder', () => {
     await assert.rejects(readRunRecord(dir), (e: unknown) => e instanceof LlmLabError && e.code === 'bad-checkpoint' && /job\.epochs: expected a number/.test(e.message));
     writeFileSync(join(dir, 'job.json'), JSON.stringify({ version: 1, name: 'cls', createdAt: 'now', job: { ...ft, task: 'summarise' } }));
     await assert.rejects(readRunRecord(dir), (e: unknown) => e instanceof LlmLabError && /job\.task: unknown kind/.test(e.message));
+  });
+
+  it('describes a fine-tuning run for the model pickers: its task, what trained, and a LoRA adapter’s base', () => {
+    const rec = (job: object) => ({ version: 1 as const, name: 'r', createdAt: 'now', job: job as never });
+    const base = { runDir: '/r', dataFile: '/d', resume: false };
+    assert.equal(describeRun(rec(job)), undefined);
+    assert.equal(describeRun(rec({ ...base, task: 'classify', preset: 'tiny' })), 'classifier (last-block) from fresh tiny weights');
+    assert.equal(describeRun(rec({ ...base, task: 'classify', modelDir: '/m/gpt2', trainable: 'all' })), 'classifier (all) from /m/gpt2');
+    assert.equal(
+      describeRun(rec({ ...base, task: 'instruct', modelDir: '/w/.llm-lab/runs/tiny-1', lora: { rank: 8 } }), (d) => d.replace('/w/', '')),
+      'instruction-tuned, LoRA adapter (rank 8) on .llm-lab/runs/tiny-1',
+    );
   });
 
   it('takes the highest step as the latest model of a run, not the newest file, and lists runs with it', async () => {
