@@ -7,12 +7,12 @@
 import { promises as fs } from 'node:fs';
 import type { Dirent } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { ADAPTER_WEIGHTS_FILE, findCheckpoint, isAdapterFolder, isRunnableModel, WEIGHTS_FILE } from '../core/checkpoint/layout';
+import { ADAPTER_WEIGHTS_FILE, findCheckpoint, isAdapterFolder, isRunnableModel, JOB_FILE, WEIGHTS_FILE } from '../core/checkpoint/layout';
 import { LlmLabError } from '../core/errors';
 import type { TrainJob } from '../protocol/worker';
 
-/** The extension's record of the job (core's own run.json sits beside it). */
-export const JOB_FILE = 'job.json';
+/** The extension's record of the job (core's own run.json sits beside it); the name is core's (layout). */
+export { JOB_FILE };
 const GITIGNORE_TEXT = '# Written by LLM Lab: training runs and checkpoints stay out of version control.\n*\n';
 
 /** Where runs go when llmLab.runsFolder is left empty (package.json's default for it is the same). */
@@ -46,7 +46,10 @@ export async function ensureRunsFolder(runsFolder: string): Promise<void> {
   }
 }
 
-/** A fresh run name like `tiny-20261122-221530`, unique in the folder. */
+/**
+ * A fresh run name like `tiny-20261122-221530`, unique in the folder, reserved by creating its folder (an atomic
+ * step): two windows starting a run in the same second never share a run folder.
+ */
 export async function newRunName(runsFolder: string, preset: string, now = new Date()): Promise<string> {
   const p = (n: number) => String(n).padStart(2, '0');
   const stamp = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
@@ -54,9 +57,10 @@ export async function newRunName(runsFolder: string, preset: string, now = new D
   for (let i = 0; ; i++) {
     const name = i === 0 ? base : `${base}-${i + 1}`;
     try {
-      await fs.access(join(runsFolder, name));
-    } catch {
+      await fs.mkdir(join(runsFolder, name));
       return name;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
   }
 }
@@ -119,7 +123,8 @@ export async function checkJobFiles(record: RunRecord, runDir: string, workspace
 
 /** The model a run folder would load: its latest step checkpoint (core decides), if it saved one. */
 export async function latestModel(runDir: string): Promise<string | undefined> {
-  const dir = (await isAdapterFolder(runDir)) ? runDir : await findCheckpoint(runDir);
+  // A folder that is a model and a run at once (core refuses to guess) has no model to offer.
+  const dir = (await isAdapterFolder(runDir)) ? runDir : await findCheckpoint(runDir).catch(() => undefined);
   return dir && (await isRunnableModel(dir)) ? dir : undefined;
 }
 

@@ -1,7 +1,7 @@
 // The runs folder: its own .gitignore, unique run names, atomic run records, finding checkpoints, and a
 // clear error when it cannot be written.
 import * as assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, symlinkSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, symlinkSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LlmLabError } from '../../../src/core/errors';
@@ -89,9 +89,15 @@ describe('runs folder', () => {
     const when = new Date(2026, 10, 22, 9, 5, 7);
     const a = await newRunName(root, 'tiny', when);
     assert.equal(a, 'tiny-20261122-090507');
-    mkdirSync(join(root, a));
+    assert.ok(statSync(join(root, a)).isDirectory(), 'the name is reserved by its folder');
     assert.equal(await newRunName(root, 'tiny', when), 'tiny-20261122-090507-2');
     assert.equal(await newRunName(root, 'a/b', when), 'a_b-20261122-090507');
+  });
+
+  it('gives two runs started at the same moment different folders', async () => {
+    const when = new Date(2026, 10, 22, 9, 5, 8);
+    const names = await Promise.all([1, 2, 3, 4].map(() => newRunName(root, 'tiny', when)));
+    assert.equal(new Set(names).size, 4, `names: ${names.join(', ')}`);
   });
 
   it('writes and reads the run record, and refuses a damaged one', async () => {
