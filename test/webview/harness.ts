@@ -203,3 +203,42 @@ export async function openPanel(browser: Browser, origin: string, opts: { state?
     },
   };
 }
+
+/**
+ * Starts the panel's server and one Chromium for the enclosing mocha suite (closed after it); `open` gives a fresh
+ * panel page with the options of openPanel.
+ */
+export function usePanelBrowser(): { open(opts?: Parameters<typeof openPanel>[2]): Promise<PanelPage> } {
+  let server: Server | undefined;
+  let origin = '';
+  let browser: Browser | undefined;
+  before(async () => {
+    ({ server, origin } = await startServer());
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+    server?.close();
+  });
+  return {
+    open: (opts) => {
+      if (!browser) throw new Error('usePanelBrowser: the suite has not started Chromium');
+      return openPanel(browser, origin, opts);
+    },
+  };
+}
+
+/**
+ * Asks for the attention maps of `text` from the Attention tab and answers with `maps`, as the host would; resolves
+ * with the panel's request once the big heatmap is drawn.
+ */
+export async function showAttention(p: PanelPage, text: string, maps: { tokens: unknown; weights: unknown }): Promise<{ type: string; body: Record<string, unknown> }> {
+  await p.page.click('[data-tab=attention]');
+  await p.page.locator('#attn-text textarea').fill(text);
+  await p.page.click('#attn-show');
+  const req = (await p.sent()).find((m) => m.type === 'attention/request');
+  if (!req) throw new Error('the panel did not ask the host for attention maps');
+  await p.post({ type: 'attention/didCompute', body: { requestId: req.body.requestId, ...maps } });
+  await p.page.waitForFunction(() => (globalThis as unknown as PageWindow).document.querySelector('#attn-big')?.dataset.cell);
+  return req;
+}

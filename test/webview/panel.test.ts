@@ -3,10 +3,8 @@
 // streams tokens, invalid messages are refused, and the state comes back after a reload. Screenshots go
 // to test-results/.
 import * as assert from 'node:assert/strict';
-import type { Server } from 'node:http';
-import type { Browser } from 'playwright-core';
 import type { PageWindow, PanelPage } from './harness';
-import { DARK, launch, openPanel, startServer } from './harness';
+import { DARK, showAttention, usePanelBrowser } from './harness';
 import { T, hex, near, ramp, tokens, weights } from './fixtures';
 
 const step = (runId: string, n: number) => ({
@@ -27,21 +25,10 @@ async function points(p: PanelPage, chart: string, expected: Record<string, numb
 
 describe('lab panel in Chromium', function () {
   this.timeout(60_000);
-  let server: Server;
-  let origin: string;
-  let browser: Browser;
-
-  before(async () => {
-    ({ server, origin } = await startServer());
-    browser = await launch();
-  });
-  after(async () => {
-    await browser?.close();
-    server?.close();
-  });
+  const panel = usePanelBrowser();
 
   it('loads under the strict CSP, says ready, and breaks no CSP rule', async () => {
-    const p = await openPanel(browser, origin);
+    const p = await panel.open();
     const sent = await p.sent();
     assert.equal(sent[0].type, 'ready');
     await p.page.waitForSelector('#train-start');
@@ -50,7 +37,7 @@ describe('lab panel in Chromium', function () {
   });
 
   it('draws live curves with one point per step and eval, overlays runs, and ignores repeats', async () => {
-    const p = await openPanel(browser, origin);
+    const p = await panel.open();
     const run1 = [];
     for (let n = 1; n <= 1500; n++) run1.push(step('run-1', n));
     for (let n = 100; n <= 1500; n += 100) run1.push(evalAt('run-1', n));
@@ -83,7 +70,7 @@ describe('lab panel in Chromium', function () {
   });
 
   it('sends start/stop/resume and enables the buttons that fit the run state', async () => {
-    const p = await openPanel(browser, origin);
+    const p = await panel.open();
     await p.page.click('#train-start');
     await p.post({ type: 'train/didChangeState', body: { runId: 'run-1', state: 'running' } });
     assert.equal(await p.page.getAttribute('#train-start', 'disabled'), '');
@@ -97,7 +84,7 @@ describe('lab panel in Chromium', function () {
   });
 
   it('draws heatmap cells in the colours of the weights sent, masks the future, and tells the pair on hover', async () => {
-    const p = await openPanel(browser, origin);
+    const p = await panel.open();
     await p.page.click('[data-tab=attention]');
     await p.page.locator('#attn-text textarea').fill('The cat sat');
     await p.page.click('#attn-show');
@@ -143,7 +130,7 @@ describe('lab panel in Chromium', function () {
   });
 
   it('fills the attention text from the editor selection', async () => {
-    const p = await openPanel(browser, origin);
+    const p = await panel.open();
     await p.page.click('[data-tab=attention]');
     await p.page.click('#attn-selection');
     assert.ok((await p.sent()).some((m) => m.type === 'editor/requestSelection'));
@@ -155,7 +142,7 @@ describe('lab panel in Chromium', function () {
   });
 
   it('streams playground tokens, shows their candidates, stops, copies and inserts', async () => {
-    const p = await openPanel(browser, origin);
+    const p = await panel.open();
     await p.page.click('[data-tab=playground]');
     await p.page.locator('#gen-prompt textarea').fill('Every effort moves');
     await p.page.locator('#gen-temperature input').fill('0.5');
@@ -190,7 +177,7 @@ describe('lab panel in Chromium', function () {
   });
 
   it('refuses to generate with a setting that cannot work and says which', async () => {
-    const p = await openPanel(browser, origin);
+    const p = await panel.open();
     await p.page.click('[data-tab=playground]');
     await p.page.locator('#gen-topP input').fill('2');
     await p.page.click('#gen-start');
@@ -200,7 +187,7 @@ describe('lab panel in Chromium', function () {
   });
 
   it('rejects invalid host messages, reports them and changes nothing', async () => {
-    const p = await openPanel(browser, origin);
+    const p = await panel.open();
     await p.post(step('run-1', 1));
     const bad = [
       { type: 'train/didReportStep', body: { ...step('run-1', 2).body, loss: 'NaN' } },
@@ -221,7 +208,7 @@ describe('lab panel in Chromium', function () {
   });
 
   it('shows model info and training-data windows', async () => {
-    const p = await openPanel(browser, origin);
+    const p = await panel.open();
     const info = {
       name: 'tiny',
       config: { vocabSize: 50257, contextLength: 64, embDim: 64, nHeads: 2, nLayers: 2, dropRate: 0, qkvBias: true, tiedHead: true },
@@ -254,13 +241,9 @@ describe('lab panel in Chromium', function () {
   });
 
   it('restores curves, attention, playground and the open tab from the saved state after a reload', async () => {
-    const p = await openPanel(browser, origin);
+    const p = await panel.open();
     await p.postAll([step('run-1', 1), step('run-1', 2), step('run-1', 3), evalAt('run-1', 3)]);
-    await p.page.click('[data-tab=attention]');
-    await p.page.locator('#attn-text textarea').fill('The cat sat');
-    await p.page.click('#attn-show');
-    const req = (await p.sent()).find((m) => m.type === 'attention/request');
-    await p.post({ type: 'attention/didCompute', body: { requestId: req?.body.requestId, tokens, weights } });
+    await showAttention(p, 'The cat sat', { tokens, weights });
     await p.page.click('#attn-small-0-1');
     await p.page.click('[data-tab=playground]');
     await p.page.locator('#gen-prompt textarea').fill('Once upon');
@@ -270,7 +253,7 @@ describe('lab panel in Chromium', function () {
     const saved = await p.state();
     await p.page.close();
 
-    const q = await openPanel(browser, origin, { state: saved });
+    const q = await panel.open({ state: saved });
     assert.equal(await q.page.getAttribute('#tabs', 'selected-index'), '2');
     assert.equal(await q.page.locator('#gen-prompt textarea').inputValue(), 'Once upon');
     assert.equal(await q.page.locator('#gen-seed input').inputValue(), '7');

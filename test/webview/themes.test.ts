@@ -1,36 +1,17 @@
 // The lab panel in Chromium under other themes: heatmap colours follow the light and high-contrast
 // themes, and the panel redraws when the editor switches theme while it is open.
-import type { Server } from 'node:http';
-import type { Browser } from 'playwright-core';
 import { T, hex, near, ramp, tokens, weights } from './fixtures';
-import type { PageWindow } from './harness';
-import { DARK, launch, openPanel, startServer } from './harness';
+import { DARK, showAttention, usePanelBrowser } from './harness';
 
 describe('lab panel themes in Chromium', function () {
   this.timeout(60_000);
-  let server: Server;
-  let origin: string;
-  let browser: Browser;
-
-  before(async () => {
-    ({ server, origin } = await startServer());
-    browser = await launch();
-  });
-  after(async () => {
-    await browser?.close();
-    server?.close();
-  });
+  const panel = usePanelBrowser();
 
   it('draws with the light and high-contrast theme colours', async () => {
     const light = { ...DARK, '--vscode-editor-background': '#ffffff', '--vscode-foreground': '#3b3b3b', '--vscode-charts-orange': '#d18616' };
     for (const [name, theme, cls] of [['light', light, 'vscode-light'], ['high-contrast', { ...DARK, '--vscode-editor-background': '#000000', '--vscode-charts-orange': '#ffa500' }, 'vscode-high-contrast']] as const) {
-      const p = await openPanel(browser, origin, { theme, bodyClass: cls });
-      await p.page.click('[data-tab=attention]');
-      await p.page.locator('#attn-text textarea').fill('x');
-      await p.page.click('#attn-show');
-      const req = (await p.sent()).find((m) => m.type === 'attention/request');
-      await p.post({ type: 'attention/didCompute', body: { requestId: req?.body.requestId, tokens, weights } });
-      await p.page.waitForFunction(() => (globalThis as unknown as PageWindow).document.querySelector('#attn-big')?.dataset.cell);
+      const p = await panel.open({ theme, bodyClass: cls });
+      await showAttention(p, 'x', { tokens, weights });
       const cell = Number(await p.page.getAttribute('#attn-big', 'data-cell'));
       const o = Number(await p.page.getAttribute('#attn-big', 'data-origin'));
       const expected = ramp(hex(theme['--vscode-editor-background']), hex(theme['--vscode-charts-orange']), weights[0][0][0]);
@@ -41,12 +22,8 @@ describe('lab panel themes in Chromium', function () {
   });
 
   it('redraws in the new colours when the editor switches theme', async () => {
-    const p = await openPanel(browser, origin);
-    await p.page.click('[data-tab=attention]');
-    await p.page.locator('#attn-text textarea').fill('x');
-    await p.page.click('#attn-show');
-    const req = (await p.sent()).find((m) => m.type === 'attention/request');
-    await p.post({ type: 'attention/didCompute', body: { requestId: req?.body.requestId, tokens, weights } });
+    const p = await panel.open();
+    await showAttention(p, 'x', { tokens, weights });
     const cell = Number(await p.page.getAttribute('#attn-big', 'data-cell'));
     const o = Number(await p.page.getAttribute('#attn-big', 'data-origin'));
     const w = weights[0][0][2 * T + 1];

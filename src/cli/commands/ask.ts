@@ -2,12 +2,11 @@
 // style the model was fine-tuned with; the response streams until <|endoftext|>.
 import { choice, int, num, required, str } from '../args';
 import type { Command } from '../command';
-import { CancelledError } from '../../core/errors';
 import { ask, DEFAULT_RESPONSE_TOKENS, PROMPT_STYLES, promptStyleOf } from '../../core/instruct';
 import { printJson, println } from '../io';
 import { duration } from '../format';
 import { openModel } from './modelFolder';
-import { BACKEND_OPTION, startEngine } from './shared';
+import { BACKEND_OPTION, drainStream, startEngine } from './shared';
 
 export const askCommand: Command = {
   name: 'ask',
@@ -45,20 +44,16 @@ export const askCommand: Command = {
     const style = flagStyle ?? promptStyleOf(meta.promptStyle, `The model's recorded prompt style`);
     let text = '';
     let tokens = 0;
-    let cancelled = false;
     const started = Date.now();
-    try {
-      for await (const t of ask(model, tokenizer, style, { instruction, input }, { maxNewTokens, temperature, topK, seed, signal: io.signal })) {
+    const { cancelled } = await drainStream(
+      ask(model, tokenizer, style, { instruction, input }, { maxNewTokens, temperature, topK, seed, signal: io.signal }),
+      (t) => {
         text += t.text;
         tokens++;
         if (!json) io.stdout.write(t.text);
-      }
-    } catch (e) {
-      if (!(e instanceof CancelledError)) throw e;
-      cancelled = true;
-    } finally {
-      model.dispose();
-    }
+      },
+      model,
+    );
     if (json) printJson(io, { instruction, input, promptStyle: style, response: text.trim(), tokens, ...(cancelled ? { cancelled } : {}) });
     else {
       println(io.stdout);

@@ -1,13 +1,13 @@
 // `llm-lab generate`: continues a prompt with a trained model, streaming the text as it is made.
 import { bool, int, num, required, str } from '../args';
 import type { Command } from '../command';
-import { CancelledError, LlmLabError } from '../../core/errors';
+import { LlmLabError } from '../../core/errors';
 import type { Candidate } from '../../core/generate';
 import { generate } from '../../core/generate';
 import { printJson, println } from '../io';
 import { duration } from '../format';
 import { openModel } from './modelFolder';
-import { BACKEND_OPTION, startEngine } from './shared';
+import { BACKEND_OPTION, drainStream, startEngine } from './shared';
 
 export const generateCommand: Command = {
   name: 'generate',
@@ -50,31 +50,27 @@ export const generateCommand: Command = {
     const candidates: Candidate[][] = [];
     let text = '';
     const started = Date.now();
-    let cancelled = false;
-    try {
-      if (!json && !bool(values, 'no-echo')) io.stdout.write(prompt);
-      const stream = generate(model, tokenizer, prompt, {
-        maxNewTokens,
-        temperature,
-        topK,
-        topP,
-        seed,
-        stopAtEot: !bool(values, 'no-stop'),
-        topCandidates,
-        signal: io.signal,
-      });
-      for await (const t of stream) {
+    if (!json && !bool(values, 'no-echo')) io.stdout.write(prompt);
+    const stream = generate(model, tokenizer, prompt, {
+      maxNewTokens,
+      temperature,
+      topK,
+      topP,
+      seed,
+      stopAtEot: !bool(values, 'no-stop'),
+      topCandidates,
+      signal: io.signal,
+    });
+    const { cancelled } = await drainStream(
+      stream,
+      (t) => {
         ids.push(t.id);
         text += t.text;
         if (t.candidates) candidates.push(t.candidates);
         if (!json) io.stdout.write(t.text);
-      }
-    } catch (e) {
-      if (!(e instanceof CancelledError)) throw e;
-      cancelled = true;
-    } finally {
-      model.dispose();
-    }
+      },
+      model,
+    );
     const ms = Date.now() - started;
     if (json) {
       printJson(io, { prompt, text, tokens: ids, seed, ...(topCandidates > 0 ? { candidates } : {}), ...(cancelled ? { cancelled } : {}) });

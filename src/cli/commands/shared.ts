@@ -7,7 +7,7 @@ import { choice, num } from '../args';
 import { DEFAULT_MAX_FILE_BYTES, readTextDocument } from '../../core/data';
 import type { BackendChoice, EngineInfo } from '../../core/engine';
 import { BACKEND_CHOICES, describeEngine, initEngine } from '../../core/engine';
-import { LlmLabError } from '../../core/errors';
+import { CancelledError, LlmLabError } from '../../core/errors';
 import type { CliIo } from '../io';
 
 export const BACKEND_OPTION: OptionSpecs = {
@@ -58,4 +58,20 @@ export async function readTextFile(io: CliIo, file: string, what: string, maxByt
   const r = await readTextDocument(abs, maxBytes, MAX_FILE_HINT);
   if (typeof r === 'string') throw new LlmLabError('bad-data', `${what} ${abs} cannot be used: ${r}.`);
   return r.text;
+}
+
+/**
+ * Runs a token stream to its end, handing each token to `onToken`, and frees the model afterwards. A cancel
+ * (Ctrl-C) ends the stream early; the answer says whether it did, so the command can report what it has.
+ */
+export async function drainStream<T>(stream: AsyncIterable<T>, onToken: (t: T) => void, model: { dispose(): void }): Promise<{ cancelled: boolean }> {
+  try {
+    for await (const t of stream) onToken(t);
+    return { cancelled: false };
+  } catch (e) {
+    if (!(e instanceof CancelledError)) throw e;
+    return { cancelled: true };
+  } finally {
+    model.dispose();
+  }
 }
