@@ -25,6 +25,19 @@ export function resolveRunsFolder(workspaceRoot: string, setting: string): strin
 }
 
 /**
+ * Where runs are saved, said plainly for a confirmation or the output channel: the path inside the workspace, or,
+ * for an llmLab.runsFolder outside it, that they go outside the workspace, to which absolute folder, and which
+ * setting put them there (so nobody looks for them in the workspace or expects its .gitignore to cover them).
+ */
+export function describeRunsFolder(runsFolder: string, workspaceRoot: string): { inside: boolean; text: string } {
+  const rel = relative(resolve(workspaceRoot), resolve(runsFolder));
+  const inside = !rel.startsWith('..') && !isAbsolute(rel);
+  return inside
+    ? { inside, text: `The run is saved in the workspace, under ${rel || '.'}.` }
+    : { inside, text: `The run is saved OUTSIDE the workspace, in ${resolve(runsFolder)} (the llmLab.runsFolder setting); LLM Lab writes only inside that folder.` };
+}
+
+/**
  * Creates the runs folder, and its .gitignore when the folder is LLM Lab's own: made now, or empty. A folder
  * that holds anything else (the workspace root, a source folder) keeps its files visible to git. Fails with a
  * clear message when the folder cannot be written.

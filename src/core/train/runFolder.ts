@@ -155,6 +155,23 @@ export async function planRunStart<O extends { steps: number }>(
   }
 }
 
+/**
+ * What planRunStart would decide, without locking the folder: for a summary shown before a run is started (the
+ * settings a resume would keep). Only reads.
+ */
+export async function previewRunStart<O extends { steps: number }>(
+  outDir: string,
+  kind: RunKind,
+  resume: boolean,
+  given: O,
+  rule: RunOptionsRule<O>,
+): Promise<Omit<RunStart<O>, 'lock'>> {
+  if (resume && (await describeFolder(outDir)).kind === 'missing') {
+    throw new LlmLabError('not-found', `There is no run to resume at ${outDir}; check the path, or leave out --resume to start a new run there.`);
+  }
+  return planLocked(outDir, kind, resume, given, rule);
+}
+
 /** planRunStart's decision, made while holding the folder's lock. */
 async function planLocked<O extends { steps: number }>(outDir: string, kind: RunKind, resume: boolean, given: O, rule: RunOptionsRule<O>): Promise<Omit<RunStart<O>, 'lock'>> {
   const info = await describeFolder(outDir);

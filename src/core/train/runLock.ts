@@ -5,7 +5,7 @@
 // taken over: on the same host, the pid no longer runs, or it now belongs to another process (its start time
 // differs: the pid was reused). A lock from another host cannot be checked and is left for the user to remove.
 // The lock is released when the run ends (completed, cancelled, failed) and, as a last resort, on process exit.
-import { readFileSync, unlinkSync } from 'node:fs';
+import { readFileSync, rmdirSync, unlinkSync } from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -63,15 +63,16 @@ export function holderAlive(h: LockHolder): boolean {
   return h.processStart === undefined || now === undefined || now === h.processStart;
 }
 
-/** Locks held by this process, removed on exit if a run could not release them (a forced exit). */
-const held = new Map<string, string>();
+/** Locks held by this process (file → token and whether taking it created the folder), removed on exit if a run could not release them. */
+const held = new Map<string, { token: string; createdDir: boolean }>();
 let exitHook = false;
 
-function removeIfOurs(file: string, token: string): void {
+function removeIfOurs(file: string, token: string, createdDir: boolean): void {
   try {
     if ((JSON.parse(readFileSync(file, 'utf8')) as LockHolder).token === token) unlinkSync(file);
+    if (createdDir) rmdirSync(path.dirname(file)); // only when empty: a run that never started leaves nothing
   } catch {
-    // gone already, or not ours any more
+    // gone already, not ours any more, or the folder holds the run
   }
 }
 
@@ -111,7 +112,7 @@ export async function lockRunFolder(dir: string): Promise<RunLock> {
   const file = path.join(dir, LOCK_FILE);
   const token = `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
   const me: LockHolder = { pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString(), processStart: processStartTime(process.pid), token };
-  await fsp.mkdir(dir, { recursive: true });
+  const createdDir = (await fsp.mkdir(dir, { recursive: true })) !== undefined;
   for (let attempt = 0; attempt < 20; attempt++) {
     try {
       const handle = await fsp.open(file, 'wx');
@@ -121,11 +122,11 @@ export async function lockRunFolder(dir: string): Promise<RunLock> {
       } finally {
         await handle.close();
       }
-      held.set(file, token);
+      held.set(file, { token, createdDir });
       if (!exitHook) {
         exitHook = true;
         process.on('exit', () => {
-          for (const [f, t] of held) removeIfOurs(f, t);
+          for (const [f, h] of held) removeIfOurs(f, h.token, h.createdDir);
         });
       }
       return { dir, file, release: () => release(file, token) };
@@ -151,8 +152,9 @@ export async function lockRunFolder(dir: string): Promise<RunLock> {
       throw e;
     }
     const holder = parseHolder(text);
-    if (holder && holder.token !== held.get(file) && holderAlive(holder)) throw busy(dir, holder);
-    if (holder && holder.token === held.get(file)) throw busy(dir, holder); // this process trains there already
+    const mine = held.get(file)?.token;
+    if (holder && holder.token !== mine && holderAlive(holder)) throw busy(dir, holder);
+    if (holder && holder.token === mine) throw busy(dir, holder); // this process trains there already
     if (!holder && ageMs < UNREADABLE_STALE_MS) {
       await new Promise((r) => setTimeout(r, 200)); // being written just now
       continue;
@@ -176,19 +178,22 @@ export async function lockRunFolder(dir: string): Promise<RunLock> {
 /** The lock of `dir` when this process holds it (taken by planRunStart for the run about to train). */
 export function heldLock(dir: string): RunLock | undefined {
   const file = path.join(dir, LOCK_FILE);
-  const token = held.get(file);
+  const token = held.get(file)?.token;
   return token === undefined ? undefined : { dir, file, release: () => release(file, token) };
 }
 
+/** Removes the lock if it is still this one; a folder that taking it created goes too when nothing else came in. */
 async function release(file: string, token: string): Promise<void> {
-  if (held.get(file) !== token) return;
+  const h = held.get(file);
+  if (h?.token !== token) return;
   held.delete(file);
   try {
-    const h = parseHolder(await fsp.readFile(file, 'utf8'));
-    if (h?.token === token) await fsp.rm(file, { force: true });
+    const holder = parseHolder(await fsp.readFile(file, 'utf8'));
+    if (holder?.token === token) await fsp.rm(file, { force: true });
   } catch {
     // already gone
   }
+  if (h.createdDir) await fsp.rmdir(path.dirname(file)).catch(() => undefined); // fails, as it should, unless empty
 }
 
 /** The holder of `dir`'s lock when a live process holds it (for a status display); undefined when free or stale. */

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LlmLabError } from '../../../src/core/errors';
 import type { TrainJob } from '../../../src/protocol/worker';
-import { checkJobFiles, displayPath, ensureRunsFolder, latestModel, listRuns, newRunName, readRunRecord, resolveRunsFolder, writeRunRecord } from '../../../src/extension/runs';
+import { checkJobFiles, describeRunsFolder, displayPath, ensureRunsFolder, latestModel, listRuns, newRunName, readRunRecord, resolveRunsFolder, writeRunRecord } from '../../../src/extension/runs';
 
 const job: TrainJob = { runDir: '', files: ['/a.txt'], preset: 'tiny', steps: 5, batchSize: 2, learningRate: 1e-3, evalEvery: 1, checkpointEvery: 1, seed: 1, maxFileBytes: 100, resume: false };
 
@@ -83,6 +83,16 @@ describe('runs folder', () => {
     mkdirSync(join(root, 'ro'));
     chmodSync(join(root, 'ro'), 0o500);
     await assert.rejects(ensureRunsFolder(join(root, 'ro', 'runs')), (e: unknown) => e instanceof LlmLabError && e.code === 'io');
+  });
+
+  it('says plainly where runs go, above all when llmLab.runsFolder points outside the workspace', () => {
+    const ws = join(root, 'ws');
+    assert.deepEqual(describeRunsFolder(resolveRunsFolder(ws, ''), ws), { inside: true, text: `The run is saved in the workspace, under ${join('.llm-lab', 'runs')}.` });
+    const outside = resolveRunsFolder(ws, '../elsewhere/runs');
+    const d = describeRunsFolder(outside, ws);
+    assert.equal(d.inside, false);
+    assert.equal(d.text, `The run is saved OUTSIDE the workspace, in ${join(root, 'elsewhere', 'runs')} (the llmLab.runsFolder setting); LLM Lab writes only inside that folder.`);
+    assert.equal(describeRunsFolder(join(root, 'wsx', 'runs'), ws).inside, false, 'a sibling folder whose name starts like the workspace is outside');
   });
 
   it('names runs by preset and time, never reusing a name', async () => {
