@@ -44,7 +44,12 @@ const restored = saved.version === 1 ? saved : {};
 const changed = () => host.saveState(snapshot);
 
 const runs = new Runs();
-runs.restore(restored.runs);
+runs.restore(restored.runs, (t) => {
+  const p = parseToPanel({ type: 'train/didReportTest', body: { ...(t as object), runId: 'saved' } });
+  if (!p.ok || p.value.type !== 'train/didReportTest') return undefined;
+  const { runId: _runId, ...result } = p.value.body;
+  return result;
+});
 const training = new TrainingView(
   runs,
   {
@@ -143,9 +148,13 @@ function handle(m: ToPanelMessage): void {
     case 'train/didReportEval':
       runs.addEval(m.body);
       break;
+    case 'train/didReportTest':
+      runs.setTest(m.body);
+      break;
     case 'train/didReplay':
       for (const s of m.body.steps) runs.mergeStep(s);
       for (const e of m.body.evals) runs.mergeEval(e);
+      for (const t of m.body.tests ?? []) runs.setTest(t);
       break;
     case 'train/didChangeState':
       notice.hidden = true;
@@ -153,6 +162,9 @@ function handle(m: ToPanelMessage): void {
       return;
     case 'attention/didCompute':
       if (m.body.requestId === attentionRequest) attention.show(m.body);
+      return;
+    case 'generate/didStart':
+      playground.started(m.body.requestId, m.body.prompt);
       return;
     case 'generate/didStreamToken':
       playground.addToken(m.body.requestId, m.body);
@@ -162,6 +174,7 @@ function handle(m: ToPanelMessage): void {
       return;
     case 'model/didChange':
       model.show(m.body.info);
+      playground.setModelStyle(m.body.info?.promptStyle);
       return;
     case 'data/didPreview':
       if (m.body.requestId === dataRequest) data.show(m.body);

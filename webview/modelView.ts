@@ -1,5 +1,6 @@
 // The Model tab: the loaded model's configuration, parameter count, memory needs, compute backend,
-// checkpoint folder and tokenizer.
+// checkpoint folder and tokenizer; for a fine-tuned model also its task, a classifier's classes, what its
+// fine-tuning trained, an instruction model's prompt style and a LoRA adapter's base.
 import type { ModelInfo } from '../src/protocol/panel';
 import { button, clear, el, fmt } from './dom';
 
@@ -12,6 +13,11 @@ function bytes(n: number): string {
     i++;
   }
   return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
+}
+
+function pct(part: number, whole: number): string {
+  const p = whole > 0 ? (100 * part) / whole : 0;
+  return `${p < 1 ? p.toFixed(2) : p.toFixed(1)}%`;
 }
 
 export class ModelView {
@@ -34,6 +40,11 @@ export class ModelView {
     const c = info.config;
     const rows: Array<[string, string]> = [
       ['Name', info.name],
+      ...(info.task ? [['Task', info.task] as [string, string]] : []),
+      ...(info.classes ? [['Classes', `${info.classes.length}: ${info.classes.join(', ')}`] as [string, string]] : []),
+      ...(info.trained ? [['Trained', `${info.trained.what} (${fmt(info.trained.parameters)} of ${fmt(info.trained.of)} parameters, ${pct(info.trained.parameters, info.trained.of)})`] as [string, string]] : []),
+      ...(info.promptStyle ? [['Prompt style', info.promptStyle] as [string, string]] : []),
+      ...(info.adapterBase ? [['LoRA base model', info.adapterBase] as [string, string]] : []),
       ['Parameters', fmt(info.parameters)],
       ['Layers', String(c.nLayers)],
       ['Heads', String(c.nHeads)],
@@ -52,7 +63,7 @@ export class ModelView {
     ];
     this.table.append(el('caption', {}, 'Model'));
     const body = el('tbody');
-    for (const [k, v] of rows) body.append(el('tr', {}, el('th', { scope: 'row' }, k), el('td', {}, v)));
+    for (const [k, v] of rows) body.append(el('tr', { 'data-key': k.toLowerCase().replace(/\W+/g, '-') }, el('th', { scope: 'row' }, k), el('td', {}, v)));
     this.table.append(body);
   }
 }

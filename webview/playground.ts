@@ -1,6 +1,9 @@
 // The Playground tab: a prompt and the sampling settings (temperature, top-k, top-p, max new tokens,
 // seed); generated tokens stream in one by one, each a focusable chip that shows the model's top
-// candidates for that position with their probabilities; stop, copy and insert into the editor.
+// candidates for that position with their probabilities; stop, copy and insert into the editor. With a
+// prompt style (alpaca, phi3; the selected model's own by default) the prompt is an instruction, with an
+// optional input, that the host formats as the model was fine-tuned; the formatted text is shown.
+import { PROMPT_STYLES } from '../src/protocol/model';
 import type { Candidate, GenerateRequest } from '../src/protocol/panel';
 import { button, clear, el, field, setDisabled, setValue, valueOf } from './dom';
 
@@ -10,8 +13,13 @@ export interface GeneratedToken {
   candidates?: Candidate[];
 }
 
+type Style = (typeof PROMPT_STYLES)[number];
+
 export interface PlaygroundSaved {
   prompt: string;
+  /** '' for plain text, else a prompt style. */
+  style?: string;
+  input?: string;
   settings: Record<string, string>;
   tokens: GeneratedToken[];
 }
@@ -36,6 +44,17 @@ const SETTINGS: Array<[id: string, label: string, value: string]> = [
 export class PlaygroundView {
   readonly root: HTMLElement;
   private readonly prompt = el('vscode-textarea', { id: 'gen-prompt', rows: 4, resize: 'vertical', 'aria-label': 'Prompt' });
+  private readonly promptLabel = el('vscode-label', { for: 'gen-prompt' }, 'Prompt');
+  private readonly style = el<HTMLSelectElement>(
+    'select',
+    { id: 'gen-style', class: 'select', 'aria-label': 'Prompt style' },
+    el('option', { value: '' }, 'Plain text (continue the prompt)'),
+    ...PROMPT_STYLES.map((s) => el('option', { value: s }, `${s} instruction`)),
+  );
+  private readonly input = el('vscode-textarea', { id: 'gen-input', rows: 2, resize: 'vertical', 'aria-label': 'Input' });
+  private readonly inputRow = el('div', { id: 'gen-input-row', hidden: true }, el('vscode-label', { for: 'gen-input' }, 'Input (optional)'), this.input);
+  /** Whether the person picked a style; until then the selected model's style is used. */
+  private styleTouched = false;
   private readonly inputs = new Map<string, HTMLElement>();
   private readonly output = el('div', { id: 'gen-output', class: 'gen-output', 'aria-live': 'polite', 'aria-label': 'Generated text' });
   private readonly candidates = el('div', { id: 'gen-candidates', class: 'candidates', 'aria-live': 'polite' });
@@ -58,11 +77,19 @@ export class PlaygroundView {
     this.stopBtn = button('gen-stop', 'Stop', () => this.current && actions.stop(this.current), true);
     setDisabled(this.stopBtn, true);
     this.prompt.addEventListener('input', () => actions.changed());
+    this.input.addEventListener('input', () => actions.changed());
+    this.style.addEventListener('change', () => {
+      this.styleTouched = true;
+      this.showStyle();
+      actions.changed();
+    });
     this.root = el(
       'section',
       { class: 'view', 'aria-label': 'Playground' },
-      el('vscode-label', { for: 'gen-prompt' }, 'Prompt'),
+      el('div', { class: 'toolbar' }, el('vscode-label', { for: 'gen-style' }, 'Prompt style'), this.style),
+      this.promptLabel,
       this.prompt,
+      this.inputRow,
       fields,
       el(
         'div',
@@ -75,6 +102,26 @@ export class PlaygroundView {
       ),
       el('div', { class: 'gen-layout' }, this.output, this.candidates),
     );
+  }
+
+  private showStyle(): void {
+    const styled = this.style.value !== '';
+    this.inputRow.hidden = !styled;
+    this.promptLabel.textContent = styled ? `Instruction (formatted as ${this.style.value})` : 'Prompt';
+  }
+
+  /** The selected model's prompt style; used unless the person chose one. */
+  setModelStyle(style: Style | undefined): void {
+    if (this.styleTouched) return;
+    this.style.value = style ?? '';
+    this.showStyle();
+  }
+
+  /** The host says which exact text the model continues (the formatted prompt). */
+  started(requestId: string, prompt: string): void {
+    if (requestId !== this.current) return;
+    this.promptUsed = prompt;
+    this.renderOutput();
   }
 
   /** Generated text only (without the prompt). */
@@ -123,7 +170,8 @@ export class PlaygroundView {
     this.tokens = [];
     this.promptUsed = valueOf(this.prompt);
     this.renderOutput();
-    this.current = this.actions.generate({ prompt: this.promptUsed, ...s });
+    const style = this.style.value as Style | '';
+    this.current = this.actions.generate({ prompt: this.promptUsed, ...s, ...(style ? { promptStyle: style, input: valueOf(this.input) } : {}) });
     this.status.textContent = 'Generating…';
     setDisabled(this.genBtn, true);
     setDisabled(this.stopBtn, false);
@@ -180,7 +228,7 @@ export class PlaygroundView {
   save(): PlaygroundSaved {
     const settings: Record<string, string> = {};
     for (const [id, input] of this.inputs) settings[id] = valueOf(input);
-    return { prompt: valueOf(this.prompt), settings, tokens: this.tokens };
+    return { prompt: valueOf(this.prompt), ...(this.styleTouched ? { style: this.style.value } : {}), input: valueOf(this.input), settings, tokens: this.tokens };
   }
 
   restore(s: Partial<PlaygroundSaved> | undefined): void {
@@ -189,6 +237,12 @@ export class PlaygroundView {
       setValue(this.prompt, s.prompt);
       this.promptUsed = s.prompt;
     }
+    if (typeof s.style === 'string' && (s.style === '' || (PROMPT_STYLES as readonly string[]).includes(s.style))) {
+      this.style.value = s.style;
+      this.styleTouched = true;
+      this.showStyle();
+    }
+    if (typeof s.input === 'string') setValue(this.input, s.input);
     for (const [id, v] of Object.entries(s.settings ?? {})) {
       const input = this.inputs.get(id);
       if (input && typeof v === 'string') setValue(input, v);

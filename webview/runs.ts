@@ -1,7 +1,8 @@
-// The training runs the panel has seen: per run, the train-loss, learning-rate and throughput points and
-// the validation points, in step order. Points arrive live (in order; going back means a resumed run),
-// in the host's replay after a reload (merged: filling gaps, never replacing), or from saved state.
-import type { TrainEval, TrainStep } from '../src/protocol/panel';
+// The training runs the panel has seen: per run, the train-loss, learning-rate and throughput points, the
+// validation points with the task's measures (a classifier's accuracy), in step order, and the test result
+// a fine-tuning run ends with. Points arrive live (in order; going back means a resumed run), in the host's
+// replay after a reload (merged: filling gaps, never replacing), or from saved state.
+import type { TrainEval, TrainStep, TrainTest } from '../src/protocol/panel';
 
 export interface Run {
   id: string;
@@ -14,13 +15,17 @@ export interface Run {
   evalStep: number[];
   evalTokens: number[];
   valLoss: number[];
+  /** The task's measures at each validation point (aligned with evalStep); {} where it had none. */
+  evalMetrics: Record<string, number>[];
+  /** Measures and confusion matrix on the test split, once the run has finished. */
+  test?: Omit<TrainTest, 'runId'>;
 }
 
 /** Saved form of the runs (plain arrays, for setState). */
 export type SavedRuns = Run[];
 
 function emptyRun(id: string): Run {
-  return { id, totalSteps: 0, step: [], tokens: [], loss: [], lr: [], tokensPerSec: [], evalStep: [], evalTokens: [], valLoss: [] };
+  return { id, totalSteps: 0, step: [], tokens: [], loss: [], lr: [], tokensPerSec: [], evalStep: [], evalTokens: [], valLoss: [], evalMetrics: [] };
 }
 
 /** Index of the first entry of the ascending list `xs` that is >= x. */
@@ -64,7 +69,8 @@ export class Runs {
     if (i < r.step.length) {
       for (const a of [r.step, r.tokens, r.loss, r.lr, r.tokensPerSec]) a.length = i;
       const j = lowerBound(r.evalStep, s.step);
-      for (const a of [r.evalStep, r.evalTokens, r.valLoss]) a.length = j;
+      for (const a of [r.evalStep, r.evalTokens, r.valLoss, r.evalMetrics]) a.length = j;
+      r.test = undefined;
     }
     r.step.push(s.step);
     r.tokens.push(s.tokensSeen);
@@ -78,11 +84,24 @@ export class Runs {
   addEval(e: TrainEval): void {
     const r = this.run(e.runId);
     const i = lowerBound(r.evalStep, e.step);
-    for (const a of [r.evalStep, r.evalTokens, r.valLoss]) a.length = i;
+    for (const a of [r.evalStep, r.evalTokens, r.valLoss, r.evalMetrics]) a.length = i;
     r.evalStep.push(e.step);
     r.evalTokens.push(e.tokensSeen);
     r.valLoss.push(e.valLoss);
+    r.evalMetrics.push(e.metrics ?? {});
     this.version++;
+  }
+
+  /** A run's test result (live or replayed): the latest one reported wins. */
+  setTest(t: TrainTest): void {
+    const { runId, ...result } = t;
+    this.run(runId).test = result;
+    this.version++;
+  }
+
+  /** Whether any run reported a measure named `key` at a validation point. */
+  hasMetric(key: string): boolean {
+    return this.list.some((r) => r.evalMetrics.some((m) => m[key] !== undefined));
   }
 
   /** A replayed step (after a reload): filled in where missing, never replacing what is held. */
@@ -106,6 +125,7 @@ export class Runs {
     r.evalStep.splice(i, 0, e.step);
     r.evalTokens.splice(i, 0, e.tokensSeen);
     r.valLoss.splice(i, 0, e.valLoss);
+    r.evalMetrics.splice(i, 0, e.metrics ?? {});
     this.version++;
   }
 
@@ -127,8 +147,11 @@ export class Runs {
     });
   }
 
-  /** Restores saved runs, skipping anything malformed (state from an older panel version). */
-  restore(saved: unknown): void {
+  /**
+   * Restores saved runs, skipping anything malformed (state from an older panel version); a saved test
+   * result is kept only when `checkTest` accepts it.
+   */
+  restore(saved: unknown, checkTest: (t: unknown) => Run['test'] | undefined = () => undefined): void {
     if (!Array.isArray(saved)) return;
     for (const r of saved as Partial<Run>[]) {
       if (typeof r?.id !== 'string' || !Array.isArray(r.step)) continue;
@@ -136,7 +159,11 @@ export class Runs {
       const cols = [r.tokens, r.loss, r.lr, r.tokensPerSec];
       if (!cols.every((c) => Array.isArray(c) && c.length === n)) continue;
       const run = { ...emptyRun(r.id), ...r } as Run;
-      if (![run.evalTokens, run.valLoss].every((c) => Array.isArray(c) && c.length === run.evalStep.length)) continue;
+      // State saved before evals carried measures has none: one empty set per validation point.
+      if (!Array.isArray(r.evalMetrics)) run.evalMetrics = (run.evalStep ?? []).map(() => ({}));
+      if (![run.evalTokens, run.valLoss, run.evalMetrics].every((c) => Array.isArray(c) && c.length === run.evalStep.length)) continue;
+      if (run.evalMetrics.some((m) => typeof m !== 'object' || m === null || Object.values(m).some((v) => typeof v !== 'number'))) continue;
+      run.test = r.test === undefined ? undefined : checkTest(r.test);
       this.byId.set(r.id, run);
     }
     this.version++;

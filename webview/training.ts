@@ -1,12 +1,17 @@
 // The Training tab: live loss curves (train and validation, against step or tokens seen, linear or log
-// scale) and the learning-rate schedule for every run overlaid, per-run figures including tokens/s,
-// and the start/stop/resume buttons. uPlot draws the curves; redraws are batched so a long run with
+// scale), accuracy curves (train and validation) when a run reports them (a classifier), and the
+// learning-rate schedule for every run overlaid, per-run figures including tokens/s, a fine-tuning run's
+// test results with its confusion matrix, and the start/stop/resume buttons. uPlot draws the curves; redraws are batched so a long run with
 // thousands of points never redraws more than a few times a second.
 import uPlot from 'uplot';
 import type { RunState } from '../src/protocol/panel';
 import { button, clear, el, fmt, setDisabled } from './dom';
 import type { Run, Runs } from './runs';
+import { TestResultsView } from './testResults';
 import { readPalette } from './theme';
+
+/** The measures a classifier reports at each validation point (core's eval event `metrics`), drawn as accuracy. */
+export const ACCURACY = { train: 'trainAccuracy', val: 'valAccuracy' } as const;
 
 export interface TrainingOptions {
   logScale: boolean;
@@ -26,6 +31,9 @@ export class TrainingView {
   readonly root: HTMLElement;
   private readonly lossBox = el('div', { class: 'chart', id: 'loss-chart', role: 'img', 'aria-label': 'Loss curves' });
   private readonly lrBox = el('div', { class: 'chart small', id: 'lr-chart', role: 'img', 'aria-label': 'Learning rate' });
+  private readonly accBox = el('div', { class: 'chart', id: 'acc-chart', role: 'img', 'aria-label': 'Accuracy curves' });
+  private readonly accSection = el('div', { id: 'acc-section', hidden: true }, el('h3', {}, 'Accuracy'), this.accBox);
+  private readonly tests = new TestResultsView();
   private readonly stats = el('table', { class: 'stats', id: 'run-stats' });
   private readonly stateLabel = el('span', { id: 'train-state', role: 'status', 'aria-live': 'polite' }, 'idle');
   private readonly startBtn: HTMLElement;
@@ -33,6 +41,7 @@ export class TrainingView {
   private readonly resumeBtn: HTMLElement;
   private lossPlot: uPlot | undefined;
   private lrPlot: uPlot | undefined;
+  private accPlot: uPlot | undefined;
   private plotKey = '';
   private drawnVersion = -1;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -63,10 +72,12 @@ export class TrainingView {
       el('div', { class: 'toolbar' }, log, byTokens),
       el('h3', {}, 'Loss'),
       this.lossBox,
+      this.accSection,
       el('h3', {}, 'Learning rate'),
       this.lrBox,
       el('h3', {}, 'Runs'),
       this.stats,
+      this.tests.root,
     );
     this.setState(null, 'idle');
     new ResizeObserver(() => this.resize()).observe(this.lossBox);
@@ -110,37 +121,55 @@ export class TrainingView {
     const runs = this.runs.list;
     const lossTables: uPlot.AlignedData[] = [];
     const lrTables: uPlot.AlignedData[] = [];
+    const accTables: uPlot.AlignedData[] = [];
+    const accuracy = this.runs.hasMetric(ACCURACY.train) || this.runs.hasMetric(ACCURACY.val);
     for (const r of runs) {
       lossTables.push([this.x(r, false), r.loss], [this.x(r, true), r.valLoss]);
       lrTables.push([this.x(r, false), r.lr]);
+      const measure = (k: string) => r.evalMetrics.map((m) => m[k] ?? null);
+      accTables.push([this.x(r, true), measure(ACCURACY.train)] as uPlot.AlignedData, [this.x(r, true), measure(ACCURACY.val)] as uPlot.AlignedData);
     }
-    const key = `${runs.map((r) => r.id).join('\u0000')}|${this.options.logScale}|${this.options.xAxis}`;
-    if (key !== this.plotKey) this.createPlots(runs, key);
+    const key = `${runs.map((r) => r.id).join('\u0000')}|${this.options.logScale}|${this.options.xAxis}|${accuracy}`;
+    if (key !== this.plotKey) this.createPlots(runs, key, accuracy);
     const lossData = runs.length ? uPlot.join(lossTables) : ([[]] as uPlot.AlignedData);
     const lrData = runs.length ? uPlot.join(lrTables) : ([[]] as uPlot.AlignedData);
     this.lossPlot?.setData(lossData);
     this.lrPlot?.setData(lrData);
     this.lossBox.dataset.points = JSON.stringify(countPoints(this.lossPlot));
     this.lrBox.dataset.points = JSON.stringify(countPoints(this.lrPlot));
+    if (this.accPlot) {
+      this.accPlot.setData(uPlot.join(accTables));
+      this.accBox.dataset.points = JSON.stringify(countPoints(this.accPlot));
+    }
     this.renderStats(runs);
+    this.tests.render(runs);
     // How long this redraw took, for `npm run bench:panel`.
     this.lossBox.dataset.drawMs = (performance.now() - t0).toFixed(2);
   }
 
-  private createPlots(runs: Run[], key: string): void {
+  private createPlots(runs: Run[], key: string, accuracy: boolean): void {
     this.plotKey = key;
     this.lossPlot?.destroy();
     this.lrPlot?.destroy();
+    this.accPlot?.destroy();
+    this.accPlot = undefined;
     clear(this.lossBox);
     clear(this.lrBox);
+    clear(this.accBox);
+    delete this.accBox.dataset.points;
     const p = readPalette();
     const width = Math.max(300, this.lossBox.clientWidth || 600);
     const xLabel = this.options.xAxis === 'tokens' ? 'tokens seen' : 'step';
     const axis = (label: string): uPlot.Axis => ({ label, stroke: p.foreground, grid: { stroke: p.grid, width: 1 }, ticks: { stroke: p.grid } });
     const lossSeries: uPlot.Series[] = [{ label: xLabel }];
     const lrSeries: uPlot.Series[] = [{ label: xLabel }];
+    const accSeries: uPlot.Series[] = [{ label: xLabel }];
     runs.forEach((r, i) => {
       const color = p.series[i % p.series.length];
+      accSeries.push(
+        { label: `${r.id} train acc`, stroke: color, width: 1.5, spanGaps: true, points: { show: true, size: 4 } },
+        { label: `${r.id} val acc`, stroke: color, width: 2, dash: [6, 4], spanGaps: true, points: { show: true, size: 5 } },
+      );
       lossSeries.push(
         { label: `${r.id} train`, stroke: color, width: 1.5, spanGaps: true, points: { show: false } },
         { label: `${r.id} val`, stroke: color, width: 2, dash: [6, 4], spanGaps: true, points: { show: true, size: 5 } },
@@ -159,17 +188,28 @@ export class TrainingView {
       [[]],
       this.lrBox,
     );
+    this.accSection.hidden = !accuracy;
+    if (accuracy) {
+      this.accPlot = new uPlot(
+        { ...base, height: 200, scales: { x: { time: false }, y: { range: [0, 1] } }, series: accSeries, axes: [axis(xLabel), axis('accuracy')] },
+        [[]],
+        this.accBox,
+      );
+    }
   }
 
   private resize(): void {
     const w = Math.max(300, this.lossBox.clientWidth);
     this.lossPlot?.setSize({ width: w, height: 260 });
     this.lrPlot?.setSize({ width: w, height: 150 });
+    this.accPlot?.setSize({ width: w, height: 200 });
   }
 
   private renderStats(runs: Run[]): void {
     clear(this.stats);
-    const head = el('tr', {}, ...['Run', 'Step', 'Loss', 'Val loss', 'LR', 'Tokens seen', 'Tokens/s'].map((t) => el('th', { scope: 'col' }, t)));
+    const accuracy = this.runs.hasMetric(ACCURACY.val);
+    const cols = ['Run', 'Step', 'Loss', 'Val loss', ...(accuracy ? ['Val accuracy'] : []), 'LR', 'Tokens seen', 'Tokens/s'];
+    const head = el('tr', {}, ...cols.map((t) => el('th', { scope: 'col' }, t)));
     this.stats.append(el('thead', {}, head));
     const body = el('tbody');
     for (const r of runs) {
@@ -183,6 +223,7 @@ export class TrainingView {
           el('td', {}, n >= 0 ? `${r.step[n]} / ${r.totalSteps}` : '–'),
           el('td', {}, last(r.loss)),
           el('td', {}, last(r.valLoss)),
+          accuracy ? el('td', {}, lastAccuracy(r)) : null,
           el('td', {}, last(r.lr)),
           el('td', {}, last(r.tokens)),
           el('td', {}, n >= 0 ? Math.round(r.tokensPerSec[n]).toLocaleString('en-US') : '–'),
@@ -191,6 +232,15 @@ export class TrainingView {
     }
     this.stats.append(body);
   }
+}
+
+/** The run's latest validation accuracy as a percentage. */
+function lastAccuracy(r: Run): string {
+  for (let i = r.evalMetrics.length - 1; i >= 0; i--) {
+    const v = r.evalMetrics[i][ACCURACY.val];
+    if (v !== undefined) return `${(v * 100).toFixed(2)}%`;
+  }
+  return '–';
 }
 
 /** Non-empty values per series label, for tests and screen readers. */

@@ -6,9 +6,11 @@ import { parseFlags } from './args';
 import type { Command } from './command';
 import { commandHelp } from './command';
 import { askCommand } from './commands/ask';
+import { classifyCommand } from './commands/classify';
 import { demoCommand } from './commands/demo';
 import { downloadCommand } from './commands/download';
 import { evalCommand } from './commands/eval';
+import { finetuneCommand } from './commands/finetune';
 import { generateCommand } from './commands/generate';
 import { infoCommand } from './commands/info';
 import { loraCommand } from './commands/lora';
@@ -20,7 +22,7 @@ import { println } from './io';
 
 export const VERSION = '0.1.0';
 
-export const COMMANDS: Command[] = [tokenizeCommand, tokenizerCommand, pretrainCommand, generateCommand, evalCommand, askCommand, infoCommand, downloadCommand, loraCommand, demoCommand];
+export const COMMANDS: Command[] = [tokenizeCommand, tokenizerCommand, pretrainCommand, finetuneCommand, classifyCommand, generateCommand, evalCommand, askCommand, infoCommand, downloadCommand, loraCommand, demoCommand];
 
 export function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
@@ -52,9 +54,26 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       println(io.stdout, VERSION);
       return 0;
     }
-    const command = COMMANDS.find((c) => c.name === name);
+    let command = COMMANDS.find((c) => c.name === name);
     if (!command) return unknownCommand(name, io);
-    const { values, positionals } = parseFlags(command.name, command.options, rest, command.positionals ?? false);
+    let label = command.name;
+    if (command.subcommands) {
+      const [subName, ...subRest] = rest;
+      if (subName === undefined || subName === '--help' || subName === '-h' || subName === 'help') {
+        io.stdout.write(commandHelp(command));
+        return 0;
+      }
+      const sub = command.subcommands.find((c) => c.name === subName);
+      if (!sub) {
+        const list = command.subcommands.map((c) => c.name).join(', ');
+        println(io.stderr, `llm-lab: unknown command '${command.name} ${subName}'; '${command.name}' takes one of: ${list}. Run 'llm-lab ${command.name} --help'.`);
+        return 1;
+      }
+      label = `${command.name} ${sub.name}`;
+      command = sub;
+      rest.splice(0, rest.length, ...subRest);
+    }
+    const { values, positionals } = parseFlags(label, command.options, rest, command.positionals ?? false);
     if (values.help === true) {
       io.stdout.write(commandHelp(command));
       return 0;

@@ -22,12 +22,27 @@ export interface Command {
   /** Whether bare words (e.g. the text to tokenize) are accepted. */
   positionals?: boolean;
   examples: string[];
+  /** Commands under this one (`llm-lab finetune classify`): the first word after the name picks one; `run` is not called. */
+  subcommands?: Command[];
   /** Returns the exit code (0 when it returns nothing). */
   run(ctx: CommandContext): Promise<number | void>;
 }
 
+/** The --help text of a command with subcommands: their list. */
+function groupHelp(c: Command): string {
+  const subs = c.subcommands ?? [];
+  const width = Math.max(...subs.map((s) => s.name.length)) + 2;
+  const lines = [`Usage: llm-lab ${c.usage}`, '', c.summary];
+  if (c.description) lines.push('', c.description);
+  lines.push('', 'Commands:', ...subs.map((s) => `  ${s.name.padEnd(width)}${s.summary}`));
+  lines.push('', `Run 'llm-lab ${c.name} <command> --help' for a command's flags and examples.`);
+  if (c.examples.length) lines.push('', 'Examples:', ...c.examples.map((e) => `  ${e}`));
+  return lines.join('\n') + '\n';
+}
+
 /** The --help text of a command. */
 export function commandHelp(c: Command): string {
+  if (c.subcommands) return groupHelp(c);
   const rows = Object.entries({ ...c.options, ...COMMON_OPTIONS }).map(([name, s]) => {
     const flag = `${s.short ? `-${s.short}, ` : ''}--${name}${s.type === 'string' ? ` ${s.value ?? 'VALUE'}` : ''}`;
     return [flag, s.help + (s.multiple ? ' (may repeat)' : '')];

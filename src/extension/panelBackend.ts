@@ -10,15 +10,17 @@ import type { ModelInfo as PanelModelInfo } from '../protocol/panel';
 import type { Lab } from './lab';
 import { runsFolder, workspaceRoot } from './lab';
 import { checkJobFiles, listRuns } from './runs';
+import { isFinetuneJob } from '../protocol/worker';
 import { readSettings } from './settings';
 
 async function corpusFiles(lab: Lab): Promise<string[]> {
   // The running run's files, else the latest run's; a panel opened before any run previews the bundled sample.
   const running = lab.training.current;
-  if (running) return running.job.files;
+  if (running && !isFinetuneJob(running.job)) return running.job.files;
   const runs = runsFolder();
   for (const r of runs ? await listRuns(runs) : []) {
-    if (!r.record) continue;
+    // The Data tab shows a corpus's sliding windows: fine-tuning runs have labelled examples instead.
+    if (!r.record || isFinetuneJob(r.record.job)) continue;
     // A job.json naming files outside the workspace is passed over, never previewed.
     const files = await checkJobFiles(r.record, r.dir, workspaceRoot()).catch(() => undefined);
     if (files) return files;

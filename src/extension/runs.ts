@@ -9,7 +9,9 @@ import type { Dirent } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { ADAPTER_WEIGHTS_FILE, findCheckpoint, isAdapterFolder, isRunnableModel, JOB_FILE, WEIGHTS_FILE } from '../core/checkpoint/layout';
 import { LlmLabError } from '../core/errors';
-import type { TrainJob } from '../protocol/worker';
+import type { RunJob } from '../protocol/worker';
+import { finetuneJob, isFinetuneJob } from '../protocol/worker';
+import { ProtocolError } from '../protocol/validate';
 
 /** The extension's record of the job (core's own run.json sits beside it); the name is core's (layout). */
 export { JOB_FILE };
@@ -82,7 +84,8 @@ export interface RunRecord {
   version: 1;
   name: string;
   createdAt: string;
-  job: TrainJob;
+  /** A pretraining job, or a fine-tuning job (it names its task). */
+  job: RunJob;
 }
 
 /** Writes job.json atomically (temp file + rename), so a run folder is never half-described. */
@@ -102,15 +105,25 @@ export async function readRunRecord(runDir: string): Promise<RunRecord> {
   }
   try {
     const r = JSON.parse(text) as RunRecord;
-    if (r.version !== 1 || typeof r.job !== 'object') throw new Error('unknown version');
+    if (r.version !== 1 || typeof r.job !== 'object' || r.job === null) throw new Error('unknown version');
+    // A fine-tuning job is checked field by field: its paths and choices go back to the worker on resume.
+    if ('task' in r.job) r.job = finetuneJob(r.job, 'job');
     return r;
   } catch (e) {
+    if (e instanceof ProtocolError) {
+      throw new LlmLabError('bad-checkpoint', `${join(runDir, JOB_FILE)} is damaged (${e.message}). Start a new run.`);
+    }
     throw new LlmLabError('bad-checkpoint', `${join(runDir, JOB_FILE)} is damaged (${(e as Error).message}). Start a new run.`);
   }
 }
 
 async function realOrResolved(p: string): Promise<string> {
   return fs.realpath(p).catch(() => resolve(p));
+}
+
+/** The data files a job reads: a pretraining corpus, or a fine-tuning job's data file. */
+export function jobFiles(job: RunJob): string[] {
+  return isFinetuneJob(job) ? [job.dataFile] : job.files;
 }
 
 /**
@@ -122,7 +135,8 @@ export async function checkJobFiles(record: RunRecord, runDir: string, workspace
   const where = join(runDir, JOB_FILE);
   if (!workspaceRoot) throw new LlmLabError('bad-argument', `Open the workspace ${where} belongs to before resuming it.`);
   const root = await realOrResolved(workspaceRoot);
-  for (const f of record.job.files) {
+  const files = jobFiles(record.job);
+  for (const f of files) {
     const rel = isAbsolute(f) ? relative(root, await realOrResolved(f)) : '..';
     if (rel.startsWith('..') || isAbsolute(rel)) {
       throw new LlmLabError(
@@ -131,7 +145,7 @@ export async function checkJobFiles(record: RunRecord, runDir: string, workspace
       );
     }
   }
-  return record.job.files;
+  return files;
 }
 
 /** The model a run folder would load: its latest step checkpoint (core decides), if it saved one. */

@@ -1,11 +1,13 @@
-// Runs one training job at a time through the worker and shows it: a progress notification with cancel,
-// a status bar item (step, loss, tokens/s), a log in the output channel, and an event for the panel.
-// A crash of the worker ends the job as `crashed`; the run can be resumed from its last checkpoint.
+// Runs one training job at a time through the worker — pretraining or any fine-tuning task — and shows it:
+// a progress notification with cancel, a status bar item (step, loss, accuracy, tokens/s), a log in the
+// output channel, and an event for the panel. A crash of the worker ends the job as `crashed`; the run can be
+// resumed from its last checkpoint.
 import * as vscode from 'vscode';
 import { promises as fs } from 'node:fs';
 import { CancelledError, LlmLabError } from '../core/errors';
 import type { RunEnding } from '../protocol/training';
-import type { TrainEventWire, TrainJob } from '../protocol/worker';
+import type { RunJob, TrainEventWire } from '../protocol/worker';
+import { isFinetuneJob } from '../protocol/worker';
 import type { Notifier } from './notify';
 import { latestModel } from './runs';
 import type { WorkerClient } from './workerClient';
@@ -22,13 +24,17 @@ export interface TrainOutcome {
   checkpointDir: string | null;
   /** First step this session trained (> 1 when resumed). */
   firstStep: number | null;
+  /** The job that ran. */
+  job: RunJob;
+  /** A fine-tuning run's test measures in words (e.g. "test accuracy 93.33%"), when it reported them. */
+  testSummary?: string;
   error?: string;
 }
 
 export interface RunningTraining {
   runName: string;
   runDir: string;
-  job: TrainJob;
+  job: RunJob;
   startedAt: number;
   last?: Extract<TrainEventWire, { type: 'step' }>;
   lastCheckpoint?: { step: number; dir: string };
@@ -43,6 +49,20 @@ export interface TrainingEvent {
 
 function fmtRate(x: number): string {
   return x >= 1000 ? `${(x / 1000).toFixed(1)}k` : x.toFixed(0);
+}
+
+/** What a job trains, in words, for the log and the notification. */
+export function describeJob(job: RunJob): string {
+  if (!isFinetuneJob(job)) return `preset ${job.preset}, ${job.steps} steps, batch ${job.batchSize}`;
+  const base = job.modelDir ?? `fresh ${job.preset} weights`;
+  const how = job.lora ? `LoRA rank ${job.lora.rank}` : job.task === 'classify' ? (job.trainable ?? 'last-block') : 'all weights';
+  return `${job.task === 'classify' ? 'classifier' : 'instruction'} fine-tuning of ${base} on ${job.dataFile} (${how}${job.epochs ? `, ${job.epochs} epochs` : ''})`;
+}
+
+/** The command a finished run's notification offers next. */
+function nextStep(job: RunJob): [label: string, command: string] {
+  if (!isFinetuneJob(job)) return ['Generate from Selection', 'llmLab.generateFromSelection'];
+  return job.task === 'classify' ? ['Classify Selection', 'llmLab.classifySelection'] : ['Ask the Model', 'llmLab.askModel'];
 }
 
 export class TrainingController implements vscode.Disposable {
@@ -77,7 +97,7 @@ export class TrainingController implements vscode.Disposable {
   }
 
   /** Starts a job; resolves when it ends. Throws `busy` when one is already running. */
-  start(runName: string, job: TrainJob): Promise<TrainOutcome> {
+  start(runName: string, job: RunJob): Promise<TrainOutcome> {
     if (this.current) {
       throw new LlmLabError('busy', `Training "${this.current.runName}" is already running. Stop it first (LLM Lab: Stop Training).`);
     }
@@ -88,19 +108,23 @@ export class TrainingController implements vscode.Disposable {
     this.statusItem.text = `$(sync~spin) ${runName}: starting`;
     this.statusItem.tooltip = 'LLM Lab training. Click to stop.';
     this.statusItem.show();
-    this.output.appendLine(`${job.resume ? 'Resuming' : 'Starting'} run ${runName} in ${job.runDir}: preset ${job.preset}, ${job.steps} steps, batch ${job.batchSize}.`);
+    this.output.appendLine(`${job.resume ? 'Resuming' : 'Starting'} run ${runName} in ${job.runDir}: ${describeJob(job)}.`);
     running.done = Promise.resolve(vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `LLM Lab: training ${runName}`, cancellable: true },
       async (progress, token) => {
         token.onCancellationRequested(() => abort.abort());
         let lastPct = 0;
         let firstStep: number | null = null;
+        let accuracy = '';
+        let testSummary = '';
         const onEvent = (event: TrainEventWire) => {
           this.log(event);
+          if (event.type === 'test') testSummary = Object.entries(event.metrics).filter(([k]) => /accuracy/i.test(k)).map(([k, v]) => `test ${k.replace(/^test/i, '').toLowerCase()} ${(100 * v).toFixed(2)}%`).join(', ');
+          if (event.type === 'eval' && event.metrics?.valAccuracy !== undefined) accuracy = ` · val acc ${(100 * event.metrics.valAccuracy).toFixed(1)}%`;
           if (event.type === 'step') {
             firstStep ??= event.step;
             running.last = event;
-            this.statusItem.text = `$(pulse) ${runName}: step ${event.step}/${event.totalSteps} · loss ${event.loss.toFixed(3)} · ${fmtRate(event.tokensPerSec)} tok/s`;
+            this.statusItem.text = `$(pulse) ${runName}: step ${event.step}/${event.totalSteps} · loss ${event.loss.toFixed(3)}${accuracy} · ${fmtRate(event.tokensPerSec)} tok/s`;
             const pct = (100 * event.step) / Math.max(1, event.totalSteps);
             progress.report({ increment: pct - lastPct, message: `step ${event.step}/${event.totalSteps}, loss ${event.loss.toFixed(3)}` });
             lastPct = pct;
@@ -111,15 +135,17 @@ export class TrainingController implements vscode.Disposable {
         };
         let outcome: TrainOutcome;
         try {
-          const res = await this.worker.request('train/start', job, {
+          const hooks = {
             signal: abort.signal,
-            onNotify: (n) => {
-              if (n.method === 'train/didEvent') onEvent(n.params);
+            onNotify: (n: { method: string; params: unknown }) => {
+              if (n.method === 'train/didEvent') onEvent(n.params as TrainEventWire);
             },
-          });
+          };
+          const res = isFinetuneJob(job) ? await this.worker.request('finetune/start', job, hooks) : await this.worker.request('train/start', job, hooks);
           outcome = {
             runDir: job.runDir, runName, status: res.cancelled ? 'cancelled' : 'completed', steps: res.steps, finalLoss: res.finalLoss,
-            checkpointDir: res.checkpointDir ?? running.lastCheckpoint?.dir ?? null, firstStep,
+            checkpointDir: res.checkpointDir ?? running.lastCheckpoint?.dir ?? null, firstStep, job,
+            ...(testSummary ? { testSummary } : {}),
           };
         } catch (e) {
           const status: RunEnding =
@@ -130,7 +156,7 @@ export class TrainingController implements vscode.Disposable {
           const saved = await latestModel(job.runDir).catch(() => undefined);
           outcome = {
             runDir: job.runDir, runName, status, steps: running.last?.step ?? 0, finalLoss: running.last?.loss ?? null,
-            checkpointDir: running.lastCheckpoint?.dir ?? saved ?? null, firstStep, error: (e as Error).message,
+            checkpointDir: running.lastCheckpoint?.dir ?? saved ?? null, firstStep, job, error: (e as Error).message,
           };
           if (status === 'failed' || status === 'diverged') this.notifier.fail(`Training ${runName}`, e);
         }
@@ -157,14 +183,28 @@ export class TrainingController implements vscode.Disposable {
       case 'step':
         out.appendLine(`step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(4)}  lr ${e.lr.toExponential(2)}  ${fmtRate(e.tokensPerSec)} tok/s`);
         break;
-      case 'start':
+      case 'start': {
+        const trains = e.trainableParameters !== undefined && e.trainableParameters !== e.parameters ? `, ${e.trainableParameters.toLocaleString('en-US')} of them trained` : '';
+        const rows = e.task && e.task !== 'pretrain' ? `${e.trainWindows} training examples` : `${e.trainWindows} windows`;
         out.appendLine(
-          `${e.resumed ? `Resumed at step ${e.step}` : 'Started'}: ${(e.parameters / 1e6).toFixed(2)}M parameters, ${e.trainTokens} training and ${e.valTokens} validation tokens, ${e.trainWindows} windows (${e.stepsPerEpoch} steps an epoch).`,
+          `${e.resumed ? `Resumed at step ${e.step}` : 'Started'}: ${(e.parameters / 1e6).toFixed(2)}M parameters${trains}, ${e.trainTokens} training and ${e.valTokens} validation tokens, ${rows} (${e.stepsPerEpoch} steps an epoch).`,
         );
         break;
-      case 'eval':
-        out.appendLine(`eval at step ${e.step}: validation loss ${e.valLoss.toFixed(4)}${e.bestValLoss !== undefined ? ` (best ${e.bestValLoss.toFixed(4)})` : ''}`);
+      }
+      case 'eval': {
+        const measures = Object.entries(e.metrics ?? {}).map(([k, v]) => `${k} ${/accuracy/i.test(k) ? `${(100 * v).toFixed(2)}%` : v.toFixed(4)}`);
+        out.appendLine(`eval at step ${e.step}: validation loss ${e.valLoss.toFixed(4)}${e.bestValLoss !== undefined ? ` (best ${e.bestValLoss.toFixed(4)})` : ''}${measures.length ? `, ${measures.join(', ')}` : ''}`);
         break;
+      }
+      case 'test': {
+        const measures = Object.entries(e.metrics).map(([k, v]) => `${k} ${/accuracy/i.test(k) ? `${(100 * v).toFixed(2)}%` : v.toFixed(4)}`);
+        out.appendLine(`test split at step ${e.step}: ${measures.join(', ')}`);
+        if (e.confusion) {
+          out.appendLine(`confusion (rows true, columns predicted: ${e.confusion.labels.join(', ')}):`);
+          e.confusion.counts.forEach((row, i) => out.appendLine(`  ${e.confusion!.labels[i]}: ${row.join(' ')}`));
+        }
+        break;
+      }
       case 'done':
         out.appendLine(`done at step ${e.step}: ${e.status}`);
         break;
@@ -192,8 +232,9 @@ export class TrainingController implements vscode.Disposable {
     this.didEnd.fire(o);
     const loss = o.finalLoss !== null ? `, loss ${o.finalLoss.toFixed(3)}` : '';
     if (o.status === 'completed') {
-      void this.notifier.info(`Training ${o.runName} finished: ${o.steps} steps${loss}.`, 'Generate from Selection').then((a) => {
-        if (a) void vscode.commands.executeCommand('llmLab.generateFromSelection');
+      const [label, command] = nextStep(o.job);
+      void this.notifier.info(`Training ${o.runName} finished: ${o.steps} steps${loss}${o.testSummary ? `; ${o.testSummary}` : ''}.`, label).then((a) => {
+        if (a) void vscode.commands.executeCommand(command);
       });
     } else if (o.status === 'cancelled') {
       void this.notifier.info(`Training ${o.runName} stopped at step ${o.steps}${o.checkpointDir ? ' (checkpoint saved)' : ''}.`, 'Resume Training').then((a) => {

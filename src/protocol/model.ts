@@ -9,6 +9,10 @@ export const ENCODINGS = ['gpt2', 'cl100k_base', 'o200k_base'] as const;
 export type Encoding = (typeof ENCODINGS)[number];
 export const encoding = literal(...ENCODINGS);
 
+/** How an instruction-tuned model's prompts are written (src/core/instruct/prompt.ts has the templates). */
+export const PROMPT_STYLES = ['alpaca', 'phi3'] as const;
+export const promptStyle = literal(...PROMPT_STYLES);
+
 export const gptConfig = obj({
   /** Vocabulary size; 50,257 for GPT-2's BPE. */
   vocabSize: int({ min: 1 }),

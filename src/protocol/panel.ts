@@ -3,10 +3,10 @@
 // `{ type, body }` envelope; each body is declared once as a checker below and its type is inferred from
 // it, and both sides validate what arrives with parseToPanel / parseFromPanel. Training points reuse the
 // checkers of core's training events (./training), the model's configuration those of ./model.
-import { gptConfig } from './model';
+import { gptConfig, promptStyle } from './model';
 import { evalFields, RUN_STATES, stepFields } from './training';
 import type { Check, Infer, InferAll, Parsed } from './validate';
-import { arr, int, literal, nullable, num, obj, opt, parseEnvelope, pick, refine, text } from './validate';
+import { arr, int, literal, nullable, num, obj, opt, parseEnvelope, pick, record, refine, text } from './validate';
 
 export type { RunState } from './training';
 
@@ -21,6 +21,8 @@ export const LIMITS = {
    */
   attentionValues: 2_000_000,
   replayPoints: 200_000,
+  /** Classes of a classifier the panel shows (labels and confusion matrix rows). */
+  classes: 200,
   previewWindows: 64,
   windowLength: 4096,
   candidates: 20,
@@ -42,9 +44,32 @@ const trainStep = strict({
 });
 export type TrainStep = Infer<typeof trainStep>;
 
-/** A validation pass of a run, with the tokens seen by its step (for the tokens axis). */
-const trainEval = strict({ runId: id, ...pick(evalFields, 'step'), valLoss: num(), tokensSeen: count });
+/** A task's named measures (accuracy, …); only finite values are sent. */
+const metrics = record(num());
+
+/**
+ * A validation pass of a run, with the tokens seen by its step (for the tokens axis) and the task's other
+ * measures at that step (a classifier's `trainAccuracy`, `valAccuracy`, `trainLoss`).
+ */
+const trainEval = strict({ runId: id, ...pick(evalFields, 'step'), valLoss: num(), tokensSeen: count, metrics: opt(metrics) });
 export type TrainEval = Infer<typeof trainEval>;
+
+/** counts[i][j]: test rows of class labels[i] predicted as labels[j] (rows actual, columns predicted). */
+const confusion = refine(
+  strict({ labels: arr(text(200), { max: LIMITS.classes }), counts: arr(arr(count, { max: LIMITS.classes }), { max: LIMITS.classes }) }),
+  (v) => {
+    const n = v.labels.length;
+    if (n === 0) return 'labels: empty';
+    if (v.counts.length !== n) return `counts: expected ${n} rows, one per label`;
+    const bad = v.counts.findIndex((row) => row.length !== n);
+    return bad >= 0 ? `counts[${bad}]: expected ${n} columns, one per label` : null;
+  },
+);
+export type Confusion = Infer<typeof confusion>;
+
+/** A run's measures on its held-out test split, at the end of a fine-tuning run. */
+const trainTest = strict({ runId: id, step: count, metrics, confusion: opt(confusion) });
+export type TrainTest = Infer<typeof trainTest>;
 
 const candidate = strict({ id: count, text: text(1000), prob: num({ min: 0, max: 1 }) });
 export type Candidate = Infer<typeof candidate>;
@@ -58,6 +83,16 @@ const modelInfo = strict({
   backend: text(200),
   checkpointPath: nullable(text(4096)),
   tokenizer: text(200),
+  /** What the model does: 'language model', 'classifier', 'instruction-tuned', a LoRA adapter's task. */
+  task: opt(text(200)),
+  /** A classifier's classes, in the order of its output logits. */
+  classes: opt(arr(text(200), { max: LIMITS.classes })),
+  /** What its fine-tuning trained, e.g. "last block, final norm and head" or "LoRA rank 8 on query, value", and how many values. */
+  trained: opt(strict({ what: text(1000), parameters: count, of: count })),
+  /** An instruction-tuned model's prompt style (the playground formats prompts with it). */
+  promptStyle: opt(promptStyle),
+  /** A LoRA adapter's base model folder. */
+  adapterBase: opt(text(4096)),
 });
 export type ModelInfo = Infer<typeof modelInfo>;
 
@@ -134,6 +169,9 @@ const generateRequest = refine(
     seed: opt(int({ min: 0, max: 2 ** 32 - 1 })),
     /** How many top candidates to report per token; 0 for none. */
     topCandidates: int({ min: 0, max: LIMITS.candidates }),
+    /** Format `prompt` as an instruction (and `input`) in this prompt style before generating. */
+    promptStyle: opt(promptStyle),
+    input: opt(text(LIMITS.textChars)),
   }),
   (v) => (v.topP !== undefined && v.topP <= 0 ? 'topP: must be above 0 (1 keeps every token)' : null),
 );
@@ -142,10 +180,17 @@ export type GenerateRequest = Infer<typeof generateRequest>;
 const toPanelSchemas = {
   'train/didReportStep': trainStep,
   'train/didReportEval': trainEval,
+  'train/didReportTest': trainTest,
   /** The host's history of all runs, sent after each `ready` so a reloaded panel catches up. */
-  'train/didReplay': strict({ steps: arr(trainStep, { max: LIMITS.replayPoints }), evals: arr(trainEval, { max: LIMITS.replayPoints }) }),
+  'train/didReplay': strict({
+    steps: arr(trainStep, { max: LIMITS.replayPoints }),
+    evals: arr(trainEval, { max: LIMITS.replayPoints }),
+    tests: opt(arr(trainTest, { max: 1000 })),
+  }),
   'train/didChangeState': strict({ runId: nullable(id), state: literal(...RUN_STATES), message: opt(message) }),
   'attention/didCompute': attention,
+  /** The exact text the model continues (the prompt formatted in its style, when one was asked for). */
+  'generate/didStart': strict({ requestId: id, prompt: text(LIMITS.textChars + 10_000) }),
   'generate/didStreamToken': strict({ requestId: id, id: count, text: text(1000), candidates: opt(arr(candidate, { max: LIMITS.candidates })) }),
   'generate/didFinish': strict({ requestId: id, reason: literal('done', 'stopped', 'error'), message: opt(message) }),
   'model/didChange': strict({ info: nullable(modelInfo) }),

@@ -4,12 +4,12 @@
 // payload has a runtime schema here, checked where it arrives (params in the worker, results and
 // notifications in the host). Messages travel over Node's IPC with `serialization: 'advanced'`, so typed
 // arrays (attention maps) cross without JSON.
-import { encoding, gptConfig } from './model';
+import { encoding, gptConfig, promptStyle } from './model';
 import { trainEventShapes } from './training';
 import { completionMode, stopReason } from './completion';
 import type { Check, Infer } from './validate';
 import { GPT2_MODEL_NAMES } from '../core/hub/models';
-import { arr, bool, float32Array, int, literal, nullable, num, obj, opt, str, tagged, unknownValue } from './validate';
+import { arr, bool, float32Array, int, literal, nullable, num, obj, opt, record, str, tagged, unknownValue } from './validate';
 
 // ---- shared shapes ----
 
@@ -68,6 +68,113 @@ export const trainJob = obj({
 });
 export type TrainJob = Infer<typeof trainJob>;
 
+/** How a training job ended, for pretraining and fine-tuning alike. */
+const runResult = obj({
+  runDir: str,
+  steps: int({ min: 0 }),
+  finalLoss: nullable(num({ allowNonFinite: true })),
+  checkpointDir: nullable(str),
+  cancelled: bool,
+});
+
+/** LoRA adapters beside the frozen base instead of training its weights (the book's appendix E). */
+const loraChoice = obj({
+  /** Inner width r of every adapter. */
+  rank: int({ min: 1 }),
+  /** Scale numerator: an adapter's output is multiplied by alpha/rank. Default: the rank. */
+  alpha: opt(num({ min: 0 })),
+  /** Adapted layers (q, k, v, attn-out, mlp-in, mlp-out, head). Default: all of them, as the book. */
+  targets: opt(arr(str)),
+});
+export type LoraChoice = Infer<typeof loraChoice>;
+
+/** What every fine-tuning job names; unset numbers take the task's defaults (the book's recipe). */
+const finetuneCommon = {
+  /** The run folder: core's run.json, metrics.jsonl and checkpoints/, and the extension's job.json. */
+  runDir: str,
+  /** The data file (absolute path; only read). */
+  dataFile: str,
+  /** The base: a model or run folder, a downloaded GPT-2 … */
+  modelDir: opt(str),
+  /** … or fresh seeded weights of a preset (exactly one of the two). */
+  preset: opt(str),
+  /** A shorter context for a preset. */
+  contextLength: opt(int({ min: 2 })),
+  epochs: opt(int({ min: 1 })),
+  batchSize: opt(int({ min: 1 })),
+  learningRate: opt(num({ min: 0 })),
+  evalEvery: opt(int({ min: 1 })),
+  checkpointEvery: opt(int({ min: 1 })),
+  seed: opt(int({ min: 0 })),
+  lora: opt(loraChoice),
+  /** Continue from the run's last checkpoint instead of starting afresh. */
+  resume: bool,
+};
+
+/** A fine-tuning job, by task: classification (chapter 6) or instruction following (chapter 7). */
+export const finetuneJob = tagged('task', {
+  classify: obj({
+    ...finetuneCommon,
+    /** What trains without LoRA: 'last-block' (default), 'head', 'last-N', 'all'. */
+    trainable: opt(str),
+    /** Undersample every class to the smallest. */
+    balance: opt(bool),
+    /** Cap of the padded length in tokens. */
+    maxLength: opt(int({ min: 1 })),
+    /** Text and label column (or JSONL key); default 'text' and 'label', or the SMS Spam Collection's layout. */
+    textField: opt(str),
+    labelField: opt(str),
+    valFraction: opt(num({ min: 0, max: 1 })),
+    testFraction: opt(num({ min: 0, max: 1 })),
+    maxFileBytes: opt(int({ min: 1 })),
+  }),
+  instruct: obj({
+    ...finetuneCommon,
+    promptStyle: opt(promptStyle),
+    /** Leave the instruction out of the loss (the book's exercise 7.2). */
+    maskPrompt: opt(bool),
+  }),
+});
+export type FinetuneJob = Infer<typeof finetuneJob>;
+export type FinetuneTask = FinetuneJob['task'];
+
+/** What a run folder's job.json records: a pretraining job, or a fine-tuning job (which names its task). */
+export type RunJob = TrainJob | FinetuneJob;
+export function isFinetuneJob(job: RunJob): job is FinetuneJob {
+  return 'task' in job;
+}
+
+/** What a fine-tuning run will do, shown before it starts (every data error is found here). */
+const finetunePlan = obj({
+  task: str,
+  /** Examples in the data file, and in each split. */
+  rows: int({ min: 0 }),
+  split: obj({ train: int({ min: 0 }), val: int({ min: 0 }), test: int({ min: 0 }) }),
+  /** A classifier's classes, the rows of each, and after balancing. */
+  labels: opt(arr(str)),
+  perClass: opt(record(int({ min: 0 }))),
+  perClassBalanced: opt(record(int({ min: 0 }))),
+  /** Tokens of the longest training example, the padded length, and examples cut to it. */
+  longest: int({ min: 0 }),
+  maxLength: int({ min: 0 }),
+  truncated: int({ min: 0 }),
+  epochs: num({ min: 0 }),
+  steps: int({ min: 0 }),
+  stepsPerEpoch: int({ min: 0 }),
+  parameters: int({ min: 0 }),
+  trainableParameters: int({ min: 0 }),
+  /** What trains, in words ("last block, final norm and head", "LoRA rank 8 (alpha 8) on q, k, v"). */
+  trains: str,
+  /** Training memory estimate, the machine's memory, and whether it fits (80% of it). */
+  memoryBytes: int({ min: 0 }),
+  machineBytes: int({ min: 0 }),
+  fits: bool,
+  /** The base model, in words (a folder, or a preset's fresh weights). */
+  base: str,
+  promptStyle: opt(promptStyle),
+});
+export type FinetunePlan = Infer<typeof finetunePlan>;
+
 const fileList = arr(obj({ path: str, bytes: int({ min: 0 }) }));
 const skippedList = arr(obj({ path: str, reason: str }));
 
@@ -125,14 +232,18 @@ export const workerRequests = {
     }),
   },
   /** Pretrains (or resumes) a run; pushes `train/didEvent`. One at a time. */
-  'train/start': {
-    params: trainJob,
+  'train/start': { params: trainJob, result: runResult },
+  /** Reads and checks a fine-tuning job's data and base model (no weights): the summary before it starts. */
+  'finetune/plan': { params: finetuneJob, result: finetunePlan },
+  /** Fine-tunes (or resumes) a run; pushes `train/didEvent` (steps, evals with accuracy, the test result). Holds the training slot. */
+  'finetune/start': { params: finetuneJob, result: runResult },
+  /** A classifier's class and every class's probability for each text, in order. */
+  classify: {
+    params: obj({ modelDir: str, texts: arr(str, { max: 1000 }) }),
     result: obj({
-      runDir: str,
-      steps: int({ min: 0 }),
-      finalLoss: nullable(num({ allowNonFinite: true })),
-      checkpointDir: nullable(str),
-      cancelled: bool,
+      /** The classifier's classes, in the order of its outputs. */
+      labels: arr(str),
+      predictions: arr(obj({ label: str, probabilities: record(num({ min: 0, max: 1 })) })),
     }),
   },
   /** Config and size of a saved model folder. */

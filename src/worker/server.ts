@@ -18,7 +18,7 @@ export type Handler<M extends WorkerMethod> = (params: ParamsOf<M>, ctx: JobCont
 export type Handlers = { [M in WorkerMethod]?: Handler<M> };
 
 /** Methods that hold the single training slot. */
-const EXCLUSIVE: ReadonlySet<WorkerMethod> = new Set<WorkerMethod>(['train/start']);
+const EXCLUSIVE: ReadonlySet<WorkerMethod> = new Set<WorkerMethod>(['train/start', 'finetune/start']);
 
 export function toWireError(caught: unknown): WireError {
   const e = fileSystemError(caught) ?? caught;

@@ -13,6 +13,9 @@ import { printJson, println } from '../io';
 import { compact, thousands } from '../format';
 import { BACKEND_OPTION, describeBackend, startEngine } from './shared';
 import { readModelConfig } from './modelFolder';
+import type { TrainableChoice } from '../../core/classify';
+import { countTrainable, isTrainableChoice } from '../../core/classify';
+import { parameterShapes } from '../../core/model/gpt';
 
 function configLines(c: GptConfig): string[] {
   return [
@@ -46,6 +49,7 @@ export const infoCommand: Command = {
     preset: { type: 'string', value: 'NAME', help: `A preset: ${PRESET_NAMES.join(', ')}.` },
     batch: { type: 'string', value: 'N', help: `Batch size of the training memory estimate (default ${PRETRAIN_DEFAULTS.batchSize}, pretrain's).` },
     classes: { type: 'string', value: 'N', help: 'Count a classification head of N classes (width × N, no bias) instead of the LM head.' },
+    trainable: { type: 'string', value: 'WHAT', help: 'With a classifier or --classes: count what head, last-block, last-N or all trains (default: all; a classifier: what it trained).' },
     'lora-rank': { type: 'string', value: 'R', help: 'Show what LoRA adapters of rank R train.' },
     'lora-alpha': { type: 'string', value: 'A', help: 'LoRA alpha (default: the rank).' },
     'lora-targets': { type: 'string', value: 'T', help: `Adapted layers, a comma list of ${LORA_TARGETS.join(', ')} (default all).` },
@@ -71,25 +75,48 @@ export const infoCommand: Command = {
     }
     const loraTargets = parseLoraTargets(targetsFlag ?? 'all');
     const engine = await startEngine(values);
+    const trainableFlag = str(values, 'trainable');
+    if (trainableFlag !== undefined && !isTrainableChoice(trainableFlag)) {
+      throw new LlmLabError('bad-argument', `--trainable must be head, last-block, last-N (e.g. last-2) or all; got '${trainableFlag}'.`);
+    }
     let info: ModelInfo | undefined;
     let title = '';
+    let classLabels: string[] | undefined;
+    let trainedAs: TrainableChoice | undefined;
     if (preset) {
       info = modelInfo(PRESETS[preset], { batchSize });
       title = `preset ${preset}:`;
     } else if (modelDir) {
       const found = await readModelConfig(io, modelDir);
+      classLabels = found.meta?.classifierLabels;
+      const made = (found.meta as { classifier?: { trainable?: unknown } } | undefined)?.classifier?.trainable;
+      if (typeof made === 'string' && isTrainableChoice(made)) trainedAs = made;
+      if (classLabels && classes !== undefined && classes !== classLabels.length) {
+        throw new LlmLabError('bad-argument', `${found.dir} is a classifier of ${classLabels.length} classes; leave out --classes ${classes}.`);
+      }
       info = modelInfo(found.config, { batchSize });
-      title = `model ${found.dir}:`;
+      title = classLabels ? `classifier ${found.dir} (classes: ${classLabels.join(', ')}):` : `model ${found.dir}:`;
     }
     let trainable: Record<string, unknown> = {};
     if (info) {
       const C = info.config.embDim;
-      if (classes !== undefined) info = { ...info, parameters: info.parameters + classes * C };
-      const head = classes === undefined ? undefined : { outDim: classes, param: 'score.weight' };
+      const nClasses = classLabels?.length ?? classes;
+      if (nClasses !== undefined) info = { ...info, parameters: info.parameters + nClasses * C };
+      const head = nClasses === undefined ? undefined : { outDim: nClasses, param: 'score.weight' };
       const loraCount = loraRank === undefined ? undefined : loraParameterCount(loraSites(info.config, loraTargets, head), loraRank);
+      const choiceOf = (trainableFlag as TrainableChoice | undefined) ?? trainedAs;
+      let headCount: number | undefined;
+      if (nClasses !== undefined && choiceOf !== undefined) {
+        const sizes = new Map<string, number>();
+        for (const [name, shape] of parameterShapes({ ...info.config, tiedHead: true })) sizes.set(name, shape.reduce((a, b) => a * b, 1));
+        sizes.set('score.weight', nClasses * C);
+        headCount = countTrainable(sizes, info.config.nLayers, choiceOf);
+      }
       trainable = {
-        trainableParameters: loraCount ?? info.parameters,
-        ...(classes !== undefined ? { classes } : {}),
+        trainableParameters: loraCount ?? headCount ?? info.parameters,
+        ...(nClasses !== undefined ? { classes: nClasses } : {}),
+        ...(classLabels ? { labels: classLabels } : {}),
+        ...(choiceOf !== undefined ? { trainable: choiceOf } : {}),
         ...(loraRank !== undefined ? { lora: { rank: loraRank, alpha: loraAlpha, targets: loraTargets } } : {}),
       };
     }
@@ -100,6 +127,9 @@ export const infoCommand: Command = {
     }
     if (info) {
       for (const l of infoLines(title, info)) println(io.stdout, l);
+      if (trainable.trainable !== undefined) {
+        println(io.stdout, `trained (${String(trainable.trainable)}): ${thousands(trainable.trainableParameters as number)} of ${thousands(info.parameters)} parameters`);
+      }
       if (loraRank !== undefined) {
         const n = trainable.trainableParameters as number;
         println(io.stdout, `LoRA rank ${loraRank}, alpha ${loraAlpha} on ${loraTargets.join(', ')}: ${thousands(n)} trainable (${((100 * n) / info.parameters).toFixed(2)}% of ${thousands(info.parameters)}), the base frozen`);

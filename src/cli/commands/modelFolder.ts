@@ -2,7 +2,7 @@
 // folders, and any folder holding a GPT-2 config.json + model.safetensors; plus the tokenizer it was trained with.
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import type { LoadedModel } from '../../core/checkpoint';
+import type { LlmLabMeta, LoadedModel } from '../../core/checkpoint';
 import { CONFIG_FILE, findCheckpoint, fromHfConfig, modelTokenizer } from '../../core/checkpoint';
 import type { AdapterSummary } from '../../core/lora';
 import { isAdapterFolder, loadAnyModel, readAdapterMeta } from '../../core/lora';
@@ -29,6 +29,14 @@ async function checkFolder(io: CliIo, dir: string): Promise<string> {
  */
 export async function openModel(io: CliIo, dir: string): Promise<LoadedModel & { tokenizer: Tokenizer; adapter?: AdapterSummary }> {
   const loaded = await loadAnyModel(await checkFolder(io, dir));
+  if (loaded.meta.classifierLabels) {
+    loaded.model.dispose();
+    throw new LlmLabError(
+      'bad-argument',
+      `${loaded.dir} is a classifier (classes ${loaded.meta.classifierLabels.join(', ')}), not a language model: it has no trained head for next tokens. ` +
+        `Use 'llm-lab classify --model ${dir} --text …', or give the language model it was fine-tuned from.`,
+    );
+  }
   try {
     return { ...loaded, tokenizer: modelTokenizer(loaded) };
   } catch (e) {
@@ -38,7 +46,7 @@ export async function openModel(io: CliIo, dir: string): Promise<LoadedModel & {
 }
 
 /** A model folder's config only (no weights read): for `info`. */
-export async function readModelConfig(io: CliIo, dir: string): Promise<{ config: GptConfig; dir: string }> {
+export async function readModelConfig(io: CliIo, dir: string): Promise<{ config: GptConfig; dir: string; meta?: LlmLabMeta }> {
   const abs = await checkFolder(io, dir);
   if (await isAdapterFolder(abs)) return { config: (await readAdapterMeta(abs)).base.config, dir: abs };
   const found = await findCheckpoint(abs);
@@ -52,5 +60,6 @@ export async function readModelConfig(io: CliIo, dir: string): Promise<{ config:
   } catch {
     throw new LlmLabError('bad-checkpoint', `${file} is not valid JSON; restore it or save the model again.`);
   }
-  return { config: fromHfConfig(file, raw).config, dir: found };
+  const { config, meta } = fromHfConfig(file, raw);
+  return { config, dir: found, meta };
 }

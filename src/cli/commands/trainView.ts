@@ -6,6 +6,18 @@ import { println } from '../io';
 import { thousands } from '../format';
 import { ProgressBar } from '../progress';
 
+const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
+
+/** A confusion matrix as text rows: true class down, predicted class across. */
+export function confusionLines(c: { labels: string[]; counts: number[][] }): string[] {
+  const w = Math.max(6, ...c.labels.map((l) => l.length), ...c.counts.flat().map((n) => String(n).length)) + 2;
+  const corner = 'true \\ predicted';
+  const first = Math.max(w, corner.length + 2, ...c.labels.map((l) => l.length + 2));
+  const lines = [`  ${corner.padEnd(first)}${c.labels.map((l) => l.padStart(w)).join('')}`];
+  c.labels.forEach((l, i) => lines.push(`  ${l.padEnd(first)}${c.counts[i].map((n) => String(n).padStart(w)).join('')}`));
+  return lines;
+}
+
 export class TrainView {
   private bar: ProgressBar | undefined;
   private totalSteps = 0;
@@ -35,8 +47,12 @@ export class TrainView {
       case 'start':
         this.totalSteps = e.totalSteps;
         this.say(
-          `${e.resumed ? `resuming at step ${e.step}` : 'starting'}: ${thousands(e.parameters)} parameters, ` +
-            `${thousands(e.trainTokens)} training / ${thousands(e.valTokens)} validation tokens, ${e.stepsPerEpoch} steps per epoch, to step ${e.totalSteps}`,
+          `${e.resumed ? `resuming at step ${e.step}` : 'starting'}: ${thousands(e.parameters)} parameters` +
+            (e.trainableParameters !== undefined && e.trainableParameters !== e.parameters ? ` (${thousands(e.trainableParameters)} trained)` : '') +
+            (e.task === 'classify'
+              ? `, ${thousands(e.trainWindows)} training examples`
+              : `, ${thousands(e.trainTokens)} training / ${thousands(e.valTokens)} validation tokens`) +
+            `, ${e.stepsPerEpoch} steps per epoch, to step ${e.totalSteps}`,
         );
         this.bar = new ProgressBar({ sink: this.io.stderr, isTTY: this.io.isTTY, columns: this.io.columns, total: e.totalSteps });
         break;
@@ -49,10 +65,20 @@ export class TrainView {
         break;
       case 'eval':
         this.valLosses.push({ step: e.step, valLoss: e.valLoss });
-        this.say(`step ${e.step}: validation loss ${e.valLoss.toFixed(3)} (perplexity ${Math.exp(e.valLoss).toFixed(1)})`);
+        if (e.metrics?.valAccuracy !== undefined) {
+          const m = e.metrics;
+          const train = m.trainAccuracy !== undefined ? `; training accuracy ${pct(m.trainAccuracy)}, loss ${(m.trainLoss ?? NaN).toFixed(3)}` : '';
+          this.say(`step ${e.step}: validation accuracy ${pct(m.valAccuracy)}, loss ${e.valLoss.toFixed(3)}${train}`);
+        } else {
+          this.say(`step ${e.step}: validation loss ${e.valLoss.toFixed(3)} (perplexity ${Math.exp(e.valLoss).toFixed(1)})`);
+        }
         break;
       case 'sample':
         this.say(`step ${e.step} sample: ${JSON.stringify(e.prompt + e.text)}`);
+        break;
+      case 'test':
+        this.say(`test: ${Object.entries(e.metrics).map(([k, v]) => (k === 'accuracy' ? `accuracy ${pct(v)}` : `${k} ${v.toFixed(3)}`)).join(', ')}`);
+        if (e.confusion) for (const l of confusionLines(e.confusion)) this.say(l);
         break;
       case 'checkpoint':
         this.say(`step ${e.step}: checkpoint ${e.dir}`);

@@ -18,6 +18,11 @@ export interface LlmLabMeta {
   tokenizer: string;
   /** Optimizer step the weights come from, when written by training. */
   step?: number;
+  /**
+   * Set when config.json describes a classifier (GPT2ForSequenceClassification): its class names in index order.
+   * Its body loads as a model, but the body has no trained language-model head.
+   */
+  classifierLabels?: string[];
   /** Anything else a writer adds (e.g. what the run was). */
   [key: string]: unknown;
 }
@@ -106,5 +111,35 @@ export function fromHfConfig(file: string, raw: unknown): { config: GptConfig; m
     throw new LlmLabError('bad-checkpoint', `${file}: ${(e as Error).message}`);
   }
   const meta: LlmLabMeta = { tokenizer: 'gpt2', ...ours, formatVersion, qkvBias: config.qkvBias };
+  const classifierLabels = classLabels(file, r);
+  if (classifierLabels) meta.classifierLabels = classifierLabels;
   return { config, meta };
+}
+
+/** Whether a parsed config.json names the sequence-classification architecture. */
+export function isClassifierConfig(raw: Record<string, unknown>): boolean {
+  return Array.isArray(raw.architectures) && raw.architectures.includes('GPT2ForSequenceClassification');
+}
+
+/**
+ * A classifier config's class names in index order: from id2label, else num_labels' LABEL_0… (as transformers
+ * names them). Undefined when the config is not a classifier's.
+ */
+export function classLabels(file: string, r: Record<string, unknown>): string[] | undefined {
+  if (!isClassifierConfig(r)) return undefined;
+  const id2label = r.id2label;
+  if (typeof id2label === 'object' && id2label !== null && !Array.isArray(id2label)) {
+    const entries = Object.entries(id2label as Record<string, unknown>);
+    const labels: string[] = [];
+    for (const [k, v] of entries) {
+      const i = Number(k);
+      if (!Number.isInteger(i) || i < 0 || i >= entries.length || typeof v !== 'string' || labels[i] !== undefined) {
+        throw new LlmLabError('bad-checkpoint', `${file}: id2label must map 0…${entries.length - 1} to class names; entry ${JSON.stringify(k)} does not.`);
+      }
+      labels[i] = v;
+    }
+    return labels;
+  }
+  const n = typeof r.num_labels === 'number' && Number.isInteger(r.num_labels) && r.num_labels > 0 ? r.num_labels : 2;
+  return Array.from({ length: n }, (_, i) => `LABEL_${i}`);
 }

@@ -66,6 +66,7 @@ function paramName(stored: string, config: GptConfig): string | undefined {
   if (/^h\.\d+\.attn\.(bias|masked_bias)$/.test(name)) return undefined; // causal-mask buffers of old files
   if (!config.qkvBias && /^h\.\d+\.attn\.c_attn\.bias$/.test(name)) return undefined; // zeros we wrote for transformers
   if (config.tiedHead && name === 'lm_head.weight') return undefined; // a copy of wte in some tied files
+  if (name === 'score.weight') return undefined; // a classifier's head (core/classify reads it); the body loads alone
   return name;
 }
 

@@ -2,6 +2,7 @@
 // learns from and is later asked with. `alpaca` is the book's chapter 7 template, character for character;
 // `phi3` is its exercise 7.1 variant. A fine-tuned model records its style, so asking it later formats the
 // same way.
+import { PROMPT_STYLES } from '../../protocol/model';
 import { LlmLabError } from '../errors';
 
 /** One instruction example; `input` is the optional context ("" when there is none). */
@@ -11,7 +12,8 @@ export interface InstructionRecord {
   output: string;
 }
 
-export const PROMPT_STYLES = ['alpaca', 'phi3'] as const;
+/** The styles' names are declared with the protocol, which the panel shares. */
+export { PROMPT_STYLES };
 export type PromptStyle = (typeof PROMPT_STYLES)[number];
 export const DEFAULT_PROMPT_STYLE: PromptStyle = 'alpaca';
 

@@ -159,18 +159,15 @@ export async function lockRunFolder(dir: string): Promise<RunLock> {
       await new Promise((r) => setTimeout(r, 200)); // being written just now
       continue;
     }
-    // Stale: move it aside (atomic; only one process can move a given file), and delete it only if what was
-    // moved is the stale lock judged above, not a fresh lock a third process took in between.
-    const aside = path.join(dir, `.${LOCK_FILE}.stale-${token}`);
-    try {
-      await fsp.rename(file, aside);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw e;
-    }
-    const moved = await fsp.stat(aside);
-    if (moved.ino !== ino) await fsp.link(aside, file).catch(() => undefined); // put a live lock back
-    await fsp.rm(aside, { force: true });
+    // Stale. Only the process holding the takeover guard may remove it, after checking again that the lock is
+    // still the stale one it judged: the lock's name is never vacant while another process could be judging it.
+    // Compared by contents (a lock's token is unique) and inode, since a freed inode number is soon reused.
+    if (await withGuard(dir, async () => {
+      const st = await fsp.stat(file).catch(() => undefined);
+      const again = await fsp.readFile(file, 'utf8').catch(() => undefined);
+      if (st?.ino === ino && again === text) await fsp.rm(file, { force: true });
+    })) continue;
+    await new Promise((r) => setTimeout(r, 50 + Math.random() * 100)); // another process is taking it over
   }
   throw new LlmLabError('busy', `Could not take the lock ${file}: other processes keep changing it. Try again.`);
 }
@@ -180,6 +177,30 @@ export function heldLock(dir: string): RunLock | undefined {
   const file = path.join(dir, LOCK_FILE);
   const token = held.get(file)?.token;
   return token === undefined ? undefined : { dir, file, release: () => release(file, token) };
+}
+
+/** A takeover guard older than this was left by a process that died during a takeover (which takes milliseconds). */
+const GUARD_STALE_MS = 30_000;
+
+/** Runs `f` holding `dir`'s takeover guard; false (without running it) when another process holds the guard. */
+async function withGuard(dir: string, f: () => Promise<void>): Promise<boolean> {
+  const guard = path.join(dir, `.${LOCK_FILE}.takeover`);
+  let handle: fsp.FileHandle;
+  try {
+    handle = await fsp.open(guard, 'wx');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    const st = await fsp.stat(guard).catch(() => undefined);
+    if (st && Date.now() - st.mtimeMs > GUARD_STALE_MS) await fsp.rm(guard, { force: true });
+    return false;
+  }
+  try {
+    await handle.close();
+    await f();
+  } finally {
+    await fsp.rm(guard, { force: true });
+  }
+  return true;
 }
 
 /** Removes the lock if it is still this one; a folder that taking it created goes too when nothing else came in. */

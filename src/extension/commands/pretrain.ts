@@ -10,6 +10,7 @@ import { PRESETS, PRESET_NAMES, countParameters, formatBytes, isPresetName } fro
 import { memoryCheck, minimumTokens } from '../preflight';
 import type { GptConfig, PresetName } from '../../core/model/config';
 import type { TrainJob } from '../../protocol/worker';
+import { isFinetuneJob } from '../../protocol/worker';
 import { findCorpusFiles } from '../corpusFiles';
 import type { Lab } from '../lab';
 import { runsFolder, workspaceRoot } from '../lab';
@@ -232,7 +233,8 @@ export async function resumeCommand(lab: Lab, args: { runDir?: string } = {}): P
   }
   const record = await readRunRecord(runDir);
   const files = await checkJobFiles(record, runDir, workspaceRoot());
-  return lab.training.start(record.name, { ...record.job, files, runDir, resume: true });
+  const job = isFinetuneJob(record.job) ? { ...record.job, runDir, resume: true } : { ...record.job, files, runDir, resume: true };
+  return lab.training.start(record.name, job);
 }
 
 export async function stopCommand(lab: Lab): Promise<TrainOutcome | undefined> {

@@ -1,16 +1,17 @@
 // What the lab panel needs from the rest of the extension, as plain interfaces (no `vscode`): the worker
 // client implements PanelBackend with a thin adapter, the VS Code glue implements PanelEditor, and tests
 // use fakes. Shapes follow the core API (TrainEvent, generate, attentionMaps) so the adapters stay thin.
-import type { Candidate, DataPreview, GenerateRequest, ModelInfo, ToPanel, TrainEval, TrainStep } from '../../protocol/panel';
+import type { Candidate, DataPreview, GenerateRequest, ModelInfo, ToPanel, TrainEval, TrainStep, TrainTest } from '../../protocol/panel';
 
 export interface Subscription {
   dispose(): void;
 }
 
-/** Training progress as the panel draws it: steps, validation passes and run state changes. */
+/** Training progress as the panel draws it: steps, validation passes, a test result and run state changes. */
 export type PanelTrainingEvent =
   | ({ type: 'step' } & TrainStep)
   | ({ type: 'eval' } & TrainEval)
+  | ({ type: 'test' } & TrainTest)
   | ({ type: 'state' } & ToPanel['train/didChangeState']);
 
 /** Attention weights as core's attentionMaps returns them: layers[layer][head] is a T×T row-major matrix. */
@@ -25,7 +26,7 @@ export interface GeneratedPiece {
   candidates?: Candidate[];
 }
 
-export type GenerateSettings = Omit<GenerateRequest, 'requestId'>;
+export type GenerateSettings = Omit<GenerateRequest, 'requestId' | 'promptStyle' | 'input'>;
 
 export interface DataQuery {
   maxLength: number;

@@ -2,7 +2,8 @@
 // routes requests to the backend, holds messages until the panel says `ready` (again after each reload),
 // keeps the training history so a reloaded panel catches up, and cancels its work when superseded,
 // stopped or disposed.
-import type { FromPanel, FromPanelMessage, ToPanel, ToPanelMessage, TrainEval, TrainStep } from '../../protocol/panel';
+import type { FromPanel, FromPanelMessage, ToPanel, ToPanelMessage, TrainEval, TrainStep, TrainTest } from '../../protocol/panel';
+import { formatQuery } from '../../core/instruct/prompt';
 import { LIMITS, parseFromPanel, toPanel } from '../../protocol/panel';
 import type { AttentionMaps, PanelBackend, PanelEditor, Subscription } from './backend';
 
@@ -18,6 +19,8 @@ export class PanelSession {
   private queue: ToPanelMessage[] = [];
   private readonly steps = new Map<string, TrainStep[]>();
   private readonly evals = new Map<string, TrainEval[]>();
+  /** Each run's test result (the last one reported). */
+  private readonly tests = new Map<string, TrainTest>();
   private trainState: ToPanel['train/didChangeState'] = { runId: null, state: 'idle' };
   private readonly jobs = new Map<string, AbortController>();
   private readonly subs: Subscription[] = [];
@@ -37,6 +40,10 @@ export class PanelSession {
         } else if (e.type === 'eval') {
           const point = stripType(e);
           if (this.record(this.evals, e.runId, point)) this.send('train/didReportEval', point, false);
+        } else if (e.type === 'test') {
+          const result = stripType(e);
+          this.tests.set(e.runId, result);
+          this.send('train/didReportTest', result, false);
         } else {
           this.trainState = { runId: e.runId, state: e.state, ...(e.message !== undefined ? { message: e.message } : {}) };
           this.send('train/didChangeState', this.trainState);
@@ -155,7 +162,10 @@ export class PanelSession {
     this.ready = true;
     const steps = [...this.steps.values()].flat();
     const evals = [...this.evals.values()].flat();
-    if (steps.length || evals.length) this.post(toPanel('train/didReplay', { steps: steps.slice(-LIMITS.replayPoints), evals: evals.slice(-LIMITS.replayPoints) }));
+    const tests = [...this.tests.values()];
+    if (steps.length || evals.length || tests.length) {
+      this.post(toPanel('train/didReplay', { steps: steps.slice(-LIMITS.replayPoints), evals: evals.slice(-LIMITS.replayPoints), ...(tests.length ? { tests } : {}) }));
+    }
     this.post(toPanel('train/didChangeState', this.trainState));
     const held = this.queue;
     this.queue = [];
@@ -190,8 +200,11 @@ export class PanelSession {
     for (const [k, c] of this.jobs) if (k.startsWith('gen:')) c.abort(); // one generation at a time
     const key = `gen:${req.requestId}`;
     const c = this.job(key);
-    const { requestId, ...settings } = req;
+    const { requestId, promptStyle, input, ...settings } = req;
     try {
+      // An instruction in a prompt style becomes the text the model was fine-tuned on, up to its response header.
+      if (promptStyle) settings.prompt = formatQuery(promptStyle, { instruction: settings.prompt, input: input ?? '' });
+      this.send('generate/didStart', { requestId, prompt: settings.prompt });
       for await (const t of this.backend.generate(settings, c.signal)) {
         if (c.signal.aborted) break;
         this.send('generate/didStreamToken', { requestId, id: t.id, text: t.text, ...(t.candidates ? { candidates: t.candidates } : {}) });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LlmLabError } from '../../../src/core/errors';
 import type { TrainJob } from '../../../src/protocol/worker';
-import { checkJobFiles, describeRunsFolder, displayPath, ensureRunsFolder, latestModel, listRuns, newRunName, readRunRecord, resolveRunsFolder, writeRunRecord } from '../../../src/extension/runs';
+import { checkJobFiles, describeRunsFolder, displayPath, ensureRunsFolder, jobFiles, latestModel, listRuns, newRunName, readRunRecord, resolveRunsFolder, writeRunRecord } from '../../../src/extension/runs';
 
 const job: TrainJob = { runDir: '', files: ['/a.txt'], preset: 'tiny', steps: 5, batchSize: 2, learningRate: 1e-3, evalEvery: 1, checkpointEvery: 1, seed: 1, maxFileBytes: 100, resume: false };
 
@@ -114,10 +114,26 @@ describe('runs folder', () => {
     const dir = join(root, 'r1');
     await writeRunRecord(dir, { version: 1, name: 'r1', createdAt: 'now', job: { ...job, runDir: dir } });
     assert.deepEqual(readdirSync(dir), ['job.json'], 'a temp file was left');
-    assert.equal((await readRunRecord(dir)).job.steps, 5);
+    assert.deepEqual((await readRunRecord(dir)).job, { ...job, runDir: dir });
     writeFileSync(join(dir, 'job.json'), '{"version": 1, "job": ');
     await assert.rejects(readRunRecord(dir), (e: unknown) => e instanceof LlmLabError && e.code === 'bad-checkpoint');
     await assert.rejects(readRunRecord(join(root, 'none')), (e: unknown) => e instanceof LlmLabError && e.code === 'not-found');
+  });
+
+  it('records a fine-tuning job with its task, checks it field by field when read, and names its data file for resume', async () => {
+    const dir = join(root, 'cls');
+    const data = join(root, 'spam.tsv');
+    const ft = { task: 'classify' as const, runDir: dir, dataFile: data, preset: 'tiny', trainable: 'last-2', epochs: 3, lora: { rank: 4, alpha: 8 }, resume: false };
+    await writeRunRecord(dir, { version: 1, name: 'cls', createdAt: 'now', job: ft });
+    const back = await readRunRecord(dir);
+    assert.deepEqual(back.job, ft);
+    assert.deepEqual(jobFiles(back.job), [data]);
+    assert.deepEqual(jobFiles(job), job.files);
+    // A hand-edited job.json whose fine-tuning fields are wrong is refused with the field named.
+    writeFileSync(join(dir, 'job.json'), JSON.stringify({ version: 1, name: 'cls', createdAt: 'now', job: { ...ft, epochs: 'many' } }));
+    await assert.rejects(readRunRecord(dir), (e: unknown) => e instanceof LlmLabError && e.code === 'bad-checkpoint' && /job\.epochs: expected a number/.test(e.message));
+    writeFileSync(join(dir, 'job.json'), JSON.stringify({ version: 1, name: 'cls', createdAt: 'now', job: { ...ft, task: 'summarise' } }));
+    await assert.rejects(readRunRecord(dir), (e: unknown) => e instanceof LlmLabError && /job\.task: unknown kind/.test(e.message));
   });
 
   it('takes the highest step as the latest model of a run, not the newest file, and lists runs with it', async () => {

@@ -30,7 +30,7 @@ describe('two workers and one run folder', function () {
     clients.push(a, b);
     const job: TrainJob = {
       runDir: join(dir, 'run'), files: [VERDICT], preset: 'tiny', contextLength: 8, steps: 100_000, batchSize: 1,
-      learningRate: 1e-3, evalEvery: 0, checkpointEvery: 5, seed: 1, maxFileBytes: 1_000_000, resume: false,
+      learningRate: 1e-3, evalEvery: 1000, checkpointEvery: 5, seed: 1, maxFileBytes: 1_000_000, resume: false,
     };
     const stop = new AbortController();
     let stepped!: () => void;
@@ -42,7 +42,7 @@ describe('two workers and one run folder', function () {
       },
     });
     first.catch(() => undefined);
-    await firstStep;
+    await Promise.race([firstStep, first.then((r) => assert.fail(`the first run ended: ${JSON.stringify(r)}`))]);
     const holder = JSON.parse(readFileSync(join(job.runDir, 'run.lock'), 'utf8')) as { pid: number };
     for (const second of [job, { ...job, resume: true }]) {
       await assert.rejects(b.request('train/start', second), (e: unknown) => {

@@ -56,6 +56,30 @@ describe('worker server', () => {
     assert.ok(again.kind === 'response' && !again.error, 'the training slot was not freed');
   });
 
+  it('a fine-tuning job holds the same training slot as pretraining, and its params are checked by task', async () => {
+    const g = gate();
+    const ran: string[] = [];
+    const { server, responses } = harness({
+      'finetune/start': async (p) => (ran.push(p.task), await g.p, { runDir: p.runDir, steps: 2, finalLoss: 0.5, checkpointDir: null, cancelled: false }),
+      'train/start': async (p) => ({ runDir: p.runDir, steps: 3, finalLoss: 1, checkpointDir: null, cancelled: false }),
+    });
+    const ft = { task: 'classify', runDir: '/c', dataFile: '/d.tsv', preset: 'tiny', resume: false };
+    const first = server.receive({ kind: 'request', id: 1, method: 'finetune/start', params: ft });
+    await server.receive({ kind: 'request', id: 2, method: 'train/start', params: job });
+    const busy = responses(2)[0];
+    assert.ok(busy.kind === 'response' && busy.error?.code === 'busy', 'pretraining started beside a fine-tuning');
+    await server.receive({ kind: 'request', id: 3, method: 'finetune/start', params: { ...ft, task: 'translate' } });
+    const bad = responses(3)[0];
+    assert.ok(bad.kind === 'response' && bad.error?.code === 'protocol' && /params\.task: unknown kind/.test(bad.error.message), JSON.stringify(bad));
+    await server.receive({ kind: 'request', id: 4, method: 'finetune/start', params: { ...ft, task: 'instruct', promptStyle: 'chatml' } });
+    const style = responses(4)[0];
+    assert.ok(style.kind === 'response' && style.error?.code === 'protocol' && /params\.promptStyle/.test(style.error.message), JSON.stringify(style));
+    g.open();
+    await first;
+    assert.deepEqual(ran, ['classify']);
+    assert.ok(responses(1)[0].kind === 'response' && !(responses(1)[0] as { error?: unknown }).error);
+  });
+
   it('cancels a running request by id; the handler sees the signal', async () => {
     const { server, responses } = harness({
       generate: async (_p, ctx) => {

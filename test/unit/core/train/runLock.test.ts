@@ -133,7 +133,7 @@ describe('run folder lock', function () {
     await fsp.writeFile(path.join(dir, LOCK_FILE), JSON.stringify({ pid: deadPid, host: os.hostname(), startedAt: 'then', token: 'dead' }));
     const racers = [1, 2, 3, 4].map(() => {
       const code = `require(${JSON.stringify(lockModule)}).lockRunFolder(${JSON.stringify(dir)}).then(
-        () => { process.stdout.write('won'); setTimeout(() => process.exit(0), 1500); },
+        () => { process.stdout.write('won'); setTimeout(() => process.exit(0), 5000); },
         (e) => { process.stdout.write(e.code); process.exit(0); });`;
       const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
       children.push(child);

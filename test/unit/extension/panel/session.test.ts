@@ -113,9 +113,55 @@ describe('PanelSession', () => {
     await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(backend.calls, ['generate:At:2']);
     const gen = posted.filter((m) => m.type.startsWith('generate/'));
-    assert.deepEqual(gen.map((m) => m.type), ['generate/didStreamToken', 'generate/didStreamToken', 'generate/didFinish']);
-    assert.ok(gen[0].type === 'generate/didStreamToken' && gen[0].body.candidates?.length === 2);
-    assert.ok(gen[2].type === 'generate/didFinish' && gen[2].body.reason === 'done');
+    assert.deepEqual(gen.map((m) => m.type), ['generate/didStart', 'generate/didStreamToken', 'generate/didStreamToken', 'generate/didFinish']);
+    assert.ok(gen[0].type === 'generate/didStart' && gen[0].body.prompt === 'At');
+    assert.ok(gen[1].type === 'generate/didStreamToken' && gen[1].body.candidates?.length === 2);
+    assert.ok(gen[3].type === 'generate/didFinish' && gen[3].body.reason === 'done');
+  });
+
+  it('formats an instruction in the asked prompt style before generating, and tells the panel the text used', async () => {
+    const { backend, session, posted } = setup();
+    backend.pieces = [{ id: 1, text: 'Blue' }];
+    session.receive({ type: 'ready', body: {} });
+    session.receive({
+      type: 'generate/start',
+      body: { requestId: 'g3', prompt: 'Name a colour.', input: 'sky', promptStyle: 'alpaca', maxNewTokens: 1, temperature: 0, topCandidates: 0 },
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    // The book's chapter 7 template, written out here by hand.
+    const alpaca =
+      'Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n' +
+      '### Instruction:\nName a colour.\n\n### Input:\nsky\n\n### Response:\n';
+    assert.deepEqual(backend.calls, [`generate:${alpaca}:1`]);
+    const started = posted.find((m) => m.type === 'generate/didStart');
+    assert.ok(started?.type === 'generate/didStart' && started.body.prompt === alpaca);
+    session.receive({ type: 'generate/start', body: { requestId: 'g4', prompt: 'Hi', promptStyle: 'phi3', maxNewTokens: 1, temperature: 0, topCandidates: 0 } });
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(backend.calls[1], 'generate:<|user|>\nHi\n<|assistant|>:\n:1');
+  });
+
+  it('passes a fine-tuning run’s eval measures and test result on, and replays the test result after a reload', async () => {
+    const { backend, session, posted } = setup();
+    session.receive({ type: 'ready', body: {} });
+    await tick();
+    backend.emit(step(2));
+    backend.emit({ type: 'eval', runId: 'run-1', step: 2, valLoss: 0.5, tokensSeen: 512, metrics: { valAccuracy: 0.75 } });
+    const confusion = { labels: ['ham', 'spam'], counts: [[3, 1], [0, 4]] };
+    backend.emit({ type: 'test', runId: 'run-1', step: 2, metrics: { testAccuracy: 0.875 }, confusion });
+    const ev = posted.find((m) => m.type === 'train/didReportEval');
+    assert.ok(ev?.type === 'train/didReportEval');
+    assert.deepEqual(ev.body.metrics, { valAccuracy: 0.75 });
+    const test = posted.find((m) => m.type === 'train/didReportTest');
+    assert.ok(test?.type === 'train/didReportTest');
+    assert.deepEqual(test.body, { runId: 'run-1', step: 2, metrics: { testAccuracy: 0.875 }, confusion });
+    session.suspend();
+    const before = posted.length;
+    session.receive({ type: 'ready', body: {} });
+    await tick();
+    const replay = posted.slice(before).find((m) => m.type === 'train/didReplay');
+    assert.ok(replay?.type === 'train/didReplay');
+    assert.deepEqual(replay.body.tests, [{ runId: 'run-1', step: 2, metrics: { testAccuracy: 0.875 }, confusion }]);
+    assert.deepEqual(replay.body.evals[0].metrics, { valAccuracy: 0.75 });
   });
 
   it('stops a generation on request and reports it as stopped', async () => {

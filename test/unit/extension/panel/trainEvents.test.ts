@@ -22,4 +22,18 @@ describe('TrainEventMapper', () => {
     assert.ok(e?.type === 'eval');
     assert.equal(e.tokensSeen, 10);
   });
+
+  it('passes a task’s finite eval measures and its test result with the confusion matrix', () => {
+    const m = new TrainEventMapper('cls');
+    m.map({ type: 'step', step: 5, totalSteps: 10, loss: 0.6, lr: 5e-5, tokensSeen: 800, tokensPerSec: 100, gradNorm: 1, elapsedMs: 10 });
+    assert.deepEqual(m.map({ type: 'eval', step: 5, valLoss: 0.5, bestValLoss: 0.5, metrics: { valAccuracy: 0.75, trainAccuracy: 0.8, trainLoss: NaN } }), {
+      type: 'eval', runId: 'cls', step: 5, valLoss: 0.5, tokensSeen: 800, metrics: { valAccuracy: 0.75, trainAccuracy: 0.8 },
+    });
+    // Only non-finite measures: none are passed.
+    assert.deepEqual(m.map({ type: 'eval', step: 6, valLoss: 0.5, bestValLoss: 0.5, metrics: { trainLoss: Infinity } }), { type: 'eval', runId: 'cls', step: 6, valLoss: 0.5, tokensSeen: 800 });
+    const confusion = { labels: ['a', 'b'], counts: [[2, 0], [1, 1]] };
+    assert.deepEqual(m.map({ type: 'test', step: 10, metrics: { testAccuracy: 0.75, testLoss: NaN }, confusion }), {
+      type: 'test', runId: 'cls', step: 10, metrics: { testAccuracy: 0.75 }, confusion,
+    });
+  });
 });

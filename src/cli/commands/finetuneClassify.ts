@@ -1,0 +1,196 @@
+// `llm-lab finetune classify`: fine-tunes a classifier (a GPT body and a class head) on labelled texts into a run
+// folder, with a summary of the data and the model before it starts, the same progress bar, Ctrl-C and --resume
+// as pretrain, and the test split's accuracy and confusion matrix at the end.
+import * as path from 'node:path';
+import { bool, choice, int, num, required, str } from '../args';
+import type { FlagValues } from '../args';
+import type { Command } from '../command';
+import type { ClassifierPlan, ClassifyOptions, TrainableChoice } from '../../core/classify';
+import { CLASSIFY_DEFAULTS, DATA_FORMATS, finetuneClassifier, isTrainableChoice, planClassifier } from '../../core/classify';
+import { LlmLabError } from '../../core/errors';
+import type { GptConfig } from '../../core/model/config';
+import { formatBytes, PRESET_NAMES } from '../../core/model/config';
+import type { CliIo } from '../io';
+import { printJson, println } from '../io';
+import { duration, thousands } from '../format';
+import { BACKEND_OPTION, maxFileBytes, maxFileOption, startEngine } from './shared';
+import { withFlagNames } from './pretrain';
+import { TrainView } from './trainView';
+
+const d = CLASSIFY_DEFAULTS;
+
+/** Library option names → the flags that set them, for error messages. */
+const FLAGS: Record<string, string> = {
+  epochs: '--epochs', batchSize: '--batch', gradAccumSteps: '--grad-accum', lr: '--lr', minLr: '--min-lr', warmupSteps: '--warmup',
+  weightDecay: '--weight-decay', gradClip: '--grad-clip', maxLength: '--max-length', valFraction: '--val-fraction', testFraction: '--test-fraction',
+  evalEvery: '--eval-every', evalBatches: '--eval-batches', trainEvalBatches: '--train-eval-batches', checkpointEvery: '--checkpoint-every',
+  keepCheckpoints: '--keep-checkpoints', trainable: '--trainable', modelDir: '--model', dataFile: '--data', textField: '--text-field', labelField: '--label-field',
+};
+
+function flagNames(e: unknown): unknown {
+  const named = withFlagNames(e);
+  if (!(named instanceof LlmLabError) || named.code !== 'bad-argument') return named;
+  const m = named.message.replace(/\b(?:Training option )?(\w+)(?= \(run: | must be )/g, (all, k: string) => FLAGS[k] ?? all);
+  return m === named.message ? named : new LlmLabError(named.code, m);
+}
+
+/** ClassifyOptions from the flags (only those given). */
+export function classifyOptions(values: FlagValues, cwd: string): Omit<ClassifyOptions, 'outDir' | 'dataFile'> {
+  const trainable = str(values, 'trainable');
+  if (trainable !== undefined && !isTrainableChoice(trainable)) {
+    throw new LlmLabError('bad-argument', `--trainable must be head, last-block, last-N (e.g. last-2) or all; got '${trainable}'.`);
+  }
+  const shape: Partial<GptConfig> = {
+    contextLength: int(values, 'context', 2),
+    nLayers: int(values, 'layers', 1),
+    nHeads: int(values, 'heads', 1),
+    embDim: int(values, 'width', 1),
+    dropRate: num(values, 'dropout', 0, 0.99),
+  };
+  for (const k of Object.keys(shape) as (keyof GptConfig)[]) if (shape[k] === undefined) delete shape[k];
+  const modelDir = str(values, 'model');
+  const preset = choice(values, 'preset', PRESET_NAMES);
+  if (modelDir !== undefined && preset !== undefined) throw new LlmLabError('bad-argument', "Give --model DIR or --preset NAME, not both; see 'llm-lab finetune classify --help'.");
+  if (modelDir !== undefined && Object.keys(shape).some((k) => k !== 'dropRate')) {
+    throw new LlmLabError('bad-argument', "--context, --layers, --heads and --width shape a preset's fresh model; a --model folder keeps its own shape.");
+  }
+  const o: Omit<ClassifyOptions, 'outDir' | 'dataFile'> = {
+    format: choice(values, 'format', DATA_FORMATS),
+    textField: str(values, 'text-field'),
+    labelField: str(values, 'label-field'),
+    modelDir: modelDir !== undefined ? path.resolve(cwd, modelDir) : undefined,
+    preset,
+    model: Object.keys(shape).length > 0 ? shape : undefined,
+    trainable: trainable as TrainableChoice | undefined,
+    epochs: int(values, 'epochs', 1),
+    batchSize: int(values, 'batch', 1),
+    gradAccumSteps: int(values, 'grad-accum', 1),
+    lr: num(values, 'lr', 0, 10, true),
+    minLr: num(values, 'min-lr', 0, 10),
+    warmupSteps: int(values, 'warmup', 0),
+    weightDecay: num(values, 'weight-decay', 0, 1),
+    gradClip: num(values, 'grad-clip', 0, Infinity),
+    maxLength: int(values, 'max-length', 1),
+    balance: values.balance === true ? true : undefined,
+    valFraction: num(values, 'val-fraction', 0, 0.99),
+    testFraction: num(values, 'test-fraction', 0, 0.99),
+    evalEvery: int(values, 'eval-every', 0),
+    evalBatches: int(values, 'eval-batches', 0),
+    trainEvalBatches: int(values, 'train-eval-batches', 0),
+    checkpointEvery: int(values, 'checkpoint-every', 0),
+    keepCheckpoints: int(values, 'keep-checkpoints', 0),
+    seed: int(values, 'seed', 0),
+    maxFileBytes: maxFileBytes(values),
+  };
+  for (const k of Object.keys(o) as (keyof typeof o)[]) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
+
+/** The summary shown before a run starts. */
+export function planLines(p: ClassifierPlan): string[] {
+  const classes = p.labels.map((l) => (p.balanced ? `${l} ${thousands(p.perClass[l])} → ${thousands(p.perClassBalanced[l])}` : `${l} ${thousands(p.perClass[l])}`));
+  return [
+    `data: ${p.file} (${p.format}${p.header ? ', header row' : ', no header'}; text '${p.textColumn}', label '${p.labelColumn}'): ${thousands(p.rows)} examples`,
+    `classes${p.balanced ? ' (balanced by undersampling)' : ''}: ${classes.join(', ')}`,
+    `split: ${thousands(p.split.train)} training, ${thousands(p.split.val)} validation, ${thousands(p.split.test)} test`,
+    `length: padded to ${p.maxLength} tokens (longest training text ${p.longest}${p.truncated ? `; ${p.truncated} text(s) cut` : ''})`,
+    `model: ${p.base}; ${thousands(p.parameters)} parameters, ${thousands(p.trainableParameters)} trained (${p.trainable})`,
+    `training: ${p.epochs} epoch(s) × ${p.stepsPerEpoch} steps = ${p.steps} steps; memory about ${formatBytes(p.memory.trainingBytes)}`,
+  ];
+}
+
+export const finetuneClassifyCommand: Command = {
+  name: 'classify',
+  summary: 'Fine-tune a classifier on labelled texts (TSV, CSV or JSONL) into a run folder.',
+  usage: 'finetune classify (--model DIR | --preset NAME) --data FILE --out DIR [--trainable last-block] [--epochs 5] [--balance] [--resume] [flags]',
+  description:
+    'The data: a TSV or CSV file with or without a header (headerless: label and text, e.g. the SMS Spam Collection), or JSONL ' +
+    `objects with a text and a label. A head with one output per class reads the last real token's hidden state. Defaults as the book's ` +
+    `chapter 6: AdamW at a constant ${d.lr}, weight decay ${d.weightDecay}, ${d.epochs} epochs of batch ${d.batchSize}, the last block, final norm and head trained, ` +
+    'a 70/10/20 split. Ctrl-C stops cleanly with a checkpoint; --resume continues (give the same --data).',
+  options: {
+    model: { type: 'string', value: 'DIR', help: 'Base model: a run folder, a model folder, a downloaded GPT-2 or any GPT-2 folder.' },
+    preset: { type: 'string', value: 'NAME', help: `Or fresh seeded weights of a preset: ${PRESET_NAMES.join(', ')}.` },
+    data: { type: 'string', value: 'FILE', help: 'Labelled texts: .tsv, .csv or .jsonl.' },
+    out: { type: 'string', value: 'DIR', help: 'Run folder (checkpoints in the Hugging Face classifier layout, metrics.jsonl).' },
+    resume: { type: 'boolean', help: 'Continue the run in --out from its last checkpoint.' },
+    plan: { type: 'boolean', help: 'Print the summary (classes, split, length, parameters, memory) and stop.' },
+    trainable: { type: 'string', value: 'WHAT', help: 'What trains: last-block (default), head, last-N, all.' },
+    epochs: { type: 'string', value: 'N', help: `Passes over the training split (default ${d.epochs}).` },
+    batch: { type: 'string', value: 'N', help: `Examples per step (default ${d.batchSize}).` },
+    'grad-accum': { type: 'string', value: 'N', help: 'Split each batch into N micro-batches (default 1).' },
+    lr: { type: 'string', value: 'LR', help: `Learning rate (default ${d.lr}).` },
+    'min-lr': { type: 'string', value: 'LR', help: 'Learning rate the cosine decay ends at (default lr: constant).' },
+    warmup: { type: 'string', value: 'N', help: `Warmup steps (default ${d.warmupSteps}).` },
+    'weight-decay': { type: 'string', value: 'W', help: `AdamW weight decay (default ${d.weightDecay}).` },
+    'grad-clip': { type: 'string', value: 'C', help: 'Clip the gradient norm to C (default 0: off).' },
+    'max-length': { type: 'string', value: 'N', help: 'Cut texts to N tokens (default the context length).' },
+    balance: { type: 'boolean', help: 'Undersample every class to the smallest one.' },
+    'val-fraction': { type: 'string', value: 'F', help: `Fraction held out for validation (default ${d.valFraction}).` },
+    'test-fraction': { type: 'string', value: 'F', help: `Fraction held out for the test at the end (default ${d.testFraction}).` },
+    'text-field': { type: 'string', value: 'T', help: "Text column or JSONL key: a name or a 1-based column number (default 'text')." },
+    'label-field': { type: 'string', value: 'L', help: "Label column or JSONL key (default 'label')." },
+    format: { type: 'string', value: 'F', help: `Data format: ${DATA_FORMATS.join(', ')} (default from the extension).` },
+    'eval-every': { type: 'string', value: 'N', help: `Loss and accuracy every N steps (default ${d.evalEvery}; always at the end).` },
+    'eval-batches': { type: 'string', value: 'N', help: 'Validation batches per evaluation, 0 for all (default 0).' },
+    'train-eval-batches': { type: 'string', value: 'N', help: `Training batches measured per evaluation (default ${d.trainEvalBatches}).` },
+    'checkpoint-every': { type: 'string', value: 'N', help: `Checkpoint every N steps (default ${d.checkpointEvery}; always at the end).` },
+    'keep-checkpoints': { type: 'string', value: 'N', help: `Step checkpoints to keep, 0 for all (default ${d.keepCheckpoints}).` },
+    seed: { type: 'string', value: 'S', help: `Seed of the balancing, split, order, new weights and dropout (default ${d.seed}).` },
+    context: { type: 'string', value: 'N', help: "With --preset: context length, overriding the preset's." },
+    layers: { type: 'string', value: 'N', help: "With --preset: transformer blocks." },
+    heads: { type: 'string', value: 'N', help: 'With --preset: attention heads.' },
+    width: { type: 'string', value: 'N', help: 'With --preset: embedding width.' },
+    dropout: { type: 'string', value: 'P', help: "Dropout rate (default the model's)." },
+    ...maxFileOption(),
+    ...BACKEND_OPTION,
+  },
+  examples: [
+    'llm-lab finetune classify --model ~/.cache/llm-lab/models/gpt2 --data samples/SMSSpamCollection.tsv --balance --out runs/spam',
+    'llm-lab finetune classify --preset small --trainable all --data samples/SMSSpamCollection.tsv --balance --out runs/spam-small --plan',
+    'llm-lab finetune classify --model runs/verdict --data reviews.jsonl --text-field review --label-field stars --out runs/stars',
+    'llm-lab finetune classify --data samples/SMSSpamCollection.tsv --out runs/spam --epochs 8 --resume',
+  ],
+  async run({ values, io, json }) {
+    const dataFile = path.resolve(io.cwd, required(values, 'finetune classify', 'data', 'FILE (labelled texts: .tsv, .csv or .jsonl)'));
+    const out = path.resolve(io.cwd, required(values, 'finetune classify', 'out', 'DIR (the run folder)'));
+    const resume = bool(values, 'resume');
+    const options: ClassifyOptions = { ...classifyOptions(values, io.cwd), dataFile, outDir: out, resume };
+    if (!resume && options.modelDir === undefined && options.preset === undefined) {
+      throw new LlmLabError('bad-argument', "'llm-lab finetune classify' needs --model DIR (a GPT-2 or a run) or --preset NAME (fresh weights); see --help.");
+    }
+    await startEngine(values);
+    const plan = await planClassifier(options).catch((e: unknown) => {
+      throw flagNames(e);
+    });
+    if (bool(values, 'plan')) {
+      if (json) printJson(io, plan);
+      else for (const l of planLines(plan)) println(io.stdout, l);
+      return 0;
+    }
+    if (!json) for (const l of planLines(plan)) println(io.stderr, l);
+    return train(io, json, options);
+  },
+};
+
+async function train(io: CliIo, json: boolean, options: ClassifyOptions): Promise<number> {
+  const view = new TrainView(io, json);
+  const started = Date.now();
+  try {
+    const r = await finetuneClassifier(options, { signal: io.signal, onEvent: view.onEvent }).catch((e: unknown) => {
+      throw flagNames(e);
+    });
+    view.close();
+    if (json) {
+      println(io.stdout, JSON.stringify({ type: 'result', ...r }));
+    } else {
+      const t = r.test ? `, test accuracy ${pct(r.test.accuracy)}` : '';
+      println(io.stderr, `${r.status === 'cancelled' ? 'stopped' : 'done'} at step ${r.step}/${r.totalSteps}${t} in ${duration(Date.now() - started)}; run folder ${r.outDir}`);
+    }
+    return r.status === 'cancelled' ? 130 : 0;
+  } finally {
+    view.close();
+  }
+}

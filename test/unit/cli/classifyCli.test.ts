@@ -1,0 +1,113 @@
+// The classification commands end to end: `finetune classify` trains a tiny classifier with a summary first and a
+// test accuracy at the end, `classify --text` and `classify --data --json` use it (predictions in the file's row
+// order), `info` describes it, a language-model command refuses it, and the `finetune` dispatcher lists its tasks.
+import * as assert from 'node:assert/strict';
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runCli } from '../../../src/cli/app';
+import { captureIo } from '../../../src/cli/io';
+import { initEngine } from '../../../src/core/engine';
+
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const io = captureIo();
+  const code = await runCli(args, io);
+  return { code, out: io.out(), err: io.err() };
+}
+
+describe('llm-lab finetune classify, classify, info (classifiers)', function () {
+  this.timeout(300_000);
+  let tmp: string;
+  let data: string;
+  let run: string;
+  before(async () => {
+    await initEngine('cpu');
+    tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'llm-lab-classify-cli-'));
+    data = path.join(tmp, 'colours.csv');
+    const lines = ['text,label'];
+    for (let i = 0; i < 24; i++) lines.push(`"red, red ${i % 3 ? 'red' : 'crimson'}",warm`, `blue blue ${i % 2 ? 'blue' : 'navy'},cool`);
+    await fsp.writeFile(data, lines.join('\n') + '\n');
+    run = path.join(tmp, 'run');
+  });
+  after(async () => {
+    await fsp.rm(tmp, { recursive: true, force: true });
+  });
+
+  it('finetune classify prints the plan, trains, and reports the test accuracy and confusion matrix', async () => {
+    const r = await cli([
+      'finetune', 'classify', '--preset', 'tiny', '--context', '16', '--width', '16', '--layers', '1', '--data', data, '--out', run,
+      '--trainable', 'all', '--lr', '1e-2', '--epochs', '4', '--batch', '4', '--eval-every', '0', '--backend', 'cpu',
+    ]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /data: .*colours\.csv \(csv, header row; text 'text', label 'label'\): 48 examples/);
+    assert.match(r.err, /classes: cool 24, warm 24/);
+    assert.match(r.err, /split: 33 training, 4 validation, 11 test/);
+    assert.match(r.err, /training: 4 epoch\(s\) × 8 steps = 32 steps/);
+    assert.match(r.err, /test: loss [\d.]+, accuracy 100\.00%/);
+    assert.match(r.err, /true \\ predicted\s+cool\s+warm/);
+    assert.match(r.err, /done at step 32\/32, test accuracy 100\.00%/);
+  });
+
+  it('classify --text prints the class and every class probability; --json as predictions', async () => {
+    const r = await cli(['classify', '--model', run, '--text', 'red red red', '--text', 'blue navy blue', '--backend', 'cpu']);
+    assert.equal(r.code, 0, r.err);
+    const lines = r.out.trim().split('\n');
+    assert.match(lines[0], /^warm {2}\(cool [\d.]+%, warm [\d.]+%\)$/);
+    assert.match(lines[1], /^cool /);
+    const j = await cli(['classify', '--model', run, '--text', 'red red', '--json', '--backend', 'cpu']);
+    const parsed = JSON.parse(j.out) as { predictions: { label: string; probabilities: Record<string, number> }[] };
+    assert.equal(parsed.predictions[0].label, 'warm');
+    assert.ok(Math.abs(parsed.predictions[0].probabilities.warm + parsed.predictions[0].probabilities.cool - 1) < 1e-5);
+  });
+
+  it('classify --data --json gives accuracy, loss, confusion and predictions in the file order', async () => {
+    const file = path.join(tmp, 'check.jsonl');
+    await fsp.writeFile(file, ['{"text":"blue blue","label":"cool"}', '{"text":"red red crimson","label":"warm"}', '{"text":"navy blue","label":"cool"}'].join('\n'));
+    const r = await cli(['classify', '--model', run, '--data', file, '--json', '--backend', 'cpu']);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.deepEqual(Object.keys(j), ['accuracy', 'loss', 'confusion', 'predictions']);
+    assert.equal(j.accuracy, 1);
+    assert.deepEqual(j.confusion, { labels: ['cool', 'warm'], counts: [[2, 0], [0, 1]] });
+    assert.deepEqual(j.predictions.map((p: { label: string }) => p.label), ['cool', 'warm', 'cool']);
+    const bad = await cli(['classify', '--model', run, '--data', data.replace('colours', 'missing'), '--backend', 'cpu']);
+    assert.equal(bad.code, 1);
+  });
+
+  it('classify refuses a label the classifier does not know, with the line', async () => {
+    const file = path.join(tmp, 'odd.tsv');
+    await fsp.writeFile(file, 'warm\tred\nlukewarm\tpink\n');
+    const r = await cli(['classify', '--model', run, '--data', file, '--label-field', '1', '--text-field', '2', '--backend', 'cpu']);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /odd\.tsv:2: label 'lukewarm' is not one of the classifier's classes \(cool, warm\)/);
+  });
+
+  it('info shows a classifier\'s classes and trained parameters; generate refuses it', async () => {
+    const r = await cli(['info', '--model', run, '--json', '--backend', 'cpu']);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.deepEqual(j.labels, ['cool', 'warm']);
+    assert.equal(j.classes, 2);
+    assert.equal(j.trainable, 'all');
+    assert.equal(j.trainableParameters, j.parameters);
+    const head = await cli(['info', '--model', run, '--trainable', 'head', '--json', '--backend', 'cpu']);
+    assert.equal(JSON.parse(head.out).trainableParameters, 2 * 16);
+    const g = await cli(['generate', '--model', run, '--prompt', 'hi', '--backend', 'cpu']);
+    assert.equal(g.code, 1);
+    assert.match(g.err, /is a classifier \(classes cool, warm\), not a language model/);
+  });
+
+  it('finetune lists its tasks, and refuses an unknown one or missing flags', async () => {
+    const h = await cli(['finetune', '--help']);
+    assert.equal(h.code, 0);
+    assert.match(h.out, /Commands:\n {2}classify/);
+    const u = await cli(['finetune', 'translate']);
+    assert.equal(u.code, 1);
+    assert.match(u.err, /unknown command 'finetune translate'; 'finetune' takes one of: classify/);
+    const m = await cli(['finetune', 'classify', '--data', data, '--out', path.join(tmp, 'x')]);
+    assert.equal(m.code, 1);
+    assert.match(m.err, /needs --model DIR .* or --preset NAME/);
+    const f = await cli(['finetune', 'classify', '--preset', 'tiny', '--data', data, '--out', path.join(tmp, 'x'), '--trainable', 'some']);
+    assert.match(f.err, /--trainable must be head, last-block, last-N/);
+  });
+});
