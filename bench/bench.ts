@@ -1,7 +1,8 @@
 // `npm run bench`: LLM Lab's speed figures. Training (tiny, small) and generation (tiny, small, gpt2) each
 // run in a fresh child process so every figure comes with that process's own peak RSS. Prints a table, or
 // with --json one JSON object. Flags: --backend auto|webgpu|native|wasm|cpu|tensorflow, --corpus FILE (tokenizer),
-// --only train,generate,complete,matmul,tokenizer,bpe,kernels, --steps N (training steps measured).
+// --only train,generate,complete,matmul,tokenizer,bpe,kernels,gpt2, --steps N (training steps measured),
+// --with-torch (with --only gpt2: PyTorch's figures from bench/reference/gpt2Torch.py beside LLM Lab's).
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -11,6 +12,7 @@ import type { PresetName } from '../src/core/model/config';
 import { benchComplete, benchCompleteDuringTraining } from './benchComplete';
 import { benchGenerate, benchMatmul, benchTrain } from './benchModel';
 import { benchNativeKernels } from './engine-native';
+import { compareGpt2 } from './gpt2Compare';
 import type * as TokenizerBench from './tokenizer';
 
 interface Args {
@@ -20,10 +22,11 @@ interface Args {
   only?: string[];
   steps?: number;
   child?: string;
+  withTorch: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { json: false, backend: 'auto' };
+  const args: Args = { json: false, backend: 'auto', withTorch: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -37,7 +40,8 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--only') args.only = value().split(',');
     else if (a === '--steps') args.steps = Number(value());
     else if (a === '--child') args.child = value();
-    else throw new Error(`Unknown flag ${a}. Flags: --json --backend NAME --corpus FILE --only LIST --steps N`);
+    else if (a === '--with-torch') args.withTorch = true;
+    else throw new Error(`Unknown flag ${a}. Flags: --json --backend NAME --corpus FILE --only LIST --steps N --with-torch`);
   }
   return args;
 }
@@ -93,7 +97,7 @@ async function runChild(job: string, args: Args): Promise<void> {
 }
 
 /** Runs one job in a fresh process; the parsed JSON line, or an error string. */
-function spawnJob(job: string, args: Args): Json {
+export function spawnJob(job: string, args: { backend: string; steps?: number }): Json {
   const childArgs = [process.argv[1], '--child', job, '--backend', args.backend];
   if (args.steps) childArgs.push('--steps', String(args.steps));
   const r = spawnSync(process.execPath, childArgs, { encoding: 'utf8', maxBuffer: 1 << 24 });
@@ -110,6 +114,10 @@ const round = (x: unknown, d = 1): number | null => (typeof x === 'number' && Nu
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (args.child) return runChild(args.child, args);
+  if (args.only?.includes('gpt2')) {
+    compareGpt2((job) => spawnJob(job, args), args.withTorch, args.steps ?? 3);
+    return;
+  }
   const want = (k: string): boolean => !args.only || args.only.includes(k);
   const log = (s: string): void => {
     if (!args.json) console.log(s);

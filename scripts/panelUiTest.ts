@@ -15,7 +15,7 @@ const TINY_HEADS = 2;
 const STEPS = 50; // "Quick look", the shortest run length offered.
 
 /** Polls `probe` until it returns a value (not undefined) or `timeoutMs` passes; then throws `why()`. */
-async function until<T>(page: Page, timeoutMs: number, probe: () => Promise<T | undefined>, why: () => string): Promise<T> {
+export async function until<T>(page: Page, timeoutMs: number, probe: () => Promise<T | undefined>, why: () => string): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe().catch(() => undefined);
@@ -26,7 +26,7 @@ async function until<T>(page: Page, timeoutMs: number, probe: () => Promise<T | 
 }
 
 /** Answers the quick input that has `title`: types `value` (if any) and accepts the row matching `row` or the input. */
-async function answerQuickInput(page: Page, title: string, opts: { value?: string; row?: string }): Promise<void> {
+export async function answerQuickInput(page: Page, title: string, opts: { value?: string; row?: string }): Promise<void> {
   const widget = page.locator('.quick-input-widget', { hasText: title });
   await widget.waitFor({ state: 'visible', timeout: 30_000 });
   const input = widget.locator('input').first();

@@ -37,6 +37,12 @@ float* f32(const Napi::CallbackInfo& info, size_t i, int64_t need, const char* w
 int32_t* i32(const Napi::CallbackInfo& info, size_t i, int64_t need, const char* what) {
   return buffer<int32_t, Napi::Int32Array>(info, i, need, what);
 }
+uint32_t* u32(const Napi::CallbackInfo& info, size_t i, int64_t need, const char* what) {
+  return buffer<uint32_t, Napi::Uint32Array>(info, i, need, what);
+}
+double* f64(const Napi::CallbackInfo& info, size_t i, int64_t need, const char* what) {
+  return buffer<double, Napi::Float64Array>(info, i, need, what);
+}
 // Index (in elements) of the last element a strided matrix touches, plus one.
 int64_t extent(int64_t rows, int64_t cols, int64_t rs, int64_t cs) {
   return (rows <= 0 || cols <= 0) ? 0 : (rows - 1) * rs + (cols - 1) * cs + 1;
@@ -219,6 +225,30 @@ Napi::Value AddRepeat(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// mulRepeat(a, n, b, m, out)
+Napi::Value MulRepeat(const Napi::CallbackInfo& info) {
+  const int64_t n = I(info, 1), m = I(info, 3);
+  if (m <= 0 || n % m != 0) throw Napi::RangeError::New(info.Env(), "mulRepeat: m must divide n");
+  mulRepeat(f32(info, 0, n, "a"), n, f32(info, 2, m, "b"), m, f32(info, 4, n, "out"));
+  return info.Env().Undefined();
+}
+
+// argMaxRows(x, rows, cols, out)
+Napi::Value ArgMaxRows(const Napi::CallbackInfo& info) {
+  const int64_t rows = I(info, 1), cols = I(info, 2);
+  if (cols <= 0) throw Napi::RangeError::New(info.Env(), "argMaxRows: a row needs at least one value");
+  argMaxRows(f32(info, 0, rows * cols, "x"), rows, cols, i32(info, 3, rows, "out"));
+  return info.Env().Undefined();
+}
+
+// fillNormal(state[4], out, n, std, k[128], w[128], f[128])
+Napi::Value FillNormal(const Napi::CallbackInfo& info) {
+  const int64_t n = I(info, 2);
+  fillNormal(u32(info, 0, 4, "state"), f32(info, 1, n, "out"), n, info[3].As<Napi::Number>().DoubleValue(),
+             f64(info, 4, 128, "k"), f64(info, 5, 128, "w"), f64(info, 6, 128, "f"));
+  return info.Env().Undefined();
+}
+
 #define LLMLAB_EXPORT(name, fn) \
   exports.Set(name, Napi::Function::New(env, Guarded<fn>, name, const_cast<char*>(name)))
 
@@ -239,6 +269,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   LLMLAB_EXPORT("attentionBackward", AttentionBackward);
   LLMLAB_EXPORT("stridedCopy", StridedCopy);
   LLMLAB_EXPORT("addRepeat", AddRepeat);
+  LLMLAB_EXPORT("mulRepeat", MulRepeat);
+  LLMLAB_EXPORT("argMaxRows", ArgMaxRows);
+  LLMLAB_EXPORT("fillNormal", FillNormal);
   return exports;
 }
 

@@ -39,5 +39,14 @@ void stridedCopy(const uint32_t* src, uint32_t* dst, const int64_t* shape, const
                  int64_t offset);
 // out[i] = a[i] + b[i mod m] for i < n (m divides n).
 void addRepeat(const float* a, int64_t n, const float* b, int64_t m, float* out);
+// out[i] = a[i] · b[i mod m] for i < n (m divides n; m = 1 scales by a scalar, b = a squares).
+void mulRepeat(const float* a, int64_t n, const float* b, int64_t m, float* out);
+// out[r] = index of the first largest value of row r of x (rows, cols).
+void argMaxRows(const float* x, int64_t rows, int64_t cols, int32_t* out);
+
+// `n` N(0, std²) samples of LLM Lab's seeded ziggurat (random.cc), bit-identical to Rng.fillNormal in rng.ts;
+// state is the xoshiro128** state (advanced in place), k, w, f its 128-entry tables as rng.ts computes them.
+void fillNormal(uint32_t* state, float* out, int64_t n, double stddev, const double* k, const double* w,
+                const double* f);
 
 }  // namespace llmlab

@@ -64,4 +64,42 @@ void addRepeat(const float* a, int64_t n, const float* b, int64_t m, float* out)
   });
 }
 
+void mulRepeat(const float* a, int64_t n, const float* b, int64_t m, float* out) {
+  if (m == 1) {
+    const float s = b[0];
+    parallelFor(n, 1 << 15, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; i++) out[i] = a[i] * s;
+    });
+    return;
+  }
+  if (m == n) {
+    parallelFor(n, 1 << 15, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; i++) out[i] = a[i] * b[i];
+    });
+    return;
+  }
+  const int64_t rows = n / m;
+  parallelFor(rows, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(m, 1)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      const float* ar = a + r * m;
+      float* o = out + r * m;
+      for (int64_t j = 0; j < m; j++) o[j] = ar[j] * b[j];
+    }
+  });
+}
+
+void argMaxRows(const float* x, int64_t rows, int64_t cols, int32_t* out) {
+  parallelFor(rows, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(cols, 1)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      const float* row = x + r * cols;
+      int64_t best = 0;
+      // The first maximum wins, and NaN is never greater: as TensorFlow.js's ArgMax.
+      for (int64_t j = 1; j < cols; j++) {
+        if (row[j] > row[best]) best = j;
+      }
+      out[r] = static_cast<int32_t>(best);
+    }
+  });
+}
+
 }  // namespace llmlab

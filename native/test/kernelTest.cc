@@ -271,6 +271,64 @@ void testSmallKernels() {
   std::vector<double> wantO(12);
   for (int i = 0; i < 12; i++) wantO[i] = double(ar[i]) + br[i % 4];
   close(o.data(), wantO, 1e-7, 0, "add with the smaller operand repeated");
+  for (int m : {1, 4, 12}) {
+    mulRepeat(ar.data(), 12, br.data(), m, o.data());
+    bool exact = true;
+    for (int i = 0; i < 12; i++) exact = exact && o[i] == ar[i] * br[i % m];
+    check(exact, "multiply with the smaller operand repeated, m = " + std::to_string(m));
+  }
+  std::vector<float> grid = {1, 5, 5, 2, NAN, 3, 9, 0, 4, 4, 4, 4};
+  std::vector<int32_t> arg(3);
+  argMaxRows(grid.data(), 3, 4, arg.data());
+  // As TensorFlow.js: the first of equal maxima; a NaN in front is never beaten, a later one never wins.
+  check(arg[0] == 1 && arg[1] == 0 && arg[2] == 0, "arg max of rows: first of equal maxima, NaN as TensorFlow.js");
+}
+
+// The ziggurat's tables as rng.ts builds them (Marsaglia and Tsang, 128 layers, 24-bit magnitudes).
+void zigguratTables(std::vector<double>& k, std::vector<double>& w, std::vector<double>& f) {
+  const double r = 3.442619855899, v = 9.91256303526217e-3, m1 = 16777216.0;
+  k.assign(128, 0);
+  w.assign(128, 0);
+  f.assign(128, 0);
+  double dn = r, tn = r;
+  const double q = v / std::exp(-0.5 * dn * dn);
+  k[0] = dn / q * m1;
+  w[0] = q / m1;
+  w[127] = dn / m1;
+  f[0] = 1;
+  f[127] = std::exp(-0.5 * dn * dn);
+  for (int i = 126; i >= 1; i--) {
+    dn = std::sqrt(-2 * std::log(v / dn + std::exp(-0.5 * dn * dn)));
+    k[i + 1] = dn / tn * m1;
+    tn = dn;
+    f[i] = std::exp(-0.5 * dn * dn);
+    w[i] = dn / m1;
+  }
+}
+
+void testFillNormal() {
+  std::vector<double> k, w, f;
+  zigguratTables(k, w, f);
+  const int64_t n = 400000;
+  std::vector<float> a(n), b(n);
+  uint32_t s1[4] = {1, 2, 3, 4}, s2[4] = {1, 2, 3, 4};
+  fillNormal(s1, a.data(), n, 0.5, k.data(), w.data(), f.data());
+  fillNormal(s2, b.data(), n / 2, 0.5, k.data(), w.data(), f.data());
+  fillNormal(s2, b.data() + n / 2, n - n / 2, 0.5, k.data(), w.data(), f.data());
+  bool same = true;
+  for (int64_t i = 0; i < n; i++) same = same && a[i] == b[i];
+  check(same && s1[0] == s2[0] && s1[3] == s2[3], "normal samples: one fill equals two fills that continue the state");
+  double sum = 0, sq = 0;
+  int64_t tail = 0;
+  for (float x : a) {
+    sum += x;
+    sq += double(x) * x;
+    if (std::fabs(x) > 3.442619855899 * 0.5) tail++;
+  }
+  const double mean = sum / n, var = sq / n - mean * mean;
+  // Standard errors: mean 0.5/√n ≈ 8e-4, variance ≈ 0.25·√(2/n) ≈ 5.6e-4; tail mass 5.8e-4 (about 230 of n).
+  check(std::fabs(mean) < 4e-3 && std::fabs(var - 0.25) < 3e-3, "normal samples: mean 0 and variance std²");
+  check(tail > 150 && tail < 320, "normal samples: the tail beyond R holds its share (" + std::to_string(tail) + ")");
 }
 
 void testPoolExceptions() {
@@ -317,6 +375,7 @@ int main() {
   testCrossEntropy();
   testAttention();
   testSmallKernels();
+  testFillNormal();
   testPoolExceptions();
   std::printf("kernel tests: %d passed, %d failed (%d pool threads)\n", passed, failed, poolThreads());
   return failed == 0 ? 0 : 1;

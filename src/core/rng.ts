@@ -13,13 +13,74 @@ function rotl(x: number, k: number): number {
 const ZIG_R = 3.442619855899;
 const ZIG_V = 9.91256303526217e-3;
 
-let zigTables: { k: Float64Array; w: Float64Array; f: Float64Array } | undefined;
+const INV_LN2 = 1.4426950408889634;
+const LN2_HI = 0.6931471803691238;
+const LN2_LO = 1.9082149292705877e-10;
+const EXP_TERMS = [1 / 39916800, 1 / 3628800, 1 / 362880, 1 / 40320, 1 / 5040, 1 / 720, 1 / 120, 1 / 24, 1 / 6, 1 / 2, 1];
+const LOG_TERMS = [1 / 21, 1 / 19, 1 / 17, 1 / 15, 1 / 13, 1 / 11, 1 / 9, 1 / 7, 1 / 5, 1 / 3, 1];
+
+/**
+ * e^y for y ≤ 0 from + − × ÷ alone (y = k·ln2 + r, Taylor series to r^12, halved −k times): unlike Math.exp,
+ * whose last bit may differ from the C library's, any IEEE implementation of the same steps gives the same
+ * double, so the native fillNormal (native/src/random.cc) reproduces fillNormal's slow paths bit for bit.
+ */
+export function portableExp(y: number): number {
+  const k = Math.floor(y * INV_LN2 + 0.5);
+  const r = (y - k * LN2_HI) - k * LN2_LO;
+  let p = 1 / 479001600;
+  for (const c of EXP_TERMS) p = p * r + c;
+  p = p * r + 1;
+  let scale = 1;
+  for (let i = 0; i < -k; i++) scale *= 0.5;
+  return p * scale;
+}
+
+/** ln u for 0 < u ≤ 1 from + − × ÷ alone (u = 2^e·m, m in (√½, √2], 2·atanh((m−1)/(m+1)) to s^23); see portableExp. */
+export function portableLog(u: number): number {
+  let e = 0;
+  let m = u;
+  while (m < 1) {
+    m *= 2;
+    e -= 1;
+  }
+  if (m > Math.SQRT2) {
+    m *= 0.5;
+    e += 1;
+  }
+  const s = (m - 1) / (m + 1);
+  const s2 = s * s;
+  let p = 1 / 23;
+  for (const c of LOG_TERMS) p = p * s2 + c;
+  return e * LN2_HI + (e * LN2_LO + 2 * s * p);
+}
+
+/** The ziggurat's tables, as fillNormal uses them. */
+export interface ZigguratTables {
+  k: Float64Array;
+  w: Float64Array;
+  f: Float64Array;
+}
+
+/**
+ * A faster fillNormal with the very same output: (state, out, std, tables) fills `out` and advances the
+ * four-word xoshiro128** state in place. The engine registers the native addon's when it loads.
+ */
+export type NormalFill = (state: Uint32Array, out: Float32Array, std: number, tables: ZigguratTables) => void;
+
+let fastFill: NormalFill | undefined;
+
+/** Makes Rng.fillNormal use `fill` for long arrays (undefined: plain JavaScript again). */
+export function useNormalFill(fill: NormalFill | undefined): void {
+  fastFill = fill;
+}
+
+let zigTables: ZigguratTables | undefined;
 
 /**
  * The ziggurat's tables for 24-bit magnitudes: a draw m in layer i is accepted at once when m < k[i], and is
  * then the sample m·w[i]; f[i] is the density at the layer's edge.
  */
-function ziggurat(): { k: Float64Array; w: Float64Array; f: Float64Array } {
+export function ziggurat(): ZigguratTables {
   if (zigTables) return zigTables;
   const m1 = 2 ** 24;
   const k = new Float64Array(128), w = new Float64Array(128), f = new Float64Array(128);
@@ -108,10 +169,17 @@ export class Rng {
    * Fills `out` with N(0, std²) samples and returns it: Marsaglia and Tsang's ziggurat (128 layers), where
    * about 99% of samples cost one 32-bit draw, a table look-up and a multiply. Each draw gives the layer
    * (low 7 bits), the sign (bit 7) and the magnitude (high 24 bits) from separate bits. Plain JavaScript
-   * arithmetic, so the same seed gives the same values on every backend; the generator's state stays in
-   * locals, so a GPT-2 124M model's weights take well under a second.
+   * arithmetic (the rare slow paths through portableExp/portableLog), so the same seed gives the same values
+   * everywhere; with the native addon loaded, long arrays are filled by its C++ copy of this loop (useNormalFill),
+   * which gives the same values several times faster.
    */
   fillNormal(out: Float32Array, std: number): Float32Array {
+    if (fastFill && out.length >= 1024) {
+      const state = new Uint32Array([this.s0, this.s1, this.s2, this.s3]);
+      fastFill(state, out, std, ziggurat());
+      [this.s0, this.s1, this.s2, this.s3] = [state[0] | 0, state[1] | 0, state[2] | 0, state[3] | 0];
+      return out;
+    }
     const { k, w, f } = ziggurat();
     let s0 = this.s0 | 0, s1 = this.s1 | 0, s2 = this.s2 | 0, s3 = this.s3 | 0;
     const draw = (): number => {
@@ -136,14 +204,14 @@ export class Rng {
           // The tail beyond R, by Marsaglia's exponential method.
           let tx: number, ty: number;
           do {
-            tx = -Math.log(uniform()) / ZIG_R;
-            ty = -Math.log(uniform());
+            tx = -portableLog(uniform()) / ZIG_R;
+            ty = -portableLog(uniform());
           } while (ty + ty < tx * tx);
           out[i] = sign * (ZIG_R + tx) * std;
           break;
         }
         // The wedge between the layer's rectangle and the curve: accept under the density.
-        if (f[layer] + uniform() * (f[layer - 1] - f[layer]) < Math.exp(-0.5 * x * x)) {
+        if (f[layer] + uniform() * (f[layer - 1] - f[layer]) < portableExp(-0.5 * x * x)) {
           out[i] = sign * x * std;
           break;
         }

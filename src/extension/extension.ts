@@ -12,6 +12,8 @@ import type { TrainTokenizerArgs } from './commands/trainTokenizer';
 import { trainTokenizerCommand } from './commands/trainTokenizer';
 import { generateCommand, evaluateCommand, selectModelCommand, showEngineCommand } from './commands/models';
 import { askModelCommand, mergeLoraCommand } from './commands/instruct';
+import { classifySelectionCommand } from './commands/classifySelection';
+import type { ClassifyArgs } from './commands/classifySelection';
 import type { Lab } from './lab';
 import { ActiveModel, workspaceRoot } from './lab';
 import { Notifier } from './notify';
@@ -26,7 +28,7 @@ import { encodingChoice, trainedChoice } from './tokens/tokenizerChoice';
 import { TokenView } from './tokens/tokenView';
 import { TrainingController } from './training';
 import { TrainingService } from './trainingService';
-import type { PretrainArgs } from './trainingService';
+import type { FinetuneArgs, PretrainArgs } from './trainingService';
 import { WorkerClient } from './workerClient';
 
 /** What `activate` returns: the services, and the messages shown so far (for tests). */
@@ -156,6 +158,8 @@ export function activate(context: vscode.ExtensionContext): LlmLabApi {
     return true;
   });
   register('llmLab.pretrain', 'Pretrain on Workspace', (args?: PretrainArgs) => lab.trainer.pretrain(args ?? {}));
+  register('llmLab.finetuneClassifier', 'Fine-tune Classifier', (args?: FinetuneArgs) => lab.trainer.finetuneClassifier(args ?? {}));
+  register('llmLab.classifySelection', 'Classify Selection', (args?: ClassifyArgs) => classifySelectionCommand(lab, args ?? {}));
   register('llmLab.stopTraining', 'Stop Training', () => lab.trainer.stop());
   register('llmLab.resumeTraining', 'Resume Training', (args?: { runDir?: string }) => lab.trainer.resume(args ?? {}));
   register('llmLab.selectModel', 'Select Model', (args?: { modelDir?: string }) => selectModelCommand(lab, args ?? {}));

@@ -82,6 +82,11 @@ export function createPanelBackend(lab: Lab): PanelBackend {
         backend: engine.backend,
         checkpointPath: info.dir,
         tokenizer: info.tokenizer,
+        ...(info.task ? { task: info.task } : {}),
+        ...(info.classes ? { classes: info.classes } : {}),
+        ...(info.trained ? { trained: info.trained } : {}),
+        ...(info.promptStyle === 'alpaca' || info.promptStyle === 'phi3' ? { promptStyle: info.promptStyle } : {}),
+        ...(info.adapter ? { adapterBase: info.adapter.base } : {}),
       };
     },
     async dataPreview(query: DataQuery, signal: AbortSignal) {

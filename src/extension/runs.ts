@@ -61,16 +61,32 @@ export async function ensureRunsFolder(runsFolder: string): Promise<void> {
   }
 }
 
-/**
- * A fresh run name like `tiny-20261122-221530`, unique in the folder, reserved by creating its folder (an atomic
- * step): two windows starting a run in the same second never share a run folder.
- */
-export async function newRunName(runsFolder: string, preset: string, now = new Date()): Promise<string> {
+/** Run names like `tiny-20261122-221530`, then `…-2`, `…-3`: the candidates for a run started at `now`. */
+function* runNames(preset: string, now: Date): Generator<string> {
   const p = (n: number) => String(n).padStart(2, '0');
   const stamp = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
   const base = `${preset.replace(/[^\w.-]/g, '_')}-${stamp}`;
-  for (let i = 0; ; i++) {
-    const name = i === 0 ? base : `${base}-${i + 1}`;
+  for (let i = 0; ; i++) yield i === 0 ? base : `${base}-${i + 1}`;
+}
+
+/** A fresh run name, unique in the folder when asked (nothing is written: see reserveRunName to take it). */
+export async function newRunName(runsFolder: string, preset: string, now = new Date()): Promise<string> {
+  for (const name of runNames(preset, now)) {
+    try {
+      await fs.access(join(runsFolder, name));
+    } catch {
+      return name;
+    }
+  }
+  throw new Error('unreachable');
+}
+
+/**
+ * A fresh run name, reserved by creating its folder in the (existing) runs folder, an atomic step: two windows
+ * starting a run in the same second never share a run folder.
+ */
+export async function reserveRunName(runsFolder: string, preset: string, now = new Date()): Promise<string> {
+  for (const name of runNames(preset, now)) {
     try {
       await fs.mkdir(join(runsFolder, name));
       return name;
@@ -78,6 +94,7 @@ export async function newRunName(runsFolder: string, preset: string, now = new D
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
   }
+  throw new Error('unreachable');
 }
 
 export interface RunRecord {
@@ -185,6 +202,19 @@ export async function listRuns(runsFolder: string): Promise<RunSummary[]> {
     runs.push({ name: e.name, dir, record, latestModel: model, modifiedMs: Math.max(st.mtimeMs, modelSt?.mtimeMs ?? 0) });
   }
   return runs.sort((a, b) => b.modifiedMs - a.modifiedMs);
+}
+
+/**
+ * What a run made, in words, for the model pickers: "classifier (last-block) from gpt2", "instruction-tuned,
+ * LoRA adapter on gpt2"; undefined for pretraining. `base` shows a base folder (e.g. relative to the workspace).
+ */
+export function describeRun(record: RunRecord | undefined, base: (dir: string) => string = (d) => d): string | undefined {
+  const job = record?.job;
+  if (!job || !isFinetuneJob(job)) return undefined;
+  const kind = job.task === 'classify' ? 'classifier' : 'instruction-tuned';
+  const from = job.modelDir ? base(job.modelDir) : `fresh ${job.preset} weights`;
+  if (job.lora) return `${kind}, LoRA adapter (rank ${job.lora.rank}) on ${from}`;
+  return `${kind}${job.task === 'classify' ? ` (${job.trainable ?? 'last-block'})` : ''} from ${from}`;
 }
 
 /** `dir` shown relative to the workspace when inside it. */

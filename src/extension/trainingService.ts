@@ -1,12 +1,15 @@
-// The one way the editor starts, resumes and stops training: the palette commands, the lab panel's buttons
-// and the actions on notifications all go through this service, so every path runs the same checks (files,
+// The one way the editor starts, resumes and stops training — pretraining and fine-tuning: the palette
+// commands, the lab panel's buttons and the actions on notifications all go through this service, so every path runs the same checks (files,
 // preset, memory, corpus) and reports a failure the same way.
+import type { FinetuneArgs } from './commands/finetune';
+import { finetuneClassifierCommand, finetuneInstructCommand } from './commands/finetune';
 import type { PretrainArgs } from './commands/pretrain';
 import { pretrainCommand, resumeCommand, stopCommand } from './commands/pretrain';
 import type { Lab } from './lab';
 import type { TrainOutcome } from './training';
 
 export type { PretrainArgs } from './commands/pretrain';
+export type { FinetuneArgs } from './commands/finetune';
 
 export class TrainingService {
   constructor(private readonly lab: Lab) {}
@@ -16,7 +19,17 @@ export class TrainingService {
     return pretrainCommand(this.lab, args);
   }
 
-  /** Continues a run (asked for when `runDir` is not given) from its latest checkpoint; resolves when it ends. */
+  /** Asks what to fine-tune a classifier on (unless `args` say), shows the summary, and trains; resolves when the run ends. */
+  finetuneClassifier(args: FinetuneArgs = {}): Promise<TrainOutcome | undefined> {
+    return finetuneClassifierCommand(this.lab, args);
+  }
+
+  /** The same for instruction fine-tuning. */
+  finetuneInstruct(args: FinetuneArgs = {}): Promise<TrainOutcome | undefined> {
+    return finetuneInstructCommand(this.lab, args);
+  }
+
+  /** Continues a run — pretraining or fine-tuning — (asked for when `runDir` is not given) from its latest checkpoint; resolves when it ends. */
   resume(args: { runDir?: string } = {}): Promise<TrainOutcome | undefined> {
     return resumeCommand(this.lab, args);
   }

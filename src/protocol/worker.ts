@@ -43,6 +43,12 @@ const modelInfo = obj({
   promptStyle: opt(str),
   /** For a LoRA adapter folder: its base model folder, rank, alpha and the values it trained. */
   adapter: opt(obj({ base: str, rank: int({ min: 1 }), alpha: num({ min: 0 }), parameters: int({ min: 0 }) })),
+  /** What the model does, in words: 'language model', 'classifier', 'instruction-tuned'. */
+  task: opt(str),
+  /** A classifier's classes, in the order of its outputs. */
+  classes: opt(arr(str)),
+  /** What its fine-tuning trained (in words) and how many values, of how many. */
+  trained: opt(obj({ what: str, parameters: int({ min: 0 }), of: int({ min: 0 }) })),
 });
 export type ModelInfo = Infer<typeof modelInfo>;
 

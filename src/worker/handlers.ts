@@ -11,6 +11,7 @@ import { askJob, attentionJob, evaluateJob, generateJob, mergeLoraJob, modelInfo
 import { trainTokenizerJob } from './trainTokenizerJob';
 import { previewData, scanCorpus, tokenizeText } from './tokenizeJob';
 import { trainJob } from './trainJob';
+import { classifyJob, finetuneJob, planFinetuneJob } from './finetuneJob';
 
 export function createHandlers(): Handlers {
   return {
@@ -34,6 +35,9 @@ export function createHandlers(): Handlers {
     'corpus/scan': (params, ctx) => scanCorpus(params, ctx.signal),
     'data/preview': (params, ctx) => previewData(params, ctx.signal),
     'train/start': (params, ctx) => trainJob(params, ctx),
+    'finetune/plan': (params) => planFinetuneJob(params),
+    'finetune/start': (params, ctx) => finetuneJob(params, ctx),
+    classify: (params, ctx) => classifyJob(params, ctx),
     'model/info': (params) => modelInfoJob(params),
     generate: (params, ctx) => generateJob(params, ctx),
     evaluate: (params, ctx) => evaluateJob(params, ctx),

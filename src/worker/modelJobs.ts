@@ -24,6 +24,7 @@ import type { Tokenizer } from '../core/tokenizer';
 import type { ParamsOf, ResultOf } from '../protocol/worker';
 import type { JobContext } from './server';
 import { configuredBackend } from './backend';
+import { describeTraining } from './finetuneJob';
 
 interface Entry {
   key: string;
@@ -86,8 +87,26 @@ function nameOf(dir: string): string {
   return c ? `${basename(c.runDir)} (step ${c.step})` : basename(dir);
 }
 
+/** A classifier's classes and what its fine-tuning trained, from its config.json's LLM Lab metadata. */
+function taskInfo(l: Loaded): Pick<ResultOf<'model/info'>, 'task' | 'classes' | 'trained'> {
+  const classes = l.meta.classifierLabels;
+  if (classes) {
+    const made = l.meta.classifier as { trainable?: unknown; trainableParameters?: unknown } | undefined;
+    const all = countParameters(l.config) + classes.length * l.config.embDim;
+    const trained =
+      typeof made?.trainable === 'string' && typeof made.trainableParameters === 'number'
+        ? { trained: { what: describeTraining(made.trainable, undefined), parameters: made.trainableParameters, of: all } }
+        : {};
+    return { task: 'classifier', classes: [...classes], ...trained };
+  }
+  if (l.adapter) return { task: 'LoRA adapter', trained: { what: `LoRA rank ${l.adapter.rank} (alpha ${l.adapter.alpha})`, parameters: l.adapter.parameters, of: countParameters(l.config) } };
+  if (typeof l.meta.promptStyle === 'string') return { task: 'instruction-tuned' };
+  return {};
+}
+
 export function modelInfoJob(p: ParamsOf<'model/info'>): Promise<ResultOf<'model/info'>> {
   return withModel(p.modelDir, async (l) => ({
+    ...taskInfo(l),
     dir: l.adapter?.dir ?? l.dir,
     name: l.adapter ? `${nameOf(l.adapter.dir)} (LoRA on ${nameOf(l.dir)})` : nameOf(l.dir),
     config: { ...l.config },

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 
 /** The kernels, without the N-API wrapper (native/binding.gyp lists the same files plus addon.cc). */
-export const KERNEL_SOURCES = ['gemm.cc', 'kernels.cc', 'attention.cc', 'layout.cc', 'threadPool.cc'].map((f) =>
+export const KERNEL_SOURCES = ['gemm.cc', 'kernels.cc', 'attention.cc', 'layout.cc', 'random.cc', 'threadPool.cc'].map((f) =>
   path.join(ROOT, 'native', 'src', f),
 );
 

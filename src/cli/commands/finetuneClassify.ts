@@ -135,7 +135,7 @@ export const finetuneClassifyCommand: Command = {
     format: { type: 'string', value: 'F', help: `Data format: ${DATA_FORMATS.join(', ')} (default from the extension).` },
     'eval-every': { type: 'string', value: 'N', help: `Loss and accuracy every N steps (default ${d.evalEvery}; always at the end).` },
     'eval-batches': { type: 'string', value: 'N', help: 'Validation batches per evaluation, 0 for all (default 0).' },
-    'train-eval-batches': { type: 'string', value: 'N', help: `Training batches measured per evaluation (default ${d.trainEvalBatches}).` },
+    'train-eval-batches': { type: 'string', value: 'N', help: `Training batches measured per evaluation, 0 for all (default ${d.trainEvalBatches}).` },
     'checkpoint-every': { type: 'string', value: 'N', help: `Checkpoint every N steps (default ${d.checkpointEvery}; always at the end).` },
     'keep-checkpoints': { type: 'string', value: 'N', help: `Step checkpoints to keep, 0 for all (default ${d.keepCheckpoints}).` },
     seed: { type: 'string', value: 'S', help: `Seed of the balancing, split, order, new weights and dropout (default ${d.seed}).` },

@@ -2,7 +2,6 @@
 // rows, in batches (each cut to its longest row), without dropout. Used during training (validation, a few
 // training batches), for the test split at the end, and by `llm-lab classify`.
 import { tf } from '../engine';
-import { throwIfAborted } from '../errors';
 import type { EncodedRows } from './dataset';
 import { Classifier } from './model';
 
@@ -11,7 +10,7 @@ export interface RowScores {
   loss: number;
   /** Fraction of rows whose most probable class is their class. */
   accuracy: number;
-  /** Rows scored (all of them, or the first maxBatches·batchSize). */
+  /** Rows scored (all of them, the first maxBatches·batchSize, or fewer when cancelled). */
   rows: number;
   /** counts[i][j]: rows of class i predicted as class j. */
   confusion: number[][];
@@ -21,7 +20,11 @@ export interface RowScores {
   probabilities: Float32Array;
 }
 
-/** Scores the first `maxBatches` batches of `rows` (0: every row). Targets below 0 count in no measure. */
+/**
+ * Scores the first `maxBatches` batches of `rows` (0: every row). Targets below 0 count in no measure. When
+ * `signal` fires it stops after the current batch and returns what it scored (as pretraining's validation does);
+ * callers that must not return a partial result check the signal.
+ */
 export async function scoreRows(c: Classifier, data: EncodedRows, batchSize: number, maxBatches = 0, signal?: AbortSignal): Promise<RowScores> {
   const K = c.labels.length;
   const n = maxBatches > 0 ? Math.min(data.rows, maxBatches * batchSize) : data.rows;
@@ -32,8 +35,9 @@ export async function scoreRows(c: Classifier, data: EncodedRows, batchSize: num
   let correct = 0;
   let counted = 0;
   const batch = { ids: data.ids, lengths: data.lengths, targets: data.targets, batchSize: data.rows, seqLen: data.length };
+  let scored = 0;
   for (let from = 0; from < n; from += batchSize) {
-    throwIfAborted(signal);
+    if (signal?.aborted && from > 0) break;
     const rows = Math.min(batchSize, n - from);
     const logp = tf.tidy(() => {
       const r = Classifier.rows(batch, from, rows);
@@ -56,7 +60,11 @@ export async function scoreRows(c: Classifier, data: EncodedRows, batchSize: num
         counted++;
       }
     }
+    scored = from + rows;
     await new Promise<void>((resolve) => setImmediate(resolve)); // let a cancel arrive
   }
-  return { loss: counted ? lossSum / counted : NaN, accuracy: counted ? correct / counted : NaN, rows: n, confusion, predicted, probabilities };
+  return {
+    loss: counted ? lossSum / counted : NaN, accuracy: counted ? correct / counted : NaN, rows: scored, confusion,
+    predicted: predicted.subarray(0, scored), probabilities: probabilities.subarray(0, scored * K),
+  };
 }

@@ -213,6 +213,7 @@ function classifyTask(c: Classifier, o: ResolvedClassifyOptions, d: PreparedData
     finish: async (step, emit, signal) => {
       if (d.test.rows === 0) return;
       const s = await scoreRows(c, d.test, B, 0, signal);
+      if (signal?.aborted) return; // the run is saved; a partial test would mislead
       test.result = { loss: s.loss, accuracy: s.accuracy, confusion: { labels: [...o.labels], counts: s.confusion } };
       emit({ type: 'test', step, metrics: { loss: s.loss, accuracy: s.accuracy }, confusion: test.result.confusion });
     },

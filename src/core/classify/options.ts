@@ -61,7 +61,7 @@ export interface ClassifyOptions {
   evalEvery?: number;
   /** Validation batches per evaluation; 0 for all. Default 0. */
   evalBatches?: number;
-  /** Training batches (the first N of the training split, fixed) for the training loss and accuracy. Default 5. */
+  /** Training batches (the first N of the training split, fixed) for the training loss and accuracy; 0 for all. Default 5. */
   trainEvalBatches?: number;
   /** Checkpoint every N steps (and at the end and on cancel). Default 100. */
   checkpointEvery?: number;

@@ -1,7 +1,7 @@
 // Using a classifier: the class and every class's probability for texts, and, for labelled rows, the loss,
 // accuracy and confusion matrix beside each row's prediction. Texts are cut to the length the classifier was
 // trained with (its context length for one made elsewhere), as the book's classify_review does.
-import { LlmLabError } from '../errors';
+import { LlmLabError, throwIfAborted } from '../errors';
 import type { EncodedRows } from './dataset';
 import { padRows } from './dataset';
 import { scoreRows } from './evaluate';
@@ -48,6 +48,7 @@ export async function classify(loaded: LoadedClassifier, texts: readonly string[
   if (texts.length === 0) return [];
   const rows = encode(loaded, texts, texts.map(() => -1), (i) => `Text ${i + 1}`);
   const s = await scoreRows(loaded.classifier, rows, opts.batchSize ?? 8, 0, opts.signal);
+  throwIfAborted(opts.signal);
   return predictions(loaded, s.predicted, s.probabilities);
 }
 
@@ -69,5 +70,6 @@ export async function evaluateClassifier(loaded: LoadedClassifier, file: string,
   });
   const enc = encode(loaded, rows.map((r) => r.text), targets, (i) => `${file}:${rows[i].line}`);
   const s = await scoreRows(loaded.classifier, enc, opts.batchSize ?? 8, 0, opts.signal);
+  throwIfAborted(opts.signal);
   return { accuracy: s.accuracy, loss: s.loss, confusion: { labels: [...loaded.labels], counts: s.confusion }, predictions: predictions(loaded, s.predicted, s.probabilities) };
 }

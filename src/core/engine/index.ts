@@ -1,11 +1,13 @@
 // The compute engine: the only module of LLM Lab that reaches TensorFlow.js. It picks the backend
 // (tensorflow → webgpu → native → wasm → cpu), records why each other one was not used, and re-exports `tf`
-// for the rest of LLM Lab. Importing it also registers the wasm and cpu fused ops (see wasm/fusedOps.ts).
+// for the rest of LLM Lab. Importing it also registers the wasm and cpu fused ops (see wasm/fusedOps.ts) and the
+// backward pass that frees memory as it goes (tape.ts).
 import { LlmLabError } from '../errors';
 import type { RequireFn, Started } from './backends';
 import { registerGradients } from './gradients';
 import { startCpu, startNative, startTensorflow, startWasmBackend, startWebgpu } from './backends';
 import { fusedOpNames } from './fused';
+import { installFreeingGradients } from './tape';
 import { tf } from './tf';
 import { registerWasmFusedOps } from './wasm/fusedOps';
 import { candidateDirs, findDir } from './wasm/loader';
@@ -13,6 +15,7 @@ import { candidateDirs, findDir } from './wasm/loader';
 export { tf };
 
 registerWasmFusedOps();
+installFreeingGradients();
 
 /** Backends a user can ask for. `auto` takes the fastest one that works. */
 export type BackendName = 'tensorflow' | 'webgpu' | 'native' | 'wasm' | 'cpu';

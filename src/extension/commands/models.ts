@@ -7,7 +7,7 @@ import type { ModelInfo, ResultOf } from '../../protocol/worker';
 import type { Lab } from '../lab';
 import { runsFolder, toAbortSignal, workspaceRoot } from '../lab';
 import { isRunnableModel } from '../../core/checkpoint/layout';
-import { displayPath, listRuns } from '../runs';
+import { describeRun, displayPath, listRuns } from '../runs';
 import { readSettings } from '../settings';
 import { downloadGpt2Command, downloadedModels } from './download';
 
@@ -19,7 +19,13 @@ export async function selectModelCommand(lab: Lab, args: { modelDir?: string } =
     const root = workspaceRoot();
     const selected = (d: string) => (d === lab.model.dir ? '(selected)' : undefined);
     type Item = vscode.QuickPickItem & { dir?: string; download?: true };
-    const items: Item[] = found.map((r) => ({ label: r.name, description: selected(r.latestModel!), detail: displayPath(r.latestModel!, root), dir: r.latestModel }));
+    const items: Item[] = found.map((r) => ({
+      label: r.name,
+      // A fine-tuned run says what it is and, for a LoRA adapter, the base it runs on.
+      description: [selected(r.latestModel!), describeRun(r.record, (d) => displayPath(d, root))].filter(Boolean).join(' '),
+      detail: displayPath(r.latestModel!, root),
+      dir: r.latestModel,
+    }));
     const downloaded = await downloadedModels();
     if (downloaded.length) {
       items.push({ label: 'Downloaded', kind: vscode.QuickPickItemKind.Separator });

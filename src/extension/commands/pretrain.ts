@@ -14,7 +14,7 @@ import { isFinetuneJob } from '../../protocol/worker';
 import { findCorpusFiles } from '../corpusFiles';
 import type { Lab } from '../lab';
 import { runsFolder, workspaceRoot } from '../lab';
-import { checkJobFiles, describeRunsFolder, ensureRunsFolder, listRuns, newRunName, readRunRecord, writeRunRecord } from '../runs';
+import { checkJobFiles, describeRunsFolder, ensureRunsFolder, listRuns, readRunRecord, reserveRunName, writeRunRecord } from '../runs';
 import { readSettings } from '../settings';
 import type { TrainOutcome } from '../training';
 
@@ -193,7 +193,7 @@ export async function pretrainCommand(lab: Lab, args: PretrainArgs = {}): Promis
     });
     return undefined;
   }
-  const runName = await newRunName(runs, preset);
+  const runName = await reserveRunName(runs, preset);
   const job: TrainJob = {
     runDir: join(runs, runName), files: scan.files.map((f) => f.path), preset, steps, batchSize,
     learningRate: args.learningRate ?? s.learningRate, evalEvery: args.evalEvery ?? s.evalEvery,

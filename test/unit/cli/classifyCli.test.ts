@@ -2,6 +2,7 @@
 // test accuracy at the end, `classify --text` and `classify --data --json` use it (predictions in the file's row
 // order), `info` describes it, a language-model command refuses it, and the `finetune` dispatcher lists its tasks.
 import * as assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -46,6 +47,17 @@ describe('llm-lab finetune classify, classify, info (classifiers)', function () 
     assert.match(r.err, /test: loss [\d.]+, accuracy 100\.00%/);
     assert.match(r.err, /true \\ predicted\s+cool\s+warm/);
     assert.match(r.err, /done at step 32\/32, test accuracy 100\.00%/);
+  });
+
+  it('finetune classify --plan takes a classifier\'s body as a base with a new head, and stops before training', async () => {
+    const out = path.join(tmp, 'again');
+    const r = await cli(['finetune', 'classify', '--model', run, '--data', data, '--out', out, '--trainable', 'head', '--plan', '--json', '--backend', 'cpu']);
+    assert.equal(r.code, 0, r.err);
+    const plan = JSON.parse(r.out);
+    assert.match(plan.base, /the body of classifier .* \(classes cool, warm\) with a new head/);
+    assert.equal(plan.trainableParameters, 2 * 16);
+    assert.deepEqual(plan.split, { train: 33, val: 4, test: 11 });
+    await assert.rejects(fsp.stat(out), /ENOENT/);
   });
 
   it('classify --text prints the class and every class probability; --json as predictions', async () => {
@@ -97,6 +109,15 @@ describe('llm-lab finetune classify, classify, info (classifiers)', function () 
     assert.match(g.err, /is a classifier \(classes cool, warm\), not a language model/);
   });
 
+  it('info --preset gpt2 --classes 2 --trainable last-block counts the book\'s trained parameters (worked by hand)', async () => {
+    const r = await cli(['info', '--preset', 'gpt2', '--classes', '2', '--trainable', 'last-block', '--json', '--backend', 'cpu']);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    // A block of width 768: 12·768² + 13·768 = 7,087,872; the final norm 2·768; the head 2·768.
+    assert.equal(j.trainableParameters, 7_087_872 + 1_536 + 1_536);
+    assert.equal(j.parameters, 124_439_808 + 1_536);
+  });
+
   it('finetune lists its tasks, and refuses an unknown one or missing flags', async () => {
     const h = await cli(['finetune', '--help']);
     assert.equal(h.code, 0);
@@ -109,5 +130,53 @@ describe('llm-lab finetune classify, classify, info (classifiers)', function () 
     assert.match(m.err, /needs --model DIR .* or --preset NAME/);
     const f = await cli(['finetune', 'classify', '--preset', 'tiny', '--data', data, '--out', path.join(tmp, 'x'), '--trainable', 'some']);
     assert.match(f.err, /--trainable must be head, last-block, last-N/);
+  });
+});
+
+describe('Ctrl-C and --resume of llm-lab finetune classify (the built binary)', () => {
+  const repo = path.resolve(__dirname, '../../../..');
+  const cliJs = path.join(repo, 'dist', 'cli.js');
+  before(function () {
+    this.timeout(180_000);
+    execFileSync(process.execPath, ['esbuild.mjs'], { cwd: repo, stdio: 'pipe' });
+  });
+
+  it('stops on SIGINT after a step with a checkpoint (exit 130), and --resume finishes the run with its test', async function () {
+    this.timeout(300_000);
+    const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'llm-lab-classify-sigint-'));
+    try {
+      const out = path.join(tmp, 'run');
+      const args = [
+        'finetune', 'classify', '--preset', 'tiny', '--context', '16', '--width', '16', '--layers', '1', '--data', 'samples/SMSSpamCollection.tsv',
+        '--balance', '--epochs', '1', '--batch', '50', '--eval-every', '0', '--out', out, '--json', '--backend', 'cpu',
+      ];
+      const child = spawn(process.execPath, [cliJs, ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      let sent = false;
+      child.stderr.on('data', (b: Buffer) => void (stderr += b));
+      child.stdout.on('data', (b: Buffer) => {
+        stdout += b;
+        if (!sent && stdout.includes('"type":"step"')) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      assert.equal(code, 130, stderr);
+      const result = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((e) => e.type === 'result');
+      assert.equal(result.status, 'cancelled');
+      assert.ok(result.step >= 1 && result.step < 20, `stopped at ${result.step} of 20`);
+      const again = spawnSync(process.execPath, [cliJs, 'finetune', 'classify', '--data', 'samples/SMSSpamCollection.tsv', '--out', out, '--resume', '--json', '--backend', 'cpu'], {
+        cwd: repo, encoding: 'utf8',
+      });
+      assert.equal(again.status, 0, again.stderr);
+      const events = again.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+      assert.equal(events.find((e) => e.type === 'start').step, result.step);
+      assert.ok(events.some((e) => e.type === 'test' && e.confusion.labels.join() === 'ham,spam'));
+      assert.equal(events.find((e) => e.type === 'result').step, 20); // 1,045 training rows / 50 = 20 steps
+    } finally {
+      await fsp.rm(tmp, { recursive: true, force: true });
+    }
   });
 });

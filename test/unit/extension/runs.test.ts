@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LlmLabError } from '../../../src/core/errors';
 import type { TrainJob } from '../../../src/protocol/worker';
-import { checkJobFiles, describeRunsFolder, displayPath, ensureRunsFolder, jobFiles, latestModel, listRuns, newRunName, readRunRecord, resolveRunsFolder, writeRunRecord } from '../../../src/extension/runs';
+import { checkJobFiles, describeRun, describeRunsFolder, displayPath, ensureRunsFolder, jobFiles, latestModel, listRuns, newRunName, readRunRecord, reserveRunName, resolveRunsFolder, writeRunRecord } from '../../../src/extension/runs';
 
 const job: TrainJob = { runDir: '', files: ['/a.txt'], preset: 'tiny', steps: 5, batchSize: 2, learningRate: 1e-3, evalEvery: 1, checkpointEvery: 1, seed: 1, maxFileBytes: 100, resume: false };
 
@@ -99,14 +99,16 @@ describe('runs folder', () => {
     const when = new Date(2026, 10, 22, 9, 5, 7);
     const a = await newRunName(root, 'tiny', when);
     assert.equal(a, 'tiny-20261122-090507');
-    assert.ok(statSync(join(root, a)).isDirectory(), 'the name is reserved by its folder');
+    assert.ok(!existsSync(join(root, a)), 'asking for a name writes nothing');
+    assert.equal(await reserveRunName(root, 'tiny', when), a);
+    assert.ok(statSync(join(root, a)).isDirectory(), 'a reserved name has its folder');
     assert.equal(await newRunName(root, 'tiny', when), 'tiny-20261122-090507-2');
     assert.equal(await newRunName(root, 'a/b', when), 'a_b-20261122-090507');
   });
 
   it('gives two runs started at the same moment different folders', async () => {
     const when = new Date(2026, 10, 22, 9, 5, 8);
-    const names = await Promise.all([1, 2, 3, 4].map(() => newRunName(root, 'tiny', when)));
+    const names = await Promise.all([1, 2, 3, 4].map(() => reserveRunName(root, 'tiny', when)));
     assert.equal(new Set(names).size, 4, `names: ${names.join(', ')}`);
   });
 
@@ -134,6 +136,18 @@ describe('runs folder', () => {
     await assert.rejects(readRunRecord(dir), (e: unknown) => e instanceof LlmLabError && e.code === 'bad-checkpoint' && /job\.epochs: expected a number/.test(e.message));
     writeFileSync(join(dir, 'job.json'), JSON.stringify({ version: 1, name: 'cls', createdAt: 'now', job: { ...ft, task: 'summarise' } }));
     await assert.rejects(readRunRecord(dir), (e: unknown) => e instanceof LlmLabError && /job\.task: unknown kind/.test(e.message));
+  });
+
+  it('describes a fine-tuning run for the model pickers: its task, what trained, and a LoRA adapter’s base', () => {
+    const rec = (job: object) => ({ version: 1 as const, name: 'r', createdAt: 'now', job: job as never });
+    const base = { runDir: '/r', dataFile: '/d', resume: false };
+    assert.equal(describeRun(rec(job)), undefined);
+    assert.equal(describeRun(rec({ ...base, task: 'classify', preset: 'tiny' })), 'classifier (last-block) from fresh tiny weights');
+    assert.equal(describeRun(rec({ ...base, task: 'classify', modelDir: '/m/gpt2', trainable: 'all' })), 'classifier (all) from /m/gpt2');
+    assert.equal(
+      describeRun(rec({ ...base, task: 'instruct', modelDir: '/w/.llm-lab/runs/tiny-1', lora: { rank: 8 } }), (d) => d.replace('/w/', '')),
+      'instruction-tuned, LoRA adapter (rank 8) on .llm-lab/runs/tiny-1',
+    );
   });
 
   it('takes the highest step as the latest model of a run, not the newest file, and lists runs with it', async () => {

@@ -38,6 +38,12 @@ export interface NativeAddon {
   stridedCopy(src: Float32Array | Int32Array, dst: Float32Array | Int32Array, shape: number[], strides: number[], offset: number): void;
   /** out[i] = a[i] + b[i mod m], i < n. */
   addRepeat(a: Float32Array, n: number, b: Float32Array, m: number, out: Float32Array): void;
+  /** out[i] = a[i] · b[i mod m], i < n. */
+  mulRepeat(a: Float32Array, n: number, b: Float32Array, m: number, out: Float32Array): void;
+  /** out[r] = index of the first largest value of row r of x (rows, cols). */
+  argMaxRows(x: Float32Array, rows: number, cols: number, out: Int32Array): void;
+  /** n samples of Rng.fillNormal's ziggurat (bit-identical) from the xoshiro128** state, which it advances. */
+  fillNormal(state: Uint32Array, out: Float32Array, n: number, std: number, k: Float64Array, w: Float64Array, f: Float64Array): void;
 }
 
 const ADDON_PATH = ['build', 'Release', 'llm_lab_native.node'];

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { backend_util, DataType, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './addon';
+import { countedKernel, cpuKernel } from './jsKernels';
 import { LAYOUT_KERNELS } from './layoutKernels';
 
 export const NATIVE_BACKEND = 'native';
@@ -88,6 +89,22 @@ export class NativeBackend extends MathBackendCPU {
     this.freeBytes += a.byteLength;
   }
 
+  /**
+   * target += source in place, when target's buffer is this backend's own kernel output that no other tensor or
+   * outside code can see (one reference, never read out or viewed); false when it cannot (the caller then adds
+   * out of place). The backward pass uses it to accumulate a gradient without a third buffer.
+   */
+  addInto(target: TensorInfo, source: TensorInfo): boolean {
+    if (target.dtype !== 'float32' || source.dtype !== 'float32' || target.dataId === source.dataId) return false;
+    if (!tf.util.arraysEqual(target.shape, source.shape) || this.refCount(target.dataId) !== 1) return false;
+    const t = this.data.get(target.dataId).values;
+    if (!(t instanceof Float32Array) || !this.owned.has(t) || this.escaped.has(t.buffer)) return false;
+    const s = this.f32(source);
+    if (s.buffer === t.buffer) return false;
+    this.addon.addRepeat(t, t.length, s, s.length, t);
+    return true;
+  }
+
   /** Drops every recycled buffer (for memory measurements and tests). */
   releasePool(): void {
     this.free.clear();
@@ -116,11 +133,6 @@ export function nativeBackend(): NativeBackend {
   return b;
 }
 
-function cpuKernel(name: string): KernelFunc {
-  const k = tf.getKernel(name, 'cpu');
-  if (!k) throw new Error(`tfjs-backend-cpu has no ${name} kernel`);
-  return k.kernelFunc;
-}
 
 interface MatMulPlan {
   batch: number;
@@ -228,7 +240,7 @@ export function registerNativeBackend(addon: NativeAddon): void {
   tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(addon), 0);
   for (const k of tf.getKernelsForBackend('cpu')) {
     if (OVERRIDES[k.kernelName]) continue;
-    tf.registerKernel({ ...k, backendName: NATIVE_BACKEND } as KernelConfig);
+    tf.registerKernel({ ...k, backendName: NATIVE_BACKEND, kernelFunc: countedKernel(k.kernelName, k.kernelFunc) } as KernelConfig);
   }
   for (const [kernelName, kernelFunc] of Object.entries(OVERRIDES)) {
     tf.registerKernel({ kernelName, backendName: NATIVE_BACKEND, kernelFunc });

@@ -1,7 +1,8 @@
 // Entry of LLM Lab's native CPU backend: loads the C++ addon, registers the 'native' TensorFlow.js backend
-// (tfjs-backend-cpu's kernels plus native matmul) and the native fused model ops. The engine's initEngine
+// (tfjs-backend-cpu's kernels plus native matmul), the native fused model ops and the native normal sampler. The engine's initEngine
 // calls loadNativeBackend() for 'native'; it throws an Error saying why when the addon is unavailable or
 // this CPU cannot run it (checked by the probe of cpu.ts before the kernels are loaded).
+import { useNormalFill } from '../../rng';
 import { registerFusedOps } from '../fused';
 import { loadAddon } from './addon';
 import { registerNativeBackend } from './backend';
@@ -31,6 +32,8 @@ export async function loadNativeBackend(opts: NativeLoadOptions = {}): Promise<{
   const addon = loadAddon();
   const info = addon.info();
   registerNativeBackend(addon);
+  // Seeded initial weights: the same values as the JavaScript ziggurat, drawn in C++.
+  useNormalFill((state, out, std, t) => addon.fillNormal(state, out, out.length, std, t.k, t.w, t.f));
   registerFusedOps('native', {
     linear: nativeLinear,
     lmLogits: nativeLmLogits,

@@ -1,18 +1,17 @@
-// Native versions of tfjs-backend-cpu kernels that move data (Slice, SplitV, Transpose, Concat, PadV2), add
-// with broadcasting (Add) or sum over leading axes (Sum). The cpu ones index element by element in
+// Native versions of tfjs-backend-cpu kernels that move data (Slice, SplitV, Transpose, Concat, PadV2), add or
+// multiply with broadcasting (Add, Multiply, Square) or sum over leading axes (Sum). The cpu ones index element by element in
 // JavaScript, which dominated a training step; these are one strided copy or one pass in C++, or whole-row
 // copies with TypedArray.set (a memcpy). Anything unusual goes to the cpu kernel.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { NativeBackend } from './backend';
+import { cpuKernel } from './jsKernels';
 
 type Args = Parameters<KernelFunc>[0];
 
-function cpuKernel(name: string): KernelFunc {
-  const k = tf.getKernel(name, 'cpu');
-  if (!k) throw new Error(`tfjs-backend-cpu has no ${name} kernel`);
-  return k.kernelFunc;
-}
+/** Element-wise kernels on fewer elements than this stay in JavaScript (a call into C++ costs about as much). */
+const NATIVE_MIN = 256;
+
 
 /** Float32Array or Int32Array data of a 32-bit tensor, or undefined for other dtypes. */
 function words(backend: NativeBackend, t: TensorInfo): Float32Array | Int32Array | undefined {
@@ -43,7 +42,8 @@ function slice(args: Args): TensorInfo {
   const { begin, size } = args.attrs as unknown as { begin: number | number[]; size: number | number[] };
   const [b, s] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
   tf.slice_util.assertParamsValid(x as tf.Tensor, b, s);
-  return sliceInfo(backend, x, b, s) ?? (cpuKernel('Slice')(args) as TensorInfo);
+  const contiguous = tf.slice_util.isSliceContinous(x.shape, b, s);
+  return sliceInfo(backend, x, b, s) ?? (cpuKernel('Slice', contiguous && words(backend, x) !== undefined)(args) as TensorInfo);
 }
 
 function splitV(args: Args): TensorInfo[] {
@@ -58,7 +58,7 @@ function splitV(args: Args): TensorInfo[] {
     size[ax] = s;
     const part =
       sliceInfo(backend, x, begin.slice(), size) ??
-      (cpuKernel('Slice')({ inputs: { x }, backend, attrs: { begin: begin.slice(), size } }) as TensorInfo);
+      (cpuKernel('Slice', tf.slice_util.isSliceContinous(x.shape, begin, size))({ inputs: { x }, backend, attrs: { begin: begin.slice(), size } }) as TensorInfo);
     begin[ax] += s;
     return part;
   });
@@ -85,22 +85,44 @@ function repeatsInto(big: number[], small: number[]): boolean {
   return core.length <= big.length && core.every((d, j) => d === big[big.length - core.length + j]);
 }
 
+/**
+ * a + b or a · b in C++ when one operand repeats into the other along its leading axes (same shape, a row
+ * vector, a scalar); undefined for other shapes, dtypes and small tensors.
+ */
+function repeatBinary(backend: NativeBackend, a: TensorInfo, b: TensorInfo, op: 'addRepeat' | 'mulRepeat'): TensorInfo | undefined {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
+  const na = tf.util.sizeFromShape(a.shape);
+  const nb = tf.util.sizeFromShape(b.shape);
+  const [big, small] = na >= nb ? [a, b] : [b, a];
+  const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+  const n = Math.max(na, nb);
+  if (n < NATIVE_MIN || Math.min(na, nb) === 0 || tf.util.sizeFromShape(outShape) !== n || !repeatsInto(big.shape, small.shape)) return undefined;
+  const out = backend.take(n);
+  backend.addon[op](backend.f32(big), n, backend.f32(small), Math.min(na, nb), out);
+  return backend.makeTensorInfo(outShape, 'float32', out);
+}
+
 function add(args: Args): TensorInfo {
-  const backend = args.backend as NativeBackend;
   const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
-  if (a.dtype === 'float32' && b.dtype === 'float32') {
-    const na = tf.util.sizeFromShape(a.shape);
-    const nb = tf.util.sizeFromShape(b.shape);
-    const [big, small] = na >= nb ? [a, b] : [b, a];
-    const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
-    const n = Math.max(na, nb);
-    if (n >= 1024 && tf.util.sizeFromShape(outShape) === n && repeatsInto(big.shape, small.shape)) {
-      const out = backend.take(n);
-      backend.addon.addRepeat(backend.f32(big), n, backend.f32(small), Math.min(na, nb), out);
-      return backend.makeTensorInfo(outShape, 'float32', out);
-    }
-  }
-  return cpuKernel('Add')(args) as TensorInfo;
+  return repeatBinary(args.backend as NativeBackend, a, b, 'addRepeat') ?? (cpuKernel('Add')(args) as TensorInfo);
+}
+
+/** a · b (both orders commute, so the repeating operand may be either). */
+function multiply(args: Args): TensorInfo {
+  const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+  return repeatBinary(args.backend as NativeBackend, a, b, 'mulRepeat') ?? (cpuKernel('Multiply')(args) as TensorInfo);
+}
+
+/** x² as x · x. */
+function square(args: Args): TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const { x } = args.inputs as { x: TensorInfo };
+  const n = tf.util.sizeFromShape(x.shape);
+  if (x.dtype !== 'float32' || n < NATIVE_MIN) return cpuKernel('Square')(args) as TensorInfo;
+  const out = backend.take(n);
+  const xv = backend.f32(x);
+  backend.addon.mulRepeat(xv, n, xv, n, out);
+  return backend.makeTensorInfo(x.shape, 'float32', out);
 }
 
 /** Rows of `x` (its last dim) copied into `out` (of shape `outShape`) with x's origin at `start`. */
@@ -172,12 +194,31 @@ function sum(args: Args): TensorInfo {
   return backend.makeTensorInfo(outShape, 'float32', out);
 }
 
+/** Index of the largest value along the last axis (a row of logits), in C++; other axes on the cpu kernel. */
+function argMax(args: Args): TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const { x } = args.inputs as { x: TensorInfo };
+  const { axis } = args.attrs as unknown as { axis: number | number[] };
+  const axes = tf.util.parseAxisParam(axis, x.shape);
+  const cols = x.shape[x.shape.length - 1] ?? 0;
+  if (x.dtype !== 'float32' || axes.length !== 1 || axes[0] !== x.shape.length - 1 || cols === 0) {
+    return cpuKernel('ArgMax')(args) as TensorInfo;
+  }
+  const rows = tf.util.sizeFromShape(x.shape) / cols;
+  const out = new Int32Array(rows);
+  backend.addon.argMaxRows(backend.f32(x), rows, cols, out);
+  return backend.makeTensorInfo(x.shape.slice(0, -1), 'int32', out);
+}
+
 /** Kernel overrides for data movement and addition, by tfjs kernel name. */
 export const LAYOUT_KERNELS: Record<string, KernelFunc> = {
   Slice: slice as KernelFunc,
   SplitV: splitV as unknown as KernelFunc,
   Transpose: transpose as KernelFunc,
   Add: add as KernelFunc,
+  Multiply: multiply as KernelFunc,
+  Square: square as KernelFunc,
+  ArgMax: argMax as KernelFunc,
   Concat: concat as unknown as KernelFunc,
   PadV2: padV2 as KernelFunc,
   Sum: sum as KernelFunc,

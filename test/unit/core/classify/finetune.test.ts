@@ -102,6 +102,20 @@ describe('classification fine-tuning', function () {
     assert.ok(after.has('score.weight'));
   });
 
+  it('takes the body of a model with a separate output head, leaving the head out of the classifier', async () => {
+    const baseDir = path.join(root, 'untied');
+    const body = GptModel.create(makeConfig('tiny', { ...SHAPE, dropRate: 0, tiedHead: false }), 4);
+    await saveModel(baseDir, body);
+    body.dispose();
+    const r = await finetuneClassifier(base({ preset: undefined, model: undefined, modelDir: baseDir, trainable: 'head', epochs: 1 }));
+    const after = (await readSafetensors(path.join(r.checkpointDir!, 'model.safetensors'))).tensors;
+    assert.ok(![...after.keys()].some((n) => n.includes('lm_head')), [...after.keys()].join(', '));
+    const before = (await readSafetensors(path.join(baseDir, 'model.safetensors'))).tensors;
+    assert.deepEqual(after.get('transformer.wte.weight')!.data, before.get('transformer.wte.weight')!.data);
+    const config = JSON.parse(await fsp.readFile(path.join(r.checkpointDir!, 'config.json'), 'utf8'));
+    assert.equal(config.tie_word_embeddings, true);
+  });
+
   it('resumes a cancelled run bit for bit: the same losses and the same final weights (dropout on)', async () => {
     const opts = { model: { ...SHAPE, dropRate: 0.1 }, trainable: 'last-2' as const, epochs: 2, evalEvery: 5 };
     const whole = await finetuneClassifier(base({ ...opts, outDir: path.join(root, 'whole') }));
@@ -131,6 +145,20 @@ describe('classification fine-tuning', function () {
     const b = await fsp.readFile(path.join(rest.checkpointDir!, 'model.safetensors'));
     assert.ok(a.equals(b), 'the resumed run ends with the bytes of the uninterrupted one');
     assert.deepEqual(rest.test, whole.test);
+  });
+
+  it('stops cleanly with a checkpoint when cancelled as an evaluation starts', async () => {
+    const ctl = new AbortController();
+    const r = await finetuneClassifier(base({ evalEvery: 5, evalBatches: 0, batchSize: 2 }), {
+      signal: ctl.signal,
+      onEvent: (e) => {
+        if (e.type === 'step' && e.step === 5) ctl.abort(); // the evaluation of step 5 runs next
+      },
+    });
+    assert.equal(r.status, 'cancelled');
+    assert.equal(r.step, 5);
+    assert.ok(r.checkpointDir?.endsWith('step-000005'));
+    assert.equal(r.test, undefined);
   });
 
   it('refuses a resume with other run-defining settings, naming them', async () => {

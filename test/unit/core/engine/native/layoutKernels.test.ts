@@ -1,4 +1,5 @@
-// The native data-movement kernels (Slice, SplitV, Transpose, Concat, PadV2, broadcast Add, leading-axis Sum)
+// The native data-movement kernels (Slice, SplitV, Transpose, Concat, PadV2, broadcast Add and Multiply, Square,
+// last-axis ArgMax, leading-axis Sum)
 // against the cpu backend, and
 // the output-buffer pool: a recycled buffer never overwrites data a caller has read or still holds.
 import * as assert from 'node:assert/strict';
@@ -58,6 +59,46 @@ describe('native layout kernels and buffer pool', function () {
     const want = await on('cpu', f);
     const got = await on('native', f);
     want.forEach((w, i) => assertClose(got[i], w, `add ${i}`, 1e-6));
+  });
+
+  it('multiplies (same shapes, a row vector, a scalar, either way round) and squares exactly like the cpu backend', async () => {
+    const a = randomArray(4 * 8 * 64, 14);
+    const b = randomArray(8 * 64, 15);
+    const f = () => [
+      tf.mul(tf.tensor3d(a, [4, 8, 64]), tf.tensor3d(a, [4, 8, 64])),
+      tf.mul(tf.tensor3d(a, [4, 8, 64]), tf.tensor2d(b, [8, 64])),
+      tf.mul(tf.tensor1d(b.subarray(0, 64)), tf.tensor3d(a, [4, 8, 64])),
+      tf.mul(tf.tensor3d(a, [4, 8, 64]), tf.scalar(-0.375)),
+      tf.mul(tf.scalar(3), tf.tensor2d(b, [8, 64])),
+      tf.mul(tf.tensor3d(a, [4, 8, 64]), tf.tensor3d(a.subarray(0, 4 * 64), [4, 1, 64])), // not a suffix: cpu path
+      tf.square(tf.tensor3d(a, [4, 8, 64])),
+      tf.square(tf.tensor1d(b.subarray(0, 10))), // small: cpu path
+    ];
+    const want = await on('cpu', f);
+    const got = await on('native', f);
+    want.forEach((w, i) => assertClose(got[i], w, `mul/square ${i}`, 0, 0));
+  });
+
+  it('takes the arg max of the last axis like the cpu backend (the first of equal maxima; NaN as the cpu backend treats it)', async () => {
+    const x = randomArray(6 * 300, 16);
+    const ties = new Float32Array(300).fill(1);
+    ties[7] = 5;
+    ties[200] = 5;
+    const nan = Float32Array.from({ length: 300 }, (_, i) => (i === 0 ? NaN : i === 3 ? 9 : 0));
+    const nanLater = Float32Array.from({ length: 300 }, (_, i) => (i === 5 ? NaN : i === 9 ? 2 : 1));
+    const f = () => [
+      tf.cast(tf.argMax(tf.tensor2d(x, [6, 300]), -1), 'float32'),
+      tf.cast(tf.argMax(tf.tensor3d(x, [2, 3, 300]), 2), 'float32'),
+      tf.cast(tf.argMax(tf.tensor1d(ties)), 'float32'),
+      tf.cast(tf.argMax(tf.tensor1d(nan)), 'float32'),
+      tf.cast(tf.argMax(tf.tensor1d(nanLater)), 'float32'),
+      tf.cast(tf.argMax(tf.tensor2d(x, [6, 300]), 0), 'float32'), // not the last axis: cpu path
+    ];
+    const want = await on('cpu', f);
+    const got = await on('native', f);
+    want.forEach((w, i) => assertClose(got[i], w, `argMax ${i}`, 0, 0));
+    assert.deepEqual(Array.from(got[2]), [7]);
+    assert.deepEqual(Array.from(got[4]), [9]);
   });
 
   it('concatenates along the first, a middle and the last axis (float, int, an empty part) like the cpu backend', async () => {

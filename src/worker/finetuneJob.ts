@@ -1,0 +1,111 @@
+// The worker's fine-tuning jobs: the plan shown before a run starts (data and base checked, no weights
+// loaded), the run itself through core's task (classification or instructions), and a classifier's
+// predictions. Events are forwarded to the host as pretraining's are; cancelling stops after the current step
+// with a checkpoint, and resuming continues from it.
+import { totalmem } from 'node:os';
+import { classify, finetuneClassifier, isTrainableChoice, loadClassifier, planClassifier } from '../core/classify';
+import type { ClassifyOptions, TrainableChoice } from '../core/classify';
+import { initEngine } from '../core/engine';
+import { LlmLabError } from '../core/errors';
+import { MEMORY_FRACTION } from '../core/model/memory';
+import { isPresetName } from '../core/model/config';
+import type { PresetName } from '../core/model/config';
+import type { FinetuneJob, ParamsOf, ResultOf } from '../protocol/worker';
+import { configuredBackend } from './backend';
+import type { JobContext } from './server';
+
+type ClassifyJob = Extract<FinetuneJob, { task: 'classify' }>;
+
+/** What trains, in words. */
+export function describeTraining(trainable: string | undefined, lora: { rank: number; alpha?: number; targets?: readonly string[] } | undefined): string {
+  if (lora) {
+    const targets = lora.targets?.length ? lora.targets.join(', ') : 'every linear layer';
+    return `LoRA rank ${lora.rank} (alpha ${lora.alpha ?? lora.rank}) on ${targets}`;
+  }
+  if (trainable === undefined) return 'every parameter';
+  if (trainable === 'all') return 'every parameter';
+  if (trainable === 'head') return 'the classification head';
+  if (trainable === 'last-block') return 'the last block, the final norm and the head';
+  const n = Number(trainable.slice('last-'.length));
+  return `the last ${n} blocks, the final norm and the head`;
+}
+
+function preset(job: FinetuneJob): PresetName | undefined {
+  if (job.preset === undefined) return undefined;
+  if (!isPresetName(job.preset)) throw new LlmLabError('bad-argument', `Unknown preset "${job.preset}".`);
+  return job.preset;
+}
+
+/** Fields left undefined are dropped, so core's defaults apply. */
+function defined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+function classifyOptions(job: ClassifyJob): ClassifyOptions {
+  if (job.lora) throw new LlmLabError('bad-argument', 'LoRA for classifiers is not available in this version of LLM Lab; choose which layers train instead.');
+  if (job.trainable !== undefined && !isTrainableChoice(job.trainable)) {
+    throw new LlmLabError('bad-argument', `"${job.trainable}" is not a choice of what trains; use last-block, head, last-N or all.`);
+  }
+  return defined({
+    outDir: job.runDir,
+    dataFile: job.dataFile,
+    modelDir: job.modelDir,
+    preset: preset(job),
+    model: job.contextLength ? { contextLength: job.contextLength } : undefined,
+    trainable: job.trainable as TrainableChoice | undefined,
+    epochs: job.epochs,
+    batchSize: job.batchSize,
+    lr: job.learningRate,
+    evalEvery: job.evalEvery,
+    checkpointEvery: job.checkpointEvery,
+    seed: job.seed,
+    balance: job.balance,
+    maxLength: job.maxLength,
+    textField: job.textField,
+    labelField: job.labelField,
+    valFraction: job.valFraction,
+    testFraction: job.testFraction,
+    maxFileBytes: job.maxFileBytes,
+    resume: job.resume,
+  });
+}
+
+export async function planFinetuneJob(job: ParamsOf<'finetune/plan'>): Promise<ResultOf<'finetune/plan'>> {
+  const machineBytes = totalmem();
+  if (job.task === 'classify') {
+    const p = await planClassifier(classifyOptions(job));
+    return {
+      task: 'classify', rows: p.rows, split: p.split, labels: p.labels, perClass: p.perClass, perClassBalanced: p.perClassBalanced,
+      longest: p.longest, maxLength: p.maxLength, truncated: p.truncated, epochs: p.epochs, steps: p.steps, stepsPerEpoch: p.stepsPerEpoch,
+      parameters: p.parameters, trainableParameters: p.trainableParameters, trains: describeTraining(p.trainable, job.lora),
+      memoryBytes: p.memory.trainingBytes, machineBytes, fits: p.memory.trainingBytes <= MEMORY_FRACTION * machineBytes, base: p.base,
+    };
+  }
+  throw new LlmLabError('bad-argument', 'Instruction fine-tuning is not available in this version of LLM Lab.');
+}
+
+export async function finetuneJob(job: ParamsOf<'finetune/start'>, ctx: JobContext): Promise<ResultOf<'finetune/start'>> {
+  const engine = await initEngine(configuredBackend());
+  ctx.notify('train/didEvent', { type: 'log', message: `Engine: ${engine.backend} backend, ${engine.threads} thread(s).` });
+  const hooks = { signal: ctx.signal, onEvent: (e: Parameters<typeof ctx.notify<'train/didEvent'>>[1]) => ctx.notify('train/didEvent', e) };
+  if (job.task !== 'classify') throw new LlmLabError('bad-argument', 'Instruction fine-tuning is not available in this version of LLM Lab.');
+  const result = await finetuneClassifier(classifyOptions(job), hooks);
+  return {
+    runDir: result.outDir,
+    steps: result.step,
+    finalLoss: result.lastLoss ?? null,
+    checkpointDir: result.checkpointDir ?? null,
+    cancelled: result.status === 'cancelled',
+  };
+}
+
+export async function classifyJob(p: ParamsOf<'classify'>, ctx: JobContext): Promise<ResultOf<'classify'>> {
+  await initEngine(configuredBackend());
+  const loaded = await loadClassifier(p.modelDir);
+  try {
+    const predictions = await classify(loaded, p.texts, { signal: ctx.signal });
+    return { labels: loaded.labels, predictions: predictions.map((x) => ({ label: x.label, probabilities: x.probabilities })) };
+  } finally {
+    loaded.classifier.dispose();
+  }
+}
