@@ -7,6 +7,8 @@ import { PRESETS } from '../src/core/model/config';
 import type { GptConfig, PresetName } from '../src/core/model/config';
 import { decays, GptModel } from '../src/core/model/gpt';
 import { KvCache } from '../src/core/model/kvCache';
+import { DEFAULT_LORA_TARGETS } from '../src/core/lora/targets';
+import { attachNewAdapters } from '../src/core/lora/training';
 
 /** Batch sizes of the training measurements (gpt2: the book's chapter 5 shape, batch 2 of 256 tokens). */
 export const TRAIN_BATCH: Record<string, number> = { tiny: 8, small: 4, gpt2: 2 };
@@ -18,8 +20,11 @@ function benchConfig(preset: PresetName): GptConfig {
   return { ...base, contextLength: TRAIN_CONTEXT[preset] ?? base.contextLength, dropRate: 0, tiedHead: true };
 }
 
-/** Which parameters a training measurement updates: all, or only the last transformer block's. */
-export type TrainedParams = 'all' | 'lastBlock';
+/**
+ * Which parameters a training measurement updates: all, only the last transformer block's, or LoRA adapters of
+ * rank 16 (alpha 16) on every linear layer and the head, the base frozen (the book's appendix E setting).
+ */
+export type TrainedParams = 'all' | 'lastBlock' | 'lora';
 
 function randomIds(n: number, vocab: number, seed: number): Int32Array {
   const out = new Int32Array(n);
@@ -45,8 +50,10 @@ export async function benchTrain(
   const model = GptModel.create(config, 1);
   const create_ms = performance.now() - c0ms;
   const last = `h.${config.nLayers - 1}.`;
-  const names = [...model.params.keys()].filter((n) => trained === 'all' || n.startsWith(last));
-  const vars = names.map((n) => model.params.get(n) as tf.Variable);
+  const adapters = trained === 'lora' ? attachNewAdapters(model, { rank: 16, alpha: 16, targets: [...DEFAULT_LORA_TARGETS] }, 1) : undefined;
+  const pool = adapters ? adapters.variables() : model.params;
+  const names = [...pool.keys()].filter((n) => trained !== 'lastBlock' || n.startsWith(last));
+  const vars = names.map((n) => pool.get(n) as tf.Variable);
   // tf.variable copies its initial value: tidy frees the zeros it was made from (as the optimizer does).
   const m = vars.map((v) => tf.tidy(() => tf.variable(tf.zerosLike(v), false)));
   const v2 = vars.map((v) => tf.tidy(() => tf.variable(tf.zerosLike(v), false)));
@@ -82,7 +89,7 @@ export async function benchTrain(
   for (let i = 0; i < steps; i++) await step(warmup + i);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(c0);
-  model.dispose();
+  model.dispose(); // also frees the adapters
   [...m, ...v2].forEach((t) => t.dispose());
   return { tokens_per_s: (B * T * steps) / seconds, loss, cpu_s_per_step: (cpu.user + cpu.system) / 1e6 / steps, create_ms };
 }

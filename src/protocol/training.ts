@@ -73,6 +73,8 @@ export const trainEventShapes = {
     /** Classification: counts[i][j] = test rows of class labels[i] predicted as labels[j]. */
     confusion: opt(obj({ labels: arr(str), counts: arr(arr(count)) })),
   }),
+  /** Generating the test split's responses after training (instruction fine-tuning): `done` of `total`; `file` once written. */
+  responses: obj({ step: count, done: count, total: count, file: opt(str) }),
   done: obj({ step: count, status: literal(...LOOP_ENDINGS) }),
 };
 

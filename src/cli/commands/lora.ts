@@ -7,7 +7,7 @@ import type { Command } from '../command';
 import { saveModel } from '../../core/checkpoint';
 import { LlmLabError } from '../../core/errors';
 import { PROMPT_STYLES } from '../../core/instruct';
-import { describeAdapters, exportPeft, fingerprintModel, importPeft, loadAdapted, mergeLora, readAdapterMeta, readAdapters, saveAdapter } from '../../core/lora';
+import { describeAdapters, exportPeft, findAdapterFolder, fingerprintModel, importPeft, loadAdapted, mergeLora, readAdapterMeta, readAdapters, saveAdapter } from '../../core/lora';
 import { printJson, println } from '../io';
 import { thousands } from '../format';
 import { openModel } from './modelFolder';
@@ -78,7 +78,8 @@ export const loraCommand: Command = {
       return;
     }
     if (action === 'export') {
-      const dir = path.resolve(io.cwd, required(values, 'lora export', 'model', 'ADAPTER_DIR'));
+      const given = path.resolve(io.cwd, required(values, 'lora export', 'model', 'ADAPTER_DIR'));
+      const dir = (await findAdapterFolder(given)) ?? given;
       const meta = await readAdapterMeta(dir);
       const adapters = await readAdapters(dir, meta, meta.base.config);
       try {

@@ -49,7 +49,7 @@ export class TrainView {
         this.say(
           `${e.resumed ? `resuming at step ${e.step}` : 'starting'}: ${thousands(e.parameters)} parameters` +
             (e.trainableParameters !== undefined && e.trainableParameters !== e.parameters ? ` (${thousands(e.trainableParameters)} trained)` : '') +
-            (e.task === 'classify'
+            (e.task === 'classify' || e.task === 'instruct'
               ? `, ${thousands(e.trainWindows)} training examples`
               : `, ${thousands(e.trainTokens)} training / ${thousands(e.valTokens)} validation tokens`) +
             `, ${e.stepsPerEpoch} steps per epoch, to step ${e.totalSteps}`,
@@ -82,6 +82,19 @@ export class TrainView {
         break;
       case 'checkpoint':
         this.say(`step ${e.step}: checkpoint ${e.dir}`);
+        break;
+      case 'responses':
+        if (e.file !== undefined) {
+          this.bar?.done();
+          this.bar = undefined;
+          this.say(`wrote ${e.total} test responses: ${e.file}`);
+        } else if (e.done === 0) {
+          this.bar?.done();
+          this.say(`generating the responses of ${e.total} test records`);
+          this.bar = new ProgressBar({ sink: this.io.stderr, isTTY: this.io.isTTY, columns: this.io.columns, total: e.total });
+        } else {
+          this.bar?.update(e.done, 'responses');
+        }
         break;
       case 'done':
         this.bar?.done();

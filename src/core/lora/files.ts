@@ -157,12 +157,20 @@ export interface LoadedAdapted extends LoadedModel {
   adapterDir: string;
 }
 
+/** The adapter folder `dir` stands for: itself, or a LoRA run's latest step checkpoint; undefined when neither. */
+export async function findAdapterFolder(dir: string): Promise<string | undefined> {
+  const abs = path.resolve(dir);
+  if (await isAdapterFolder(abs)) return abs;
+  const found = await findCheckpoint(abs);
+  return found && (await isAdapterFolder(found)) ? found : undefined;
+}
+
 /**
- * Loads the base an adapter folder names (or `baseDir`), checks its fingerprint and attaches the adapters to it.
- * The caller disposes the model and the adapters.
+ * Loads the base an adapter folder (or a LoRA run folder: its latest checkpoint) names, or `baseDir`, checks its
+ * fingerprint and attaches the adapters to it. The caller disposes the model and the adapters.
  */
 export async function loadAdapted(dir: string, baseDir?: string): Promise<LoadedAdapted> {
-  const abs = path.resolve(dir);
+  const abs = (await findAdapterFolder(dir)) ?? path.resolve(dir);
   const meta = await readAdapterMeta(abs);
   const baseAt = path.resolve(baseDir ?? meta.base.model);
   let loaded: LoadedModel;

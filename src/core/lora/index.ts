@@ -9,6 +9,7 @@ export {
   ADAPTER_WEIGHTS_FILE,
   checkBase,
   describeAdapters,
+  findAdapterFolder,
   fingerprintModel,
   isAdapterFolder,
   loadAdapted,
@@ -20,3 +21,5 @@ export {
 } from './files';
 export type { AdapterMeta, AdapterSummary, LoadedAdapted } from './files';
 export { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, exportPeft, importPeft } from './peft';
+export { attachNewAdapters, attachSavedAdapters, describeBase, loraTaskParams, loraTrainableCount, resolveLoraOptions, writeAdapterCheckpoint } from './training';
+export type { LoraBase, LoraHead, LoraTrainOptions, ResolvedLoraOptions } from './training';

@@ -76,8 +76,11 @@ export interface TrainingTask<B> {
   evaluate?(signal?: AbortSignal): Promise<Evaluation | undefined>;
   /** Called after each step's events (e.g. a text sample every N steps). */
   afterStep?(step: number, last: boolean, emit: (e: TrainEvent) => void): Promise<void>;
-  /** Called once the last step is done and saved, not on cancel (e.g. test-split metrics). */
-  finish?(step: number, emit: (e: TrainEvent) => void, signal?: AbortSignal): void | Promise<void>;
+  /**
+   * Called once the last step is done and saved, not on cancel (e.g. test-split metrics). Returns 'cancelled' when
+   * the signal stopped it part-way (the run then ends 'cancelled', and a resume calls it again).
+   */
+  finish?(step: number, emit: (e: TrainEvent) => void, signal?: AbortSignal): void | 'cancelled' | Promise<void | 'cancelled'>;
   /** Writes the model's files (config.json, model.safetensors) into a checkpoint folder. */
   writeModel(dir: string, step: number): Promise<void>;
 }
@@ -290,7 +293,7 @@ export async function runTraining<B, O extends object>(task: TrainingTask<B>, o:
         if (o.checkpointEvery > 0 && step % o.checkpointEvery === 0 && !last) await save();
       }
       if (step !== savedStep) await save();
-      if (status === 'completed') await task.finish?.(step, emit, hooks.signal);
+      if (status === 'completed' && (await task.finish?.(step, emit, hooks.signal)) === 'cancelled') status = 'cancelled';
       emit({ type: 'done', step, status });
     } catch (e) {
       if (e instanceof LlmLabError && e.code === 'diverged') emit({ type: 'done', step, status: 'diverged' });
