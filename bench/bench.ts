@@ -151,7 +151,7 @@ async function main(): Promise<void> {
     const line = (t: Json) => `p50 ${round(t.p50_ms)} ms, p95 ${round(t.p95_ms)} ms, ${round(t.tokens_per_s)} tok/s (${round(t.mean_tokens)} tokens a suggestion)`;
     for (const p of ['tiny', 'small']) {
       const r = spawnJob(`complete:${p}`, args);
-      (out.complete as Json)[p] = r.error ? { error: r.error } : timing(r);
+      (out.complete as Json)[p] = r.error ? { error: r.error } : { ...timing(r), load: round(r.load, 1) };
       log(`complete ${p.padEnd(6)} ${r.error ? `failed: ${r.error}` : `${line(r)}, load ${round(r.load, 1)}`}`);
     }
     const r = spawnJob('complete:training', args);
@@ -164,6 +164,7 @@ async function main(): Promise<void> {
         ...Object.fromEntries(parts.map((k) => [k, timing(r[k] as Json)])),
         train_tokens_per_s: round(r.train_tokens_per_s),
         train_tokens_per_s_nice: round(r.train_tokens_per_s_nice),
+        load: round(r.load, 1),
       };
       log(`complete tiny, before training starts:    ${line(r.idle as Json)}`);
       log(`  while tiny trains, in the training worker: ${line(r.same_worker as Json)}`);

@@ -3,7 +3,7 @@
 // Selection" from the command palette, and checks what is on screen (tokens drawn, the status bar count,
 // a token's hover), saving screenshots to test-results/. Exits non-zero on any failure.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -34,6 +34,26 @@ export async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
     console.log(`  ✘ ${what}`);
     throw e;
   }
+}
+
+/** The files an extension's output channel was logged to (VS Code writes them under the profile's logs/). */
+export function outputChannelLogs(userDataDir: string, channel: string): { file: string; text: string }[] {
+  const found: { file: string; text: string }[] = [];
+  const walk = (dir: string, depth: number): void => {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const p = join(dir, n);
+      if (n.endsWith(`${channel}.log`)) found.push({ file: p, text: readFileSync(p, 'utf8') });
+      else if (depth < 6 && statSync(p).isDirectory()) walk(p, depth + 1);
+    }
+  };
+  walk(join(userDataDir, 'logs'), 0);
+  return found;
 }
 
 /** Runs a palette command, retrying while contributions are still arriving. */
@@ -85,8 +105,10 @@ export async function withInstalledWorkbench(
   } catch (e) {
     await page.screenshot({ path: join(RESULTS, `${name}-failure.png`) }).catch(() => undefined);
     console.log('--- code-server output (tail) ---\n' + server.output().slice(-3000));
+    for (const log of outputChannelLogs(server.userDataDir, 'LLM Lab')) console.log(`--- ${log.file} (tail) ---\n${log.text.slice(-6000)}`);
     throw e;
   } finally {
+    if (process.env.LLM_LAB_UI_LOGS) for (const log of outputChannelLogs(server.userDataDir, 'LLM Lab')) console.log(`--- ${log.file} ---\n${log.text}`);
     await browser.close();
     await server.stop();
     rmSync(home, { recursive: true, force: true });

@@ -23,6 +23,8 @@ export interface LabSettings {
   learningRate: number;
   evalEvery: number;
   checkpointEvery: number;
+  /** Fill-in-the-middle rate Pretrain on Workspace offers when the files include code; 0 never offers it. */
+  fimRate: number;
   maxNewTokens: number;
   temperature: number;
   topK: number;
@@ -64,6 +66,7 @@ const KEYS: { readonly [K in keyof FlatSettings]: string } = {
   learningRate: 'pretrain.learningRate',
   evalEvery: 'pretrain.evalEvery',
   checkpointEvery: 'pretrain.checkpointEvery',
+  fimRate: 'pretrain.fimRate',
   maxNewTokens: 'generate.maxNewTokens',
   temperature: 'generate.temperature',
   topK: 'generate.topK',

@@ -118,6 +118,8 @@ export class WorkerClient {
   async request<M extends WorkerMethod>(method: M, params: ParamsOf<M>, opts: RequestOptions = {}): Promise<ResultOf<M>> {
     if (opts.signal?.aborted) throw new CancelledError();
     const child = await this.start();
+    // A request cancelled while the worker was starting is never sent: its abort event has already fired.
+    if (opts.signal?.aborted) throw new CancelledError();
     const id = this.nextId++;
     return new Promise<ResultOf<M>>((resolve, reject) => {
       const onAbort = () => {

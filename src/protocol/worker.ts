@@ -71,6 +71,9 @@ export const trainJob = obj({
   resume: bool,
   /** Text to sample after each eval, if any. */
   samplePrompt: opt(str),
+  /** Fill-in-the-middle: the share of files transformed, and of those the share in SPM order (absent: off). */
+  fimRate: opt(num({ min: 0, max: 1 })),
+  fimSpmRate: opt(num({ min: 0, max: 1 })),
 });
 export type TrainJob = Infer<typeof trainJob>;
 

@@ -5,6 +5,7 @@ import { findCheckpoint } from '../core/checkpoint';
 import type { LlmLabMeta } from '../core/checkpoint';
 import { completeText } from '../core/complete';
 import type { FimSentinels } from '../core/data/fim';
+import { sentinelsOf } from '../core/data/fim';
 import { LlmLabError } from '../core/errors';
 import type { ParamsOf, ResultOf } from '../protocol/worker';
 import { withModel } from './modelJobs';
@@ -12,9 +13,7 @@ import type { JobContext } from './server';
 
 /** The sentinels recorded in a checkpoint's config (llm_lab.fim), when they are three whole ids. */
 export function fimOf(meta: LlmLabMeta): FimSentinels | undefined {
-  const f = meta.fim as Partial<FimSentinels> | undefined;
-  const ok = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
-  return f && ok(f.prefix) && ok(f.middle) && ok(f.suffix) ? { prefix: f.prefix, middle: f.middle, suffix: f.suffix } : undefined;
+  return sentinelsOf(meta.fim);
 }
 
 export async function completeJob(p: ParamsOf<'complete'>, ctx: JobContext): Promise<ResultOf<'complete'>> {

@@ -33,6 +33,8 @@ export async function trainJob(job: ParamsOf<'train/start'>, ctx: JobContext): P
       seed: job.seed,
       resume: job.resume,
       ...(job.samplePrompt ? { samplePrompt: job.samplePrompt } : {}),
+      ...(job.fimRate !== undefined ? { fimRate: job.fimRate } : {}),
+      ...(job.fimSpmRate !== undefined ? { fimSpmRate: job.fimSpmRate } : {}),
     },
     { signal: ctx.signal, onEvent: (e) => ctx.notify('train/didEvent', e) },
   );

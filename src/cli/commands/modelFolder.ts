@@ -3,7 +3,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { LlmLabMeta, LoadedModel } from '../../core/checkpoint';
-import { CONFIG_FILE, findCheckpoint, fromHfConfig, modelTokenizer } from '../../core/checkpoint';
+import { CONFIG_FILE, findCheckpoint, fromHfConfig, modelTokenizer, requireLanguageModel } from '../../core/checkpoint';
 import type { AdapterSummary } from '../../core/lora';
 import { isAdapterFolder, loadAnyModel, readAdapterMeta } from '../../core/lora';
 import { LlmLabError } from '../../core/errors';
@@ -29,15 +29,8 @@ async function checkFolder(io: CliIo, dir: string): Promise<string> {
  */
 export async function openModel(io: CliIo, dir: string): Promise<LoadedModel & { tokenizer: Tokenizer; adapter?: AdapterSummary }> {
   const loaded = await loadAnyModel(await checkFolder(io, dir));
-  if (loaded.meta.classifierLabels) {
-    loaded.model.dispose();
-    throw new LlmLabError(
-      'bad-argument',
-      `${loaded.dir} is a classifier (classes ${loaded.meta.classifierLabels.join(', ')}), not a language model: it has no trained head for next tokens. ` +
-        `Use 'llm-lab classify --model ${dir} --text …', or give the language model it was fine-tuned from.`,
-    );
-  }
   try {
+    requireLanguageModel(loaded, `Use 'llm-lab classify --model ${dir} --text …', or give the language model it was fine-tuned from.`);
     return { ...loaded, tokenizer: modelTokenizer(loaded) };
   } catch (e) {
     loaded.model.dispose();

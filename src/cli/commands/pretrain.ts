@@ -49,7 +49,7 @@ const FLAG_OF: Record<string, string> = {
   batchSize: '--batch', gradAccumSteps: '--grad-accum', lr: '--lr', minLr: '--min-lr', warmupSteps: '--warmup',
   weightDecay: '--weight-decay', gradClip: '--grad-clip', valFraction: '--val-fraction', evalEvery: '--eval-every',
   sampleEvery: '--sample-every', samplePrompt: '--sample-prompt', checkpointEvery: '--checkpoint-every',
-  keepCheckpoints: '--keep-checkpoints', seed: '--seed',
+  keepCheckpoints: '--keep-checkpoints', seed: '--seed', fimRate: '--fim-rate', fimSpmRate: '--fim-spm-rate',
 };
 /** Option names that are also plain words ("steps", "seed"): replaced only where a message names an option. */
 const PLAIN_WORDS = new Set(['steps', 'seed', 'preset']);
@@ -123,6 +123,8 @@ export const pretrainCommand: Command = {
     resume: { type: 'boolean', help: 'Continue the run in --out from its last checkpoint.' },
     ...maxFileOption(),
     tokenizer: { type: 'string', value: 'DIR', help: "A trained tokenizer's folder ('llm-lab tokenizer train'); the vocabulary follows it (default: GPT-2's)." },
+    'fim-rate': { type: 'string', value: 'R', help: 'Fill-in-the-middle: the share of documents (files) rearranged as prefix, suffix, middle around three sentinel tokens added to the vocabulary, so the model learns to complete the middle of a text (default 0: off; StarCoder used 0.5).' },
+    'fim-spm-rate': { type: 'string', value: 'S', help: 'Share of the fill-in-the-middle documents put in suffix-prefix-middle order instead (default 0; StarCoder used 0.5).' },
     ...TRAINING_OPTIONS,
   },
   positionals: true,
@@ -131,6 +133,7 @@ export const pretrainCommand: Command = {
     "llm-lab pretrain --data 'notes/**/*.md' --out runs/notes --preset small --lr 1e-3 --batch 16",
     'llm-lab pretrain --data samples/the-verdict.txt --out runs/verdict --steps 400 --resume',
     'llm-lab pretrain --data samples/the-verdict.txt --tokenizer tokenizers/verdict --out runs/own-vocab',
+    "llm-lab pretrain --data 'src/**/*.ts' --out runs/code --fim-rate 0.5 --fim-spm-rate 0.5",
   ],
   async run({ values, positionals, io, json }) {
     // Several paths after one --data arrive as positionals (`--data a.txt b.txt`); they are data too.
@@ -144,8 +147,15 @@ export const pretrainCommand: Command = {
     const started = Date.now();
     try {
       const tokenizerDir = str(values, 'tokenizer');
+      const fimRate = num(values, 'fim-rate', 0, 1);
+      const fimSpmRate = num(values, 'fim-spm-rate', 0, 1);
       const r = await pretrain(
-        { ...options, text, outDir: out, resume: bool(values, 'resume'), ...(tokenizerDir ? { tokenizerDir: path.resolve(io.cwd, tokenizerDir) } : {}) },
+        {
+          ...options, text, outDir: out, resume: bool(values, 'resume'),
+          ...(tokenizerDir ? { tokenizerDir: path.resolve(io.cwd, tokenizerDir) } : {}),
+          ...(fimRate !== undefined ? { fimRate } : {}),
+          ...(fimSpmRate !== undefined ? { fimSpmRate } : {}),
+        },
         { signal: io.signal, onEvent: view.onEvent },
       ).catch((e: unknown) => {
         throw withFlagNames(e);

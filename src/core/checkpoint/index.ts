@@ -1,6 +1,6 @@
 // Checkpoints: Hugging Face style model folders (config.json + model.safetensors) and the resumable training
 // checkpoints of a run folder. See README "Training and checkpoints" for the layout.
-export { saveModel, loadModel, loadModelFrom, findCheckpoint, listCheckpoints, stepDirName, writeModelFiles, isModelFolder, checkpointStep } from './modelFiles';
+export { saveModel, loadModel, loadModelFrom, requireLanguageModel, findCheckpoint, listCheckpoints, stepDirName, writeModelFiles, isModelFolder, checkpointStep } from './modelFiles';
 export { modelEncoding, modelTokenizer } from './modelTokenizer';
 export type { LoadedModel } from './modelFiles';
 export { CONFIG_FILE, WEIGHTS_FILE, CHECKPOINTS_DIR } from './modelFiles';

@@ -159,6 +159,19 @@ function firstNonFinite(data: Float32Array): number {
 }
 
 /**
+ * Refuses a loaded classifier where a language model is needed (generation, evaluation, asking): its body loads,
+ * but it has no trained head for next tokens. `next` says what to do instead.
+ */
+export function requireLanguageModel(loaded: Pick<LoadedModel, 'meta' | 'dir'>, next: string): void {
+  const labels = loaded.meta.classifierLabels;
+  if (!labels) return;
+  throw new LlmLabError(
+    'bad-argument',
+    `${loaded.dir} is a classifier (classes ${labels.join(', ')}), not a language model: it has no trained head for next tokens. ${next}`,
+  );
+}
+
+/**
  * Loads a model from a checkpoint folder (config.json + model.safetensors, ours or a Hugging Face GPT-2 one)
  * or from a training run folder, whose latest checkpoint it reads.
  */

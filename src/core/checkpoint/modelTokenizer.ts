@@ -1,8 +1,12 @@
 // The one rule for a saved model's tokenizer: the encoding its config.json names (gpt2 when it names none,
 // as a Hugging Face GPT-2 folder does), or 'trained' for a tokenizer trained with LLM Lab whose files sit
 // beside config.json; an encoding LLM Lab does not have, or one with more tokens than the model's
-// vocabulary, is a bad checkpoint rather than a silent fallback.
+// vocabulary, is a bad checkpoint rather than a silent fallback. A model trained with fill-in-the-middle
+// records its three sentinel ids (llm_lab.fim), which are added to that tokenizer past its vocabulary.
+import type { FimSentinels } from '../data/fim';
+import { fimTokenIds, sentinelsOf } from '../data/fim';
 import { LlmLabError } from '../errors';
+import { withAddedSpecials } from '../tokenizer/addedSpecials';
 import type { EncodingName, Tokenizer } from '../tokenizer';
 import { ENCODING_NAMES, getTokenizer } from '../tokenizer';
 import { TRAINED_TOKENIZER } from '../tokenizer/bpeModel';
@@ -19,9 +23,34 @@ export function modelEncoding(name: unknown): EncodingName {
   );
 }
 
+const withSentinels = new WeakMap<Tokenizer, Map<string, Tokenizer>>();
+
+/** `base` with the fill-in-the-middle sentinels added (built once per base tokenizer and sentinel ids). */
+export function fimTokenizer(base: Tokenizer, s: FimSentinels): Tokenizer {
+  const key = `${s.prefix},${s.middle},${s.suffix}`;
+  let byKey = withSentinels.get(base);
+  if (!byKey) withSentinels.set(base, (byKey = new Map()));
+  let t = byKey.get(key);
+  if (!t) byKey.set(key, (t = withAddedSpecials(base, fimTokenIds(s))));
+  return t;
+}
+
 /** The tokenizer of a loaded model, checked against the model's vocabulary. */
 export function modelTokenizer(loaded: Pick<LoadedModel, 'meta' | 'config' | 'dir'>): Tokenizer {
-  const tokenizer = loaded.meta.tokenizer === TRAINED_TOKENIZER ? loadTokenizerSync(loaded.dir) : getTokenizer(modelEncoding(loaded.meta.tokenizer));
+  let tokenizer = loaded.meta.tokenizer === TRAINED_TOKENIZER ? loadTokenizerSync(loaded.dir) : getTokenizer(modelEncoding(loaded.meta.tokenizer));
+  const fim = sentinelsOf(loaded.meta.fim);
+  if (loaded.meta.fim !== undefined && !fim) {
+    throw new LlmLabError('bad-checkpoint', `The model's config.json has an llm_lab.fim entry that is not three distinct token ids (${JSON.stringify(loaded.meta.fim)}); restore config.json from the run.`);
+  }
+  if (fim) {
+    if (Math.min(fim.prefix, fim.middle, fim.suffix) < tokenizer.vocabSize) {
+      throw new LlmLabError(
+        'bad-checkpoint',
+        `The model's fill-in-the-middle tokens (${fim.prefix}, ${fim.middle}, ${fim.suffix}) overlap its tokenizer's ids (${tokenizer.name}, 0..${tokenizer.vocabSize - 1}); restore config.json from the run.`,
+      );
+    }
+    tokenizer = fimTokenizer(tokenizer, fim);
+  }
   if (tokenizer.vocabSize > loaded.config.vocabSize) {
     throw new LlmLabError(
       'bad-checkpoint',

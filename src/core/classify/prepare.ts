@@ -121,8 +121,9 @@ export interface PreparedRun {
   /** The options as given (defaults filled), steps and labels from the data. */
   given: ResolvedClassifyOptions;
   data: PreparedData;
-  /** The run's record when resuming one. */
+  /** The run's record and its latest checkpoint's step when resuming one. */
   record?: RunRecord<ResolvedClassifyOptions>;
+  latestStep?: number;
 }
 
 /**
@@ -135,12 +136,14 @@ export async function prepareRun(options: Omit<ClassifyOptions, 'outDir'> & { ou
   const outDir = options.outDir ? path.resolve(options.outDir) : undefined;
   let record: RunRecord<ResolvedClassifyOptions> | undefined;
   let latest: string | undefined;
+  let latestStep: number | undefined;
   if (options.resume && outDir) {
     const all = await listCheckpoints(path.join(outDir, CHECKPOINTS_DIR));
     const r = all.length > 0 ? await readRunRecord<ResolvedClassifyOptions>(outDir) : undefined;
     if (r && r.kind === 'classify') {
       record = r;
       latest = all[all.length - 1].dir;
+      latestStep = all[all.length - 1].step;
     }
   }
   const explicitBase = options.modelDir !== undefined || options.preset !== undefined;
@@ -175,5 +178,11 @@ export async function prepareRun(options: Omit<ClassifyOptions, 'outDir'> & { ou
   const data = await prepareClassData(basis, base.tokenizer, options.maxFileBytes);
   given.labels = data.split.labels;
   given.steps = given.epochs * data.stepsPerEpoch;
-  return { base, given, data, ...(record ? { record } : {}) };
+  if (latestStep !== undefined && options.epochs !== undefined && latestStep > given.steps) {
+    throw new LlmLabError(
+      'bad-argument',
+      `The run in ${outDir} is already at step ${latestStep} (${(latestStep / data.stepsPerEpoch).toFixed(2)} epochs of ${data.stepsPerEpoch} steps), past the ${options.epochs} epoch(s) asked for; give more epochs to train further.`,
+    );
+  }
+  return { base, given, data, ...(record ? { record, latestStep } : {}) };
 }

@@ -9,7 +9,11 @@
 // SPM (chosen with probability `spmRate` among transformed documents) is the paper's variant that keeps
 // prefix and middle adjacent (its appendix D). Each part is encoded on its own; the document separator
 // (<|endoftext|>) that follows the document is left to the caller. Other documents stay as they are.
-import { LlmLabError } from '../errors';
+import { LlmLabError, throwIfAborted } from '../errors';
+import { Rng } from '../rng';
+import type { Tokenizer } from '../tokenizer';
+import { DOCUMENT_SEPARATOR } from './corpus';
+import type { EncodeCorpusOptions } from './dataset';
 
 /** The sentinel texts, as StarCoder's tokenizer names them. */
 export const FIM_TOKEN_TEXT = { prefix: '<|fim_prefix|>', middle: '<|fim_middle|>', suffix: '<|fim_suffix|>' } as const;
@@ -24,6 +28,21 @@ export interface FimSentinels {
 /** Sentinels appended to a vocabulary of `vocabSize` ids: prefix, middle, suffix get the next three ids. */
 export function sentinelsAfter(vocabSize: number): FimSentinels {
   return { prefix: vocabSize, middle: vocabSize + 1, suffix: vocabSize + 2 };
+}
+
+/** The sentinels as added special tokens: text -> id. */
+export function fimTokenIds(s: FimSentinels): Record<string, number> {
+  return { [FIM_TOKEN_TEXT.prefix]: s.prefix, [FIM_TOKEN_TEXT.middle]: s.middle, [FIM_TOKEN_TEXT.suffix]: s.suffix };
+}
+
+/** The sentinels a model's config.json records (llm_lab.fim), when they are three distinct whole ids. */
+export function sentinelsOf(value: unknown): FimSentinels | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const f = value as Partial<Record<keyof FimSentinels, unknown>>;
+  const ok = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+  if (!ok(f.prefix) || !ok(f.middle) || !ok(f.suffix)) return undefined;
+  if (new Set([f.prefix, f.middle, f.suffix]).size !== 3) return undefined;
+  return { prefix: f.prefix, middle: f.middle, suffix: f.suffix };
 }
 
 export interface FimOptions {
@@ -88,4 +107,55 @@ export function fimIds(split: FimSplit, encode: (text: string) => number[], s: F
 /** One document's ids after the FIM transformation (or plain, for the documents it leaves alone). */
 export function fimDocument(doc: string, rng: FimRandom, o: FimOptions, encode: (text: string) => number[], s: FimSentinels): number[] {
   return fimIds(splitForFim(doc, rng, o), encode, s);
+}
+
+/** The generator of a run's fill-in-the-middle draws: its own stream, derived from the run's seed. */
+export function fimRng(seed: number): Rng {
+  return new Rng(seed + 0x46494d); // "FIM": apart from the streams of the weights and the batch order
+}
+
+/**
+ * Encodes a corpus text (documents joined with <|endoftext|>) as `encodeCorpus` does, with the FIM
+ * transformation applied to each non-empty document in order, the draws taken from `rng` (a run passes
+ * `fimRng(seed)`: the same text and seed always give the same ids, so a resumed run sees the same data).
+ * `tokenizer` is the one without the sentinels, so a sentinel's text inside a document stays ordinary text.
+ */
+export async function encodeFimCorpus(
+  text: string,
+  tokenizer: Pick<Tokenizer, 'encode' | 'eotId'>,
+  o: FimOptions,
+  s: FimSentinels,
+  rng: FimRandom,
+  opts: EncodeCorpusOptions = {},
+): Promise<Int32Array> {
+  checkFimOptions(o);
+  const encode = (t: string): number[] => tokenizer.encode(t, { allowSpecial: true });
+  const chunk = opts.chunkChars ?? 1 << 20;
+  const parts: number[][] = [];
+  let total = 0;
+  let done = 0;
+  let sinceYield = 0;
+  const docs = text.split(DOCUMENT_SEPARATOR);
+  for (let d = 0; d < docs.length; d++) {
+    const ids = docs[d] === '' ? [] : fimDocument(docs[d], rng, o, encode, s);
+    if (d < docs.length - 1) ids.push(tokenizer.eotId);
+    parts.push(ids);
+    total += ids.length;
+    done += docs[d].length + (d < docs.length - 1 ? DOCUMENT_SEPARATOR.length : 0);
+    sinceYield += docs[d].length;
+    if (sinceYield >= chunk || d === docs.length - 1) {
+      sinceYield = 0;
+      throwIfAborted(opts.signal);
+      opts.onProgress?.(done, text.length);
+      await new Promise<void>((r) => setImmediate(r));
+    }
+  }
+  throwIfAborted(opts.signal);
+  const out = new Int32Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }

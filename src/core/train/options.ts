@@ -68,6 +68,14 @@ export interface PretrainOptions {
   keepCheckpoints?: number;
   /** Seed of the initial weights, the data order and dropout. Default 123. */
   seed?: number;
+  /**
+   * Fill-in-the-middle: the share of documents (the files of the corpus, split at <|endoftext|>) cut at two
+   * random characters into prefix, middle and suffix and rearranged around three sentinel tokens added to the
+   * vocabulary (see data/fim.ts), drawn once per run from the seed. 0 (the default) trains left to right only.
+   */
+  fimRate?: number;
+  /** Share of the fill-in-the-middle documents in suffix-prefix-middle order instead of prefix-suffix-middle. Default 0. */
+  fimSpmRate?: number;
   /** Continue from the latest checkpoint in outDir (a fresh start when there is none). Default false. */
   resume?: boolean;
 }
@@ -84,6 +92,9 @@ export interface ResolvedPretrainOptions extends LoopOptions {
   sampleEvery: number;
   samplePrompt: string;
   sampleTokens: number;
+  /** Fill-in-the-middle rates (0: off). A run recorded before they existed has neither: read them as 0. */
+  fimRate: number;
+  fimSpmRate: number;
 }
 
 export const PRETRAIN_DEFAULTS = {
@@ -108,6 +119,8 @@ export const PRETRAIN_DEFAULTS = {
   checkpointEvery: 100,
   keepCheckpoints: 2,
   seed: 123,
+  fimRate: 0,
+  fimSpmRate: 0,
 } as const;
 
 /**
@@ -161,6 +174,8 @@ export function resolvePretrainOptions(o: PretrainOptions): ResolvedPretrainOpti
     checkpointEvery: o.checkpointEvery ?? d.checkpointEvery,
     keepCheckpoints: o.keepCheckpoints ?? d.keepCheckpoints,
     seed: o.seed ?? d.seed,
+    fimRate: o.fimRate ?? d.fimRate,
+    fimSpmRate: o.fimSpmRate ?? d.fimSpmRate,
   };
   check('steps', r.steps, (v) => int(v) && v >= 1, 'a whole number ≥ 1');
   check('batchSize', r.batchSize, (v) => int(v) && v >= 1, 'a whole number ≥ 1');
@@ -175,6 +190,9 @@ export function resolvePretrainOptions(o: PretrainOptions): ResolvedPretrainOpti
   check('gradClip', r.gradClip, (v) => v >= 0, '≥ 0 (0 turns clipping off)');
   check('valFraction', r.valFraction, (v) => v >= 0 && v < 1, 'in [0, 1)');
   check('stride', r.stride, (v) => int(v) && v >= 1, 'a whole number ≥ 1');
+  check('fimRate', r.fimRate, (v) => v >= 0 && v <= 1, 'a probability between 0 and 1');
+  check('fimSpmRate', r.fimSpmRate, (v) => v >= 0 && v <= 1, 'a probability between 0 and 1');
+  if (r.fimSpmRate > 0 && r.fimRate === 0) throw bad('Training option fimSpmRate orders the fill-in-the-middle documents, so it needs fimRate above 0.');
   for (const k of ['evalEvery', 'evalBatches', 'sampleEvery', 'sampleTokens', 'checkpointEvery', 'keepCheckpoints', 'seed'] as const) {
     check(k, r[k], (v) => int(v) && v >= 0, 'a whole number ≥ 0');
   }

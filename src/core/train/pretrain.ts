@@ -9,6 +9,9 @@ import { engineInfo, tf } from '../engine';
 import { LlmLabError } from '../errors';
 import type { SamplerState } from '../data';
 import { encodeCorpus } from '../data';
+import type { FimOptions, FimSentinels } from '../data/fim';
+import { encodeFimCorpus, fimRng, sentinelsAfter } from '../data/fim';
+import { fimTokenizer } from '../checkpoint/modelTokenizer';
 import { countParameters } from '../model/config';
 import { assertTrainingFits } from '../model/memory';
 import { GptModel } from '../model/gpt';
@@ -49,14 +52,26 @@ async function runTokenizer(outDir: string, options: PretrainOptions): Promise<{
   return { tokenizer: tokenizerFromVocab(vocabOfModel(bpe, path.join(options.tokenizerDir ?? kept, 'tokenizer.model'))), bpe };
 }
 
-async function tokensOf(opts: PretrainOptions, o: ResolvedPretrainOptions, tokenizer: Tokenizer, signal?: AbortSignal): Promise<Int32Array> {
+/** The run's fill-in-the-middle settings (a run recorded before they existed has none: off). */
+function fimSettings(o: ResolvedPretrainOptions): FimOptions {
+  return { rate: o.fimRate ?? 0, spmRate: o.fimSpmRate ?? 0 };
+}
+
+/** The training ids: `base` encodes the text (with the FIM transformation when `fim` is given). */
+async function tokensOf(opts: PretrainOptions, o: ResolvedPretrainOptions, base: Tokenizer, fim: FimSentinels | undefined, signal?: AbortSignal): Promise<Int32Array> {
   if ((opts.text === undefined) === (opts.tokens === undefined)) {
     throw new LlmLabError('bad-argument', 'Give the training data as either text or tokens (exactly one of them).');
   }
-  if (opts.tokens !== undefined) return toTokenArray(opts.tokens, o.model.vocabSize);
+  if (opts.tokens !== undefined) {
+    if (fim) throw new LlmLabError('bad-argument', 'Fill-in-the-middle cuts documents at characters, so it needs the training data as text, not tokens.');
+    return toTokenArray(opts.tokens, o.model.vocabSize);
+  }
   const text = opts.text ?? '';
   if (text.trim().length === 0) throw new LlmLabError('bad-data', 'The training text is empty; give a corpus with some text in it.');
-  return toTokenArray(await encodeCorpus(text, tokenizer, { signal }), o.model.vocabSize);
+  const ids = fim
+    ? await encodeFimCorpus(text, base, fimSettings(o), fim, fimRng(o.seed), { signal })
+    : await encodeCorpus(text, base, { signal });
+  return toTokenArray(ids, o.model.vocabSize);
 }
 
 /** The sample prompt's ids and a decoder; when the tokenizer does not fit the model, the first training tokens, shown as ids. */
@@ -72,7 +87,7 @@ function samplePlan(o: ResolvedPretrainOptions, data: RunData, tokenizer: Tokeni
 }
 
 /** Next-token prediction on token windows: the pretraining task for the shared loop. */
-function pretrainTask(model: GptModel, o: ResolvedPretrainOptions, data: RunData, tokenizer: Tokenizer, bpe?: BpeModel): TrainingTask<TokenBatch> {
+function pretrainTask(model: GptModel, o: ResolvedPretrainOptions, data: RunData, tokenizer: Tokenizer, bpe?: BpeModel, fim?: FimSentinels): TrainingTask<TokenBatch> {
   const B = o.batchSize;
   const sampler = makeSampler(data, o);
   const training = o.model.dropRate > 0;
@@ -99,7 +114,7 @@ function pretrainTask(model: GptModel, o: ResolvedPretrainOptions, data: RunData
       }
     },
     writeModel: async (dir, step) => {
-      await writeModelFiles(dir, model, { step, ...(bpe ? { tokenizer: TRAINED_TOKENIZER } : {}) });
+      await writeModelFiles(dir, model, { step, ...(bpe ? { tokenizer: TRAINED_TOKENIZER } : {}), ...(fim ? { fim: { ...fim } } : {}) });
       if (bpe) await writeTokenizerFiles(dir, bpe);
     },
   };
@@ -123,14 +138,21 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
   if (options.tokenizerDir !== undefined && options.tokenizer !== undefined) {
     throw new LlmLabError('bad-argument', 'Give a tokenizer encoding or a trained tokenizer folder, not both.');
   }
-  const { tokenizer, bpe } = await runTokenizer(outDir, options);
+  const { tokenizer: base, bpe } = await runTokenizer(outDir, options);
   const given = resolvePretrainOptions(options);
   if (bpe) {
     given.tokenizer = TRAINED_TOKENIZER; // the vocabulary follows the tokenizer
-    given.model = { ...given.model, vocabSize: tokenizer.vocabSize };
+    given.model = { ...given.model, vocabSize: base.vocabSize };
   }
+  // Fill-in-the-middle adds its three sentinels right after the tokenizer's ids.
+  if (given.fimRate > 0) given.model = { ...given.model, vocabSize: Math.max(given.model.vocabSize, base.vocabSize + 3) };
   const start = await planRunStart(outDir, 'pretrain', options.resume === true, given, pretrainRunRule(options));
   const o = start.options;
+  const fim = fimSettings(o).rate > 0 ? sentinelsAfter(base.vocabSize) : undefined;
+  if (fim && o.model.vocabSize < base.vocabSize + 3) {
+    throw new LlmLabError('bad-argument', `Fill-in-the-middle needs a vocabulary of ${base.vocabSize + 3} (the tokenizer's ${base.vocabSize} and three sentinels), but the model has ${o.model.vocabSize}.`);
+  }
+  const tokenizer = fim ? fimTokenizer(base, fim) : base;
   if ((o.tokenizer === TRAINED_TOKENIZER) !== (bpe !== undefined)) {
     throw new LlmLabError(
       'bad-argument',
@@ -140,15 +162,15 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
     );
   }
   assertTrainingFits(o.model, o.batchSize / o.gradAccumSteps, 'of these training settings');
-  const data = prepareData(await tokensOf(options, o, tokenizer, hooks.signal), o);
+  const data = prepareData(await tokensOf(options, o, base, fim, hooks.signal), o);
   if (!start.resumeFrom && bpe) {
     await fsp.mkdir(path.join(outDir, RUN_TOKENIZER_DIR), { recursive: true });
-    await writeTokenizerFiles(path.join(outDir, RUN_TOKENIZER_DIR), bpe, tokenizer);
+    await writeTokenizerFiles(path.join(outDir, RUN_TOKENIZER_DIR), bpe, base);
   }
   const model = start.resumeFrom ? (await loadModelFrom(start.resumeFrom.dir)).model : GptModel.create(o.model, o.seed);
   try {
     return await runTraining(
-      pretrainTask(model, o, data, tokenizer, bpe),
+      pretrainTask(model, o, data, tokenizer, bpe, fim),
       o,
       { outDir, kind: 'pretrain', options: o, resumeFrom: start.resumeFrom, createdAt: start.record?.createdAt },
       hooks,

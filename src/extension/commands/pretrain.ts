@@ -11,6 +11,7 @@ import { memoryCheck, minimumTokens } from '../preflight';
 import type { GptConfig, PresetName } from '../../core/model/config';
 import type { TrainJob } from '../../protocol/worker';
 import { isFinetuneJob } from '../../protocol/worker';
+import { countCodeFiles } from '../codeFiles';
 import { findCorpusFiles } from '../corpusFiles';
 import type { Lab } from '../lab';
 import { runsFolder, workspaceRoot } from '../lab';
@@ -35,6 +36,8 @@ export interface PretrainArgs {
   checkpointEvery?: number;
   seed?: number;
   samplePrompt?: string;
+  /** Fill-in-the-middle rate (0..1); when absent the command asks for code files, and uses none otherwise. */
+  fimRate?: number;
   /** Skip the confirmation. */
   yes?: boolean;
 }
@@ -60,6 +63,19 @@ async function askPreset(initial: string, batchSize: number): Promise<PresetName
   items.sort((a, b) => Number(b.label === initial) - Number(a.label === initial));
   const pick = await vscode.window.showQuickPick(items, { title: 'LLM Lab: model preset', placeHolder: 'Which model to train' });
   return pick?.label as PresetName | undefined;
+}
+
+/** Fill-in-the-middle for a corpus with code: the rate to train with (0: off), undefined when dismissed. */
+async function askFim(rate: number, code: number, total: number): Promise<number | undefined> {
+  const pct = Math.round(rate * 100);
+  const pick = await vscode.window.showQuickPick(
+    [
+      { label: 'Fill-in-the-middle', description: `${pct}% of the files`, detail: 'Inline completions from the model will also use the text after the cursor (three tokens are added to the vocabulary).', rate },
+      { label: 'Left to right only', description: 'no fill-in-the-middle', detail: 'Completions see only the text before the cursor.', rate: 0 },
+    ],
+    { title: `LLM Lab: ${code} of ${total} files are code`, placeHolder: 'Train the model to fill in the middle?' },
+  );
+  return pick?.rate;
 }
 
 async function askSteps(initial: number): Promise<number | undefined> {
@@ -135,6 +151,17 @@ export async function pretrainCommand(lab: Lab, args: PretrainArgs = {}): Promis
   if (!steps) return undefined;
   const config: GptConfig = { ...PRESETS[preset], ...(args.contextLength ? { contextLength: args.contextLength } : {}) };
 
+  // Code: offer fill-in-the-middle, so that completions from the model also use the text after the cursor.
+  let fimRate = args.fimRate ?? 0;
+  if (args.fimRate === undefined && interactive && s.fimRate > 0) {
+    const code = countCodeFiles(files);
+    if (code > 0) {
+      const asked = await askFim(s.fimRate, code, files.length);
+      if (asked === undefined) return undefined;
+      fimRate = asked;
+    }
+  }
+
   // 3. Memory, before reading anything heavy.
   const mem = memoryCheck(config, batchSize);
   if (!mem.fits) {
@@ -177,7 +204,7 @@ export async function pretrainCommand(lab: Lab, args: PretrainArgs = {}): Promis
   if (interactive) {
     const params = (countParameters(config) / 1e6).toFixed(1);
     const a = await vscode.window.showInformationMessage(
-      `Train ${preset} (${params}M parameters) on ${scan.files.length} file${scan.files.length === 1 ? '' : 's'}, ${scan.tokens.toLocaleString('en-US')} tokens, for ${steps} steps?`,
+      `Train ${preset} (${params}M parameters) on ${scan.files.length} file${scan.files.length === 1 ? '' : 's'}, ${scan.tokens.toLocaleString('en-US')} tokens, for ${steps} steps${fimRate > 0 ? `, with fill-in-the-middle on ${Math.round(fimRate * 100)}% of the files` : ''}?`,
       { modal: true, detail: `Memory needed: about ${formatBytes(mem.needed)}.${skippedNote}\nThe run is saved under ${vscode.workspace.asRelativePath(runs)}.` },
       'Start Training',
     );
@@ -200,6 +227,7 @@ export async function pretrainCommand(lab: Lab, args: PretrainArgs = {}): Promis
     checkpointEvery: args.checkpointEvery ?? s.checkpointEvery, seed: args.seed ?? PRETRAIN_DEFAULTS.seed, maxFileBytes: s.maxFileBytes, resume: false,
     ...(args.contextLength ? { contextLength: args.contextLength } : {}),
     ...(args.samplePrompt ? { samplePrompt: args.samplePrompt } : {}),
+    ...(fimRate > 0 ? { fimRate } : {}),
   };
   await writeRunRecord(job.runDir, { version: 1, name: runName, createdAt: new Date().toISOString(), job });
   lab.output.appendLine(`Corpus: ${scan.files.length} files, ${scan.tokens} tokens.${skippedNote}`);

@@ -8,6 +8,7 @@ import type { CompletionSettings } from '../settings';
 import { readSettings } from '../settings';
 import type { WorkerClient } from '../workerClient';
 import { CompletionCache } from './cache';
+import { checkpointStamp } from './modelChoice';
 import { CompletionStats } from './stats';
 
 /** Characters before the cursor sent to the model (GPT-2's 1,024 tokens are about 4,000 characters). */
@@ -74,7 +75,10 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     const docEnd = doc.offsetAt(doc.lineAt(doc.lineCount - 1).range.end);
     const suffixEnd = Math.min(docEnd, offset + SUFFIX_CHARS);
     const suffix = doc.getText(new vscode.Range(pos, doc.positionAt(suffixEnd)));
-    const key = { prefix, suffix, settings: JSON.stringify([modelDir, s.mode, s.maxLines, s.maxNewTokens, s.temperature]) };
+    // The checkpoint that answers now is part of the key: a run's newer checkpoint never serves old suggestions.
+    const weights = await checkpointStamp(modelDir);
+    if (token.isCancellationRequested) return undefined;
+    const key = { prefix, suffix, settings: JSON.stringify([weights, s.mode, s.maxLines, s.maxNewTokens, s.temperature]) };
 
     const cached = this.cache.get(key);
     if (cached !== undefined) {

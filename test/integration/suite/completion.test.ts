@@ -69,6 +69,34 @@ describe('inline completions', function () {
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   });
 
+  it('does not serve a suggestion cached from an older checkpoint once the run saves a newer one', async () => {
+    const a = await api();
+    const out = (await vscode.commands.executeCommand('llmLab.pretrain', { ...SMALL, steps: 2, evalEvery: 2, checkpointEvery: 2 })) as TrainOutcome;
+    assert.strictEqual(out.status, 'completed', out.error);
+    await setCompletion('enabled', true);
+    await setCompletion('model', out.runDir);
+    await setCompletion('maxNewTokens', 4);
+    await setCompletion('debounceMs', 0);
+    try {
+      // Not shown in an editor, so only these asks reach the provider (VS Code asks on its own for a visible one).
+      const doc = await vscode.workspace.openTextDocument({ content: 'I had always thought', language: 'plaintext' });
+      const pos = doc.positionAt(doc.getText().length);
+      const token = () => new vscode.CancellationTokenSource().token;
+      const requests = a.completions.stats.requests;
+      await a.completions.provideInlineCompletionItems(doc, pos, automatic, token());
+      await a.completions.provideInlineCompletionItems(doc, pos, automatic, token());
+      assert.deepStrictEqual([a.completions.stats.requests - requests, a.completions.lastModel?.endsWith('step-000002')], [1, true], a.completions.lastError);
+      // The run saves step 4 (a copy of step 2's files, as a training run writes a new step folder).
+      const ckpts = vscode.Uri.joinPath(vscode.Uri.file(out.runDir), 'checkpoints');
+      await vscode.workspace.fs.copy(vscode.Uri.joinPath(ckpts, 'step-000002'), vscode.Uri.joinPath(ckpts, 'step-000004'));
+      await a.completions.provideInlineCompletionItems(doc, pos, automatic, token());
+      assert.strictEqual(a.completions.stats.requests - requests, 2, 'the suggestion of step 2 was served from the cache after step 4 was saved');
+      assert.ok(a.completions.lastModel?.endsWith('step-000004'), `answered by ${a.completions.lastModel}`);
+    } finally {
+      await setCompletion('model', undefined);
+    }
+  });
+
   it('keeps answering while a training run is busy', async () => {
     const a = await api();
     const events: TrainingEvent[] = [];

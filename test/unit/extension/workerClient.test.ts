@@ -92,6 +92,17 @@ describe('worker client', function () {
     assert.ok(all.length >= 3 && all.every((x) => x === 'generate:generate/didToken'));
   });
 
+  it('never sends a request cancelled while the worker was starting', async () => {
+    // The fake worker records every request it receives; generate would stream forever if it were sent.
+    writeFileSync(join(dir, 'fake.js'), FAKE.replace("const { id, method, params } = m;", "const { id, method, params } = m; (global.got ??= []).push(method); if (method === 'evaluate') params.text = global.got.join(',');"));
+    const controller = new AbortController();
+    const p = client.request('generate', { modelDir: 'm', prompt: 'p', maxNewTokens: 9, temperature: 1 }, { signal: controller.signal });
+    controller.abort(); // before the worker said ready
+    await assert.rejects(p, (e: unknown) => e instanceof CancelledError);
+    const r = await client.request('evaluate', { modelDir: 'm', text: '' });
+    assert.equal(r.loss, 'evaluate'.length, 'the worker received the cancelled request too');
+  });
+
   it('fails pending requests when the worker is killed, reports it, and restarts on the next request', async () => {
     await client.start();
     const pending = client.request('attention', { modelDir: 'm', text: 't' });

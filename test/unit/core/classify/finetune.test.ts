@@ -162,9 +162,13 @@ describe('classification fine-tuning', function () {
   });
 
   it('refuses a resume with other run-defining settings, naming them', async () => {
-    await finetuneClassifier(base({ epochs: 1 }));
-    await assert.rejects(finetuneClassifier(base({ resume: true, epochs: 2, balance: true })), /Cannot resume .* different settings: balance \(run: false, now: true\)/);
+    await finetuneClassifier(base({ epochs: 2 }));
+    await assert.rejects(finetuneClassifier(base({ resume: true, epochs: 3, balance: true })), /Cannot resume .* different settings: balance \(run: false, now: true\)/);
     await assert.rejects(finetuneClassifier(base({ epochs: 2 })), /already holds a training run/);
+    await assert.rejects(
+      finetuneClassifier(base({ resume: true, epochs: 1, preset: undefined, model: undefined, trainable: undefined })),
+      /already at step 14 \(2\.00 epochs of 7 steps\), past the 1 epoch\(s\) asked for; give more epochs/,
+    );
   });
 
   it('refuses bad data, with the file and line, before the run folder is made', async () => {

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { checkFimOptions, fimDocument, fimIds, sentinelsAfter, splitForFim } from '../../../../src/core/data/fim';
+import { checkFimOptions, encodeFimCorpus, fimDocument, fimIds, fimRng, sentinelsAfter, splitForFim } from '../../../../src/core/data/fim';
 import type { FimRandom } from '../../../../src/core/data/fim';
 import { LlmLabError } from '../../../../src/core/errors';
 import { Rng } from '../../../../src/core/rng';
@@ -85,5 +85,38 @@ describe('fill-in-the-middle transformation', () => {
     assert.throws(() => checkFimOptions({ rate: 1.5 }), (e: unknown) => e instanceof LlmLabError && /--fim-rate .* 1\.5/.test(e.message));
     assert.throws(() => checkFimOptions({ rate: 0.5, spmRate: -1 }), /--fim-spm-rate/);
     checkFimOptions({ rate: 0.9, spmRate: 0.5 });
+  });
+});
+
+describe('fill-in-the-middle corpus encoding', () => {
+  /** One id per character (its code); <|endoftext|> is 500. */
+  const tok = { eotId: 500, encode: codes };
+
+  it('transforms each document on its own and keeps the separators (hand-worked)', async () => {
+    // Document 1 "abc": transformed (0.1 < 0.5), cuts 1 and 2, PSM (0.9 ≥ 0.5): <PRE> a <SUF> c <MID> b.
+    // Document 2 "de": left alone (0.7 ≥ 0.5). Document 3 "wxyz": cuts 3 and 1, SPM (0.2 < 0.5):
+    // <PRE><SUF> z <MID> w xy. The empty last document (text ending in a separator) draws nothing.
+    const rng = scripted([0.1, 0.9, 0.7, 0.3, 0.2], [1, 2, 3, 1]);
+    const ids = await encodeFimCorpus('abc<|endoftext|>de<|endoftext|>wxyz<|endoftext|>', tok, { rate: 0.5, spmRate: 0.5 }, S, rng);
+    assert.deepEqual([...ids], [1000, 97, 1002, 99, 1001, 98, 500, 100, 101, 500, 1000, 1002, 122, 1001, 119, 120, 121, 500]);
+    assert.deepEqual(rng.asked, ['float', 'int(4)', 'int(4)', 'float', 'float', 'float', 'int(5)', 'int(5)', 'float']);
+  });
+
+  it('gives the same ids for the same seed and other ids for another', async () => {
+    const text = Array.from({ length: 30 }, (_, i) => `line ${i} of some text`).join('<|endoftext|>');
+    const a = await encodeFimCorpus(text, tok, { rate: 0.5 }, S, fimRng(1));
+    const b = await encodeFimCorpus(text, tok, { rate: 0.5 }, S, fimRng(1));
+    const c = await encodeFimCorpus(text, tok, { rate: 0.5 }, S, fimRng(2));
+    assert.deepEqual(a, b);
+    assert.notDeepEqual(a, c);
+    // Every character survives: the ids without sentinels and separators are the text's characters, rearranged.
+    const chars = (ids: Int32Array) => [...ids].filter((t) => t < 500).sort((x, y) => x - y);
+    assert.deepEqual(chars(a), codes(text.replace(/<\|endoftext\|>/g, '')).sort((x, y) => x - y));
+  });
+
+  it('stops when cancelled', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    await assert.rejects(encodeFimCorpus('abc', tok, { rate: 1 }, S, fimRng(1), { signal: controller.signal }), /cancel/i);
   });
 });
