@@ -63,7 +63,7 @@ export function compareGpt2(llmLab: (job: string) => Json, withTorch: boolean, s
   const rss = (x: Json): string => (x.error ? '–' : `${num(x.peak_rss_mb, 0)} MB`);
   const rows: Array<[string, string, string]> = [
     ['train `gpt2` (ctx 256, batch 2)', trainCell(r['lab train']), trainCell(torch('torch train'))],
-    ['train `gpt2_lora` (LLM Lab) / last block only (PyTorch)', trainCell(r['lab lora']), trainCell(torch('torch lastblock'))],
+    ['train `gpt2_lora`: LoRA r16 (LLM Lab) / last block only (PyTorch)', trainCell(r['lab lora']), trainCell(torch('torch lastblock'))],
     ['peak RSS, `gpt2` training', rss(r['lab train']), rss(torch('torch train'))],
     ['peak RSS, `gpt2_lora` / last block', rss(r['lab lora']), rss(torch('torch lastblock'))],
     ['create the 124M model (seeded)', `${num(r['lab train'].create_ms, 0)} ms`, `${num(torch('torch train').create_ms, 0)} ms`],

@@ -7,14 +7,14 @@
 import { promises as fs } from 'node:fs';
 import type { Dirent } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { ADAPTER_WEIGHTS_FILE, findCheckpoint, isAdapterFolder, isRunnableModel, WEIGHTS_FILE } from '../core/checkpoint/layout';
+import { ADAPTER_WEIGHTS_FILE, findCheckpoint, isAdapterFolder, isRunnableModel, JOB_FILE, WEIGHTS_FILE } from '../core/checkpoint/layout';
 import { LlmLabError } from '../core/errors';
 import type { RunJob } from '../protocol/worker';
 import { finetuneJob, isFinetuneJob } from '../protocol/worker';
 import { ProtocolError } from '../protocol/validate';
 
-/** The extension's record of the job (core's own run.json sits beside it). */
-export const JOB_FILE = 'job.json';
+/** The extension's record of the job (core's own run.json sits beside it); the name is core's (layout). */
+export { JOB_FILE };
 const GITIGNORE_TEXT = '# Written by LLM Lab: training runs and checkpoints stay out of version control.\n*\n';
 
 /** Where runs go when llmLab.runsFolder is left empty (package.json's default for it is the same). */
@@ -24,6 +24,19 @@ export const DEFAULT_RUNS_FOLDER = '.llm-lab/runs';
 export function resolveRunsFolder(workspaceRoot: string, setting: string): string {
   const s = setting.trim() || DEFAULT_RUNS_FOLDER;
   return isAbsolute(s) ? s : resolve(workspaceRoot, s);
+}
+
+/**
+ * Where runs are saved, said plainly for a confirmation or the output channel: the path inside the workspace, or,
+ * for an llmLab.runsFolder outside it, that they go outside the workspace, to which absolute folder, and which
+ * setting put them there (so nobody looks for them in the workspace or expects its .gitignore to cover them).
+ */
+export function describeRunsFolder(runsFolder: string, workspaceRoot: string): { inside: boolean; text: string } {
+  const rel = relative(resolve(workspaceRoot), resolve(runsFolder));
+  const inside = !rel.startsWith('..') && !isAbsolute(rel);
+  return inside
+    ? { inside, text: `The run is saved in the workspace, under ${rel || '.'}.` }
+    : { inside, text: `The run is saved OUTSIDE the workspace, in ${resolve(runsFolder)} (the llmLab.runsFolder setting); LLM Lab writes only inside that folder.` };
 }
 
 /**
@@ -48,19 +61,40 @@ export async function ensureRunsFolder(runsFolder: string): Promise<void> {
   }
 }
 
-/** A fresh run name like `tiny-20261122-221530`, unique in the folder. */
-export async function newRunName(runsFolder: string, preset: string, now = new Date()): Promise<string> {
+/** Run names like `tiny-20261122-221530`, then `…-2`, `…-3`: the candidates for a run started at `now`. */
+function* runNames(preset: string, now: Date): Generator<string> {
   const p = (n: number) => String(n).padStart(2, '0');
   const stamp = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
   const base = `${preset.replace(/[^\w.-]/g, '_')}-${stamp}`;
-  for (let i = 0; ; i++) {
-    const name = i === 0 ? base : `${base}-${i + 1}`;
+  for (let i = 0; ; i++) yield i === 0 ? base : `${base}-${i + 1}`;
+}
+
+/** A fresh run name, unique in the folder when asked (nothing is written: see reserveRunName to take it). */
+export async function newRunName(runsFolder: string, preset: string, now = new Date()): Promise<string> {
+  for (const name of runNames(preset, now)) {
     try {
       await fs.access(join(runsFolder, name));
     } catch {
       return name;
     }
   }
+  throw new Error('unreachable');
+}
+
+/**
+ * A fresh run name, reserved by creating its folder in the (existing) runs folder, an atomic step: two windows
+ * starting a run in the same second never share a run folder.
+ */
+export async function reserveRunName(runsFolder: string, preset: string, now = new Date()): Promise<string> {
+  for (const name of runNames(preset, now)) {
+    try {
+      await fs.mkdir(join(runsFolder, name));
+      return name;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+  throw new Error('unreachable');
 }
 
 export interface RunRecord {
@@ -133,7 +167,8 @@ export async function checkJobFiles(record: RunRecord, runDir: string, workspace
 
 /** The model a run folder would load: its latest step checkpoint (core decides), if it saved one. */
 export async function latestModel(runDir: string): Promise<string | undefined> {
-  const dir = (await isAdapterFolder(runDir)) ? runDir : await findCheckpoint(runDir);
+  // A folder that is a model and a run at once (core refuses to guess) has no model to offer.
+  const dir = (await isAdapterFolder(runDir)) ? runDir : await findCheckpoint(runDir).catch(() => undefined);
   return dir && (await isRunnableModel(dir)) ? dir : undefined;
 }
 

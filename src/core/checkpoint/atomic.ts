@@ -111,8 +111,12 @@ export async function writeDirAtomic(dir: string, fill: (tmpDir: string) => Prom
   if (movedOld) await fsp.rm(old, { recursive: true, force: true }).catch(() => undefined);
 }
 
-/** Removes leftovers of interrupted writes (`.NAME.tmp-*` and `.NAME.old-*` entries) from a folder. */
-export async function removeLeftovers(dir: string): Promise<void> {
+/**
+ * Removes leftovers of this module's interrupted folder writes in `dir`: `.NAME.tmp-PID-…` and `.NAME.old-PID-…`
+ * entries exactly as writeDirAtomic names them, for a NAME that `ownName` accepts (e.g. step folders), and only
+ * when process PID is this one or no longer runs. Anything else in the folder is left alone, whatever its name.
+ */
+export async function removeLeftovers(dir: string, ownName: (name: string) => boolean): Promise<void> {
   let names: string[];
   try {
     names = await fsp.readdir(dir);
@@ -120,6 +124,19 @@ export async function removeLeftovers(dir: string): Promise<void> {
     return;
   }
   for (const name of names) {
-    if (/^\..+\.(tmp|old)-[\w-]+$/.test(name)) await fsp.rm(path.join(dir, name), { recursive: true, force: true }).catch(() => undefined);
+    const m = /^\.(.+)\.(?:tmp|old)-(\d+)-[0-9a-z]+-[0-9a-z]+$/.exec(name);
+    if (!m || !ownName(m[1])) continue;
+    const pid = Number(m[2]);
+    if (pid !== process.pid && processRuns(pid)) continue; // another process may be writing it right now
+    await fsp.rm(path.join(dir, name), { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -31,8 +31,14 @@ export interface SaveTrainingCheckpointOptions {
   optimizerTensors: Map<string, tf.Tensor>;
   /** JSON-able state (step, sampler, options...); `formatVersion` is added. */
   state: Record<string, unknown>;
-  /** Keep only this many most recent step folders (default 2; 0 keeps all). */
+  /** Keep only this many most recent step folders (default 2; 0 keeps all), and the best-scored one besides. */
   keepLast?: number;
+  /**
+   * How good this checkpoint is, lower is better (the validation loss): pruning never removes the step folder
+   * with the lowest score, so an exploding run cannot push its best checkpoint out. Saved as `score` in
+   * training_state.json.
+   */
+  score?: number;
   /** A trained tokenizer the model uses: its files go beside config.json, which names it 'trained'. */
   tokenizer?: BpeModel;
 }
@@ -51,17 +57,33 @@ export async function saveTrainingCheckpoint(runDir: string, o: SaveTrainingChec
     else throw new Error('saveTrainingCheckpoint needs a model or a writeModel function');
     if (o.tokenizer) await writeTokenizerFiles(tmp, o.tokenizer);
     await writeSafetensors(path.join(tmp, STATE_TENSORS_FILE), tensors, { format: 'pt' });
-    await writeJsonAtomic(path.join(tmp, STATE_JSON_FILE), { formatVersion: TRAINING_STATE_VERSION, ...o.state });
+    const score = o.score !== undefined && Number.isFinite(o.score) ? { score: o.score } : {};
+    await writeJsonAtomic(path.join(tmp, STATE_JSON_FILE), { formatVersion: TRAINING_STATE_VERSION, ...o.state, ...score });
   });
   const keep = o.keepLast ?? 2;
   if (keep > 0) {
     const all = await listCheckpoints(root);
-    for (const old of all.slice(0, Math.max(0, all.length - keep))) {
-      if (old.dir !== dir) await fsp.rm(old.dir, { recursive: true, force: true });
+    const old = all.slice(0, Math.max(0, all.length - keep)).filter((c) => c.dir !== dir);
+    if (old.length > 0) {
+      const best = await bestScored(all);
+      for (const c of old) if (c.dir !== best) await fsp.rm(c.dir, { recursive: true, force: true });
     }
   }
-  await removeLeftovers(root);
+  await removeLeftovers(root, (name) => /^step-\d+$/.test(name));
   return dir;
+}
+
+/** The step folder with the lowest saved score (the latest of equals); undefined when none has a score. */
+async function bestScored(checkpoints: readonly { dir: string }[]): Promise<string | undefined> {
+  let best: { dir: string; score: number } | undefined;
+  for (const c of checkpoints) {
+    const score = await fsp
+      .readFile(path.join(c.dir, STATE_JSON_FILE), 'utf8')
+      .then((t) => (JSON.parse(t) as { score?: unknown }).score)
+      .catch(() => undefined);
+    if (typeof score === 'number' && Number.isFinite(score) && (!best || score <= best.score)) best = { dir: c.dir, score };
+  }
+  return best?.dir;
 }
 
 export interface LoadedTrainingState {

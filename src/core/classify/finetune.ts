@@ -14,7 +14,7 @@ import { assertTrainingFits } from '../model/memory';
 import { Rng } from '../rng';
 import { writeTokenizerFiles } from '../tokenizer/files';
 import { TRAINED_TOKENIZER } from '../tokenizer/bpeModel';
-import { planRunStart } from '../train/runFolder';
+import { planRunStart, previewRunStart } from '../train/runFolder';
 import type { BatchSource, TrainHooks, TrainResult, TrainingTask } from '../train/trainer';
 import { requireGradients, runTraining } from '../train/trainer';
 import type { EncodedRows } from './dataset';
@@ -158,7 +158,7 @@ function planOf(base: BaseModel, o: ResolvedClassifyOptions, d: PreparedData): C
 export async function planClassifier(options: Omit<ClassifyOptions, 'outDir'> & { outDir?: string }): Promise<ClassifierPlan> {
   const { base, given, data, record } = await prepareRun(options);
   let o = given;
-  if (record) o = (await planRunStart(path.resolve(options.outDir!), 'classify', true, given, classifyRunRule(options))).options;
+  if (record) o = (await previewRunStart(path.resolve(options.outDir!), 'classify', true, given, classifyRunRule(options))).options;
   return planOf(base, o, data);
 }
 
@@ -237,29 +237,34 @@ export async function finetuneClassifier(options: ClassifyOptions, hooks: TrainH
   const outDir = path.resolve(options.outDir);
   const { base, given, data } = await prepareRun({ ...options, outDir });
   const start = await planRunStart(outDir, 'classify', options.resume === true, given, classifyRunRule(options));
-  const o = start.options;
-  assertTrainingFits({ ...o.model, contextLength: data.length }, o.batchSize / o.gradAccumSteps, 'of these fine-tuning settings');
-  let c: Classifier;
-  if (start.resumeFrom) {
-    const loaded = await loadClassifierWeights(start.resumeFrom.dir);
-    c = loaded.classifier;
-    if (loaded.labels.join('\n') !== o.labels.join('\n')) {
-      c.dispose();
-      throw new LlmLabError('bad-checkpoint', `${start.resumeFrom.dir} has classes ${loaded.labels.join(', ')} but the run's are ${o.labels.join(', ')}; resume from another checkpoint or start a new run.`);
-    }
-  } else {
-    c = await freshClassifier(base, o);
-  }
-  const test: { result?: ClassifierTest } = {};
+  // The folder is locked from here; runTraining releases it, and so does a failure before the run starts.
   try {
-    const r = await runTraining(
-      classifyTask(c, o, data, base, test),
-      o,
-      { outDir, kind: 'classify', options: o, resumeFrom: start.resumeFrom, createdAt: start.record?.createdAt },
-      hooks,
-    );
-    return { ...r, labels: [...o.labels], ...(test.result ? { test: test.result } : {}) };
+    const o = start.options;
+    assertTrainingFits({ ...o.model, contextLength: data.length }, o.batchSize / o.gradAccumSteps, 'of these fine-tuning settings');
+    let c: Classifier;
+    if (start.resumeFrom) {
+      const loaded = await loadClassifierWeights(start.resumeFrom.dir);
+      c = loaded.classifier;
+      if (loaded.labels.join('\n') !== o.labels.join('\n')) {
+        c.dispose();
+        throw new LlmLabError('bad-checkpoint', `${start.resumeFrom.dir} has classes ${loaded.labels.join(', ')} but the run's are ${o.labels.join(', ')}; resume from another checkpoint or start a new run.`);
+      }
+    } else {
+      c = await freshClassifier(base, o);
+    }
+    const test: { result?: ClassifierTest } = {};
+    try {
+      const r = await runTraining(
+        classifyTask(c, o, data, base, test),
+        o,
+        { outDir, kind: 'classify', options: o, resumeFrom: start.resumeFrom, createdAt: start.record?.createdAt, lock: start.lock },
+        hooks,
+      );
+      return { ...r, labels: [...o.labels], ...(test.result ? { test: test.result } : {}) };
+    } finally {
+      c.dispose();
+    }
   } finally {
-    c.dispose();
+    await start.lock.release();
   }
 }

@@ -4,7 +4,8 @@
 // This walks the same tape in the same order with the same gradient functions, but once a node's backward has
 // run it frees what only that node needed: its saved tensors and the gradients of its outputs (as PyTorch's
 // autograd frees a node's buffers after using them). Where the backend allows, a second gradient of the same
-// tensor is added into the first one's buffer (the tied head's two 154 MB gradients of GPT-2's embedding). Gradients of gradients (a tape recorded inside another)
+// tensor is added into the first one's buffer (the tied head's two 154 MB gradients of GPT-2's embedding). And an
+// op that no trained variable reaches (a frozen block's) is not kept on the tape at all, nor what it saved. Gradients of gradients (a tape recorded inside another)
 // keep TensorFlow.js's own path.
 import { tf } from './tf';
 
@@ -22,6 +23,7 @@ interface TapeNode {
 interface EngineInternals {
   state: { activeTape: TapeNode[] | null; gradientDepth: number };
   gradients: GradientsFn;
+  addTapeNode(...args: unknown[]): void;
   scopedRun<T>(start: () => void, end: () => void, f: () => T): T;
   startTape(): void;
   endTape(): void;
@@ -131,6 +133,28 @@ function addInPlace(before: tf.Tensor, dx: tf.Tensor): boolean {
 }
 
 let original: GradientsFn | undefined;
+let originalAddTapeNode: ((...args: unknown[]) => void) | undefined;
+
+/**
+ * While the forward pass of a top-level gradient runs: the ids of the tensors computed from one of its xs.
+ * An op none of whose inputs is among them lies on no path from xs, so its node is dropped from the tape as
+ * it is recorded and the tensors it saved are freed at once: a frozen block keeps no activations.
+ */
+let fromXs: Set<number> | undefined;
+
+function recordOnlyFromXs(engine: EngineInternals, add: (...args: unknown[]) => void, args: unknown[]): void {
+  add(...args);
+  const tape = engine.state.activeTape;
+  // Only the tape of our own top-level gradient; a gradient taken inside it keeps every node of its own.
+  if (!fromXs || engine.state.gradientDepth !== 1 || !tape || tape.length === 0) return;
+  const node = tape[tape.length - 1];
+  if (Object.values(node.inputs).some((t) => fromXs!.has(t.id))) {
+    for (const o of node.outputs) fromXs.add(o.id);
+    return;
+  }
+  tape.pop();
+  for (const t of node.saved ?? []) t.dispose();
+}
 
 /** Makes tf.grads, tf.variableGrads and the optimizers use the freeing backward pass (once; idempotent). */
 export function installFreeingGradients(): void {
@@ -138,12 +162,21 @@ export function installFreeingGradients(): void {
   if (original) return;
   const tfGradients = engine.gradients.bind(engine);
   original = tfGradients;
+  const add = engine.addTapeNode.bind(engine);
+  originalAddTapeNode = add;
+  engine.addTapeNode = (...args: unknown[]) => recordOnlyFromXs(engine, add, args);
   engine.gradients = (f, xs, dy, allowNoGradients = false) => {
     // A gradient taken while another tape records (gradients of gradients) keeps TensorFlow.js's path.
     if (engine.state.gradientDepth > 0) return tfGradients(f, xs, dy, allowNoGradients);
     tf.util.assert(xs.length > 0, () => 'gradients() received an empty list of xs.');
     if (dy != null && dy.dtype !== 'float32') throw new Error(`dy must have 'float32' dtype, but has '${dy.dtype}'`);
-    const y = engine.scopedRun(() => engine.startTape(), () => engine.endTape(), () => engine.tidy('forward', f));
+    fromXs = new Set(xs.map((x) => x.id));
+    let y: tf.Tensor;
+    try {
+      y = engine.scopedRun(() => engine.startTape(), () => engine.endTape(), () => engine.tidy('forward', f));
+    } finally {
+      fromXs = undefined;
+    }
     tf.util.assert(y instanceof tf.Tensor, () => 'The result y returned by f() must be a tensor.');
     const tape = engine.state.activeTape ?? [];
     const nodes = nodesBetween(tape, xs, y);
@@ -165,6 +198,9 @@ export function installFreeingGradients(): void {
 /** Puts TensorFlow.js's own gradients() back (for tests comparing the two). */
 export function uninstallFreeingGradients(): void {
   if (!original) return;
-  (tf.engine() as unknown as EngineInternals).gradients = original;
+  const engine = tf.engine() as unknown as EngineInternals;
+  engine.gradients = original;
+  if (originalAddTapeNode) engine.addTapeNode = originalAddTapeNode;
   original = undefined;
+  originalAddTapeNode = undefined;
 }

@@ -19,7 +19,7 @@ import { MEMORY_FRACTION } from '../model/memory';
 import type { Tokenizer } from '../tokenizer';
 import { getTokenizer } from '../tokenizer';
 import type { RunOptionsRule, RunStart } from '../train/runFolder';
-import { planRunStart, readRunRecord } from '../train/runFolder';
+import { previewRunStart, readRunRecord } from '../train/runFolder';
 import type { EncodedExample } from './collate';
 import { encodeExample } from './collate';
 import type { InstructFinetuneOptions, ResolvedInstructOptions } from './options';
@@ -62,7 +62,7 @@ export interface InstructPlan {
 export interface PreparedInstruct {
   outDir: string;
   o: ResolvedInstructOptions;
-  start: RunStart<ResolvedInstructOptions>;
+  start: Omit<RunStart<ResolvedInstructOptions>, 'lock'>;
   split: InstructionSplit;
   records: number;
   dataFingerprint: string;
@@ -149,7 +149,8 @@ export async function prepareInstruct(options: InstructFinetuneOptions): Promise
   }
   const modelDir = explicit.modelDir !== undefined ? await resolveBaseFolder(explicit.modelDir) : undefined;
   const given = resolveInstructOptions(explicit, modelDir);
-  const start = await planRunStart(outDir, 'instruct', options.resume ?? false, given, instructRunRule({ ...explicit, modelDir }));
+  // Read-only here (this also serves the summary before a run); the loop locks the folder when the run starts.
+  const start = await previewRunStart(outDir, 'instruct', options.resume ?? false, given, instructRunRule({ ...explicit, modelDir }));
   const o = start.options;
 
   const all = await readRecords(options);

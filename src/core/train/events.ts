@@ -3,10 +3,10 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { TrainEvent } from '../../protocol/training';
+import { METRICS_FILE } from '../checkpoint/layout';
 import { LlmLabError } from '../errors';
 
-export const METRICS_FILE = 'metrics.jsonl';
-export const RUN_FILE = 'run.json';
+export { METRICS_FILE, RUN_FILE } from '../checkpoint/layout';
 
 /** The event shapes are declared once, as checkers, in src/protocol/training.ts. */
 export type { TrainEvent } from '../../protocol/training';

@@ -4,6 +4,7 @@
 // cross-entropy over every parameter), validation on the held-out tokens and a greedy text sample every N steps.
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { RUN_TOKENIZER_DIR } from '../checkpoint/layout';
 import { loadModelFrom, writeModelFiles } from '../checkpoint/modelFiles';
 import { engineInfo, tf } from '../engine';
 import { LlmLabError } from '../errors';
@@ -35,7 +36,7 @@ export type PretrainHooks = TrainHooks;
 export type { TrainResult };
 
 /** Where a run keeps its own copy of a trained tokenizer. */
-export const RUN_TOKENIZER_DIR = 'tokenizer';
+export { RUN_TOKENIZER_DIR };
 
 /** The run's tokenizer: a trained one (given, or the run folder's copy when resuming) or an encoding. */
 async function runTokenizer(outDir: string, options: PretrainOptions): Promise<{ tokenizer: Tokenizer; bpe?: BpeModel }> {
@@ -147,35 +148,40 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
   // Fill-in-the-middle adds its three sentinels right after the tokenizer's ids.
   if (given.fimRate > 0) given.model = { ...given.model, vocabSize: Math.max(given.model.vocabSize, base.vocabSize + 3) };
   const start = await planRunStart(outDir, 'pretrain', options.resume === true, given, pretrainRunRule(options));
-  const o = start.options;
-  const fim = fimSettings(o).rate > 0 ? sentinelsAfter(base.vocabSize) : undefined;
-  if (fim && o.model.vocabSize < base.vocabSize + 3) {
-    throw new LlmLabError('bad-argument', `Fill-in-the-middle needs a vocabulary of ${base.vocabSize + 3} (the tokenizer's ${base.vocabSize} and three sentinels), but the model has ${o.model.vocabSize}.`);
-  }
-  const tokenizer = fim ? fimTokenizer(base, fim) : base;
-  if ((o.tokenizer === TRAINED_TOKENIZER) !== (bpe !== undefined)) {
-    throw new LlmLabError(
-      'bad-argument',
-      bpe
-        ? `Run ${outDir} was started with the ${o.tokenizer} encoding, not a trained tokenizer; resume without --tokenizer.`
-        : `Run ${outDir} was started with a trained tokenizer, but its copy in ${path.join(outDir, RUN_TOKENIZER_DIR)} is missing; resume with --tokenizer and the same folder.`,
-    );
-  }
-  assertTrainingFits(o.model, o.batchSize / o.gradAccumSteps, 'of these training settings');
-  const data = prepareData(await tokensOf(options, o, base, fim, hooks.signal), o);
-  if (!start.resumeFrom && bpe) {
-    await fsp.mkdir(path.join(outDir, RUN_TOKENIZER_DIR), { recursive: true });
-    await writeTokenizerFiles(path.join(outDir, RUN_TOKENIZER_DIR), bpe, base);
-  }
-  const model = start.resumeFrom ? (await loadModelFrom(start.resumeFrom.dir)).model : GptModel.create(o.model, o.seed);
+  // The folder is locked from here; runTraining releases it, and so does a failure before the run starts.
   try {
-    return await runTraining(
-      pretrainTask(model, o, data, tokenizer, bpe, fim),
-      o,
-      { outDir, kind: 'pretrain', options: o, resumeFrom: start.resumeFrom, createdAt: start.record?.createdAt },
-      hooks,
-    );
+    const o = start.options;
+    const fim = fimSettings(o).rate > 0 ? sentinelsAfter(base.vocabSize) : undefined;
+    if (fim && o.model.vocabSize < base.vocabSize + 3) {
+      throw new LlmLabError('bad-argument', `Fill-in-the-middle needs a vocabulary of ${base.vocabSize + 3} (the tokenizer's ${base.vocabSize} and three sentinels), but the model has ${o.model.vocabSize}.`);
+    }
+    const tokenizer = fim ? fimTokenizer(base, fim) : base;
+    if ((o.tokenizer === TRAINED_TOKENIZER) !== (bpe !== undefined)) {
+      throw new LlmLabError(
+        'bad-argument',
+        bpe
+          ? `Run ${outDir} was started with the ${o.tokenizer} encoding, not a trained tokenizer; resume without --tokenizer.`
+          : `Run ${outDir} was started with a trained tokenizer, but its copy in ${path.join(outDir, RUN_TOKENIZER_DIR)} is missing; resume with --tokenizer and the same folder.`,
+      );
+    }
+    assertTrainingFits(o.model, o.batchSize / o.gradAccumSteps, 'of these training settings');
+    const data = prepareData(await tokensOf(options, o, base, fim, hooks.signal), o);
+    if (!start.resumeFrom && bpe) {
+      await fsp.mkdir(path.join(outDir, RUN_TOKENIZER_DIR), { recursive: true });
+      await writeTokenizerFiles(path.join(outDir, RUN_TOKENIZER_DIR), bpe, base);
+    }
+    const model = start.resumeFrom ? (await loadModelFrom(start.resumeFrom.dir)).model : GptModel.create(o.model, o.seed);
+    try {
+      return await runTraining(
+        pretrainTask(model, o, data, tokenizer, bpe, fim),
+        o,
+        { outDir, kind: 'pretrain', options: o, resumeFrom: start.resumeFrom, createdAt: start.record?.createdAt, lock: start.lock },
+        hooks,
+      );
+    } finally {
+      model.dispose();
+    }
   } finally {
-    model.dispose();
+    await start.lock.release();
   }
 }

@@ -2,13 +2,16 @@
 //   <out>/run.json                       options with defaults filled in, data fingerprint, backend, times
 //   <out>/metrics.jsonl                  one JSON line per event (start, step, eval, sample, checkpoint, done)
 //   <out>/checkpoints/step-000123/       config.json, model.safetensors, training_state.{safetensors,json}
-// loadModel(<out>) loads the latest step folder.
+//   <out>/run.lock                       while a process trains it (see runLock)
+// loadModel(<out>) loads the latest step folder. What a folder is (run, model, other) is layout.ts's rule.
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { writeJsonAtomic } from '../checkpoint/atomic';
-import { CHECKPOINTS_DIR, listCheckpoints } from '../checkpoint/modelFiles';
+import type { FolderInfo } from '../checkpoint/layout';
+import { ambiguousFolderError, describeFolder, listForMessage, RUN_FILE } from '../checkpoint/layout';
 import { LlmLabError } from '../errors';
-import { RUN_FILE } from './events';
+import type { RunLock } from './runLock';
+import { lockRunFolder } from './runLock';
 import type { PretrainOptions, ResolvedPretrainOptions } from './options';
 import { RESUME_MUTABLE } from './options';
 
@@ -65,6 +68,8 @@ export interface RunStart<O = ResolvedPretrainOptions> {
   /** The step folder to resume from, when resuming. */
   resumeFrom?: { step: number; dir: string };
   record?: RunRecord<O>;
+  /** The run folder's lock, held by this process from planRunStart until runTraining ends (or release()). */
+  lock: RunLock;
 }
 
 /** Names of the run-defining settings the caller gave with a value other than the run's saved one. */
@@ -93,10 +98,39 @@ export function pretrainRunRule(explicit: PretrainOptions): RunOptionsRule<Resol
   };
 }
 
+/** Why a folder cannot take a new run or be resumed, for the kinds that never can; undefined for the others. */
+function unusableFolder(outDir: string, info: FolderInfo, resume: boolean): LlmLabError | undefined {
+  const what = resume ? 'so there is nothing to resume there; check the path' : 'choose a new or empty folder for the run';
+  switch (info.kind) {
+    case 'file':
+      return new LlmLabError('bad-argument', `${outDir} is a file, not a folder; ${resume ? 'give the run folder to resume' : 'choose a new or empty folder for the run'}.`);
+    case 'model':
+      return new LlmLabError(
+        'bad-argument',
+        `${outDir} holds a saved model (${info.modelFiles.join(', ')}), not a training run, and LLM Lab does not train into a model folder; ${what}.`,
+      );
+    case 'adapter':
+      return new LlmLabError('bad-argument', `${outDir} holds a LoRA adapter (${info.modelFiles.join(', ')}), not a training run; ${what}.`);
+    case 'ambiguous':
+      return ambiguousFolderError(outDir, info);
+    case 'other':
+      return new LlmLabError(
+        'bad-argument',
+        `${outDir} is not empty and is not an LLM Lab run (it holds ${listForMessage(info.entries)}); ${resume ? 'there is nothing to resume there; check the path' : 'choose a new or empty folder for the run, so that nothing in it is overwritten'}.`,
+      );
+    default:
+      return undefined;
+  }
+}
+
 /**
- * Decides how a run of `kind` starts in `outDir`: fresh (no checkpoints there), or resumed from the latest
- * checkpoint (with `resume`). Refuses to start over a folder that has checkpoints unless resuming, a resume of a
- * run of another kind, and a resume whose run-defining settings (see `rule`) differ from run.json.
+ * Decides how a run of `kind` starts in `outDir`, and locks the folder for this process (see runLock): the
+ * returned `lock` is released by runTraining when the run ends; a caller that fails before runTraining releases
+ * it. A fresh start takes a folder that is new, empty, or holds only what the editor wrote for this run
+ * (job.json); it refuses a run (resume it instead), a model or adapter folder and a folder with other files in
+ * it, so no user file is ever overwritten. A resume continues from the latest checkpoint (from step 0 for a run
+ * stopped before its first one); it refuses a folder that is not a run, a run of another kind, and run-defining
+ * settings (see `rule`) that differ from run.json. A folder another process trains is refused ('busy').
  */
 export async function planRunStart<O extends { steps: number }>(
   outDir: string,
@@ -105,8 +139,45 @@ export async function planRunStart<O extends { steps: number }>(
   given: O,
   rule: RunOptionsRule<O>,
 ): Promise<RunStart<O>> {
-  const checkpoints = await listCheckpoints(path.join(outDir, CHECKPOINTS_DIR));
-  const latest = checkpoints[checkpoints.length - 1];
+  // Refuse what can never be used before creating anything (the lock creates the folder).
+  const before = await describeFolder(outDir);
+  const early = unusableFolder(outDir, before, resume);
+  if (early) throw early;
+  if (resume && before.kind === 'missing') {
+    throw new LlmLabError('not-found', `There is no run to resume at ${outDir}; check the path, or leave out --resume to start a new run there.`);
+  }
+  const lock = await lockRunFolder(outDir);
+  try {
+    return { ...(await planLocked(outDir, kind, resume, given, rule)), lock };
+  } catch (e) {
+    await lock.release();
+    throw e;
+  }
+}
+
+/**
+ * What planRunStart would decide, without locking the folder: for a summary shown before a run is started (the
+ * settings a resume would keep). Only reads.
+ */
+export async function previewRunStart<O extends { steps: number }>(
+  outDir: string,
+  kind: RunKind,
+  resume: boolean,
+  given: O,
+  rule: RunOptionsRule<O>,
+): Promise<Omit<RunStart<O>, 'lock'>> {
+  if (resume && (await describeFolder(outDir)).kind === 'missing') {
+    throw new LlmLabError('not-found', `There is no run to resume at ${outDir}; check the path, or leave out --resume to start a new run there.`);
+  }
+  return planLocked(outDir, kind, resume, given, rule);
+}
+
+/** planRunStart's decision, made while holding the folder's lock. */
+async function planLocked<O extends { steps: number }>(outDir: string, kind: RunKind, resume: boolean, given: O, rule: RunOptionsRule<O>): Promise<Omit<RunStart<O>, 'lock'>> {
+  const info = await describeFolder(outDir);
+  const unusable = unusableFolder(outDir, info, resume);
+  if (unusable) throw unusable;
+  const latest = info.checkpoints[info.checkpoints.length - 1];
   if (!resume) {
     if (latest) {
       throw new LlmLabError(
@@ -114,29 +185,29 @@ export async function planRunStart<O extends { steps: number }>(
         `${outDir} already holds a training run (checkpoint at step ${latest.step}); resume it (--resume) or choose an empty folder.`,
       );
     }
-    return { options: given };
-  }
-  if (!latest) {
-    // A folder that does not exist is most likely a mistyped path: say so rather than start a new run there.
-    // An existing run folder without a checkpoint (stopped before its first save) starts from step 0.
-    const exists = await fsp.stat(outDir).then(
-      (st) => st.isDirectory(),
-      () => false,
-    );
-    if (!exists) {
-      throw new LlmLabError('not-found', `There is no run to resume at ${outDir}; check the path, or leave out --resume to start a new run there.`);
+    if (info.kind === 'run') {
+      await readRunRecord(outDir); // a run.json LLM Lab did not write is named as such
+      throw new LlmLabError(
+        'bad-argument',
+        `${outDir} already holds a training run that stopped before its first checkpoint; resume it (--resume) to train it again from step 0, or choose an empty folder.`,
+      );
     }
     return { options: given };
   }
-  const record = await readRunRecord<O>(outDir);
-  if (!record) {
-    throw new LlmLabError('bad-checkpoint', `${path.join(outDir, RUN_FILE)} is missing, so the run cannot resume; start a new run from ${latest.dir} instead.`);
+  if (info.kind === 'empty') {
+    throw new LlmLabError('not-found', `There is no run to resume in ${outDir} (the folder is empty); leave out --resume to start a new run there.`);
   }
-  if ((record.kind ?? 'pretrain') !== kind) {
+  const record = info.hasRecord ? await readRunRecord<O>(outDir) : undefined;
+  if (record && (record.kind ?? 'pretrain') !== kind) {
     throw new LlmLabError(
       'bad-argument',
       `${outDir} holds a ${describeKind(record.kind)} run, not a ${describeKind(kind)} run; resume it with the command that started it, or choose another folder.`,
     );
+  }
+  // A run stopped before its first checkpoint (or one the editor set up but never started) starts from step 0.
+  if (!latest) return record ? { options: given, record } : { options: given };
+  if (!record) {
+    throw new LlmLabError('bad-checkpoint', `${path.join(outDir, RUN_FILE)} is missing, so the run cannot resume; start a new run from ${latest.dir} instead.`);
   }
   const conflicts = resumeConflicts(record.options, given, rule);
   if (conflicts.length > 0) {

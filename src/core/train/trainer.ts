@@ -13,8 +13,11 @@ import { LlmLabError } from '../errors';
 import type { TrainEvent } from './events';
 import { METRICS_FILE, MetricsLog } from './events';
 import { AdamW } from './optimizer';
+import { LossTrend } from './divergence';
 import { RUN_FORMAT_VERSION, writeRunRecord } from './runFolder';
 import type { RunKind } from './runFolder';
+import type { RunLock } from './runLock';
+import { heldLock, lockRunFolder } from './runLock';
 import { learningRateAt } from './schedule';
 import { accumulateGradients, clipGradients, dropoutSeed } from './step';
 
@@ -95,6 +98,8 @@ export interface RunPlace<O> {
   resumeFrom?: { step: number; dir: string };
   /** createdAt of an existing run record. */
   createdAt?: string;
+  /** The folder's lock from planRunStart; when left out, the lock this process holds on outDir, else taken here. */
+  lock?: RunLock;
 }
 
 export interface TrainHooks {
@@ -165,6 +170,8 @@ function trainedParams<B>(task: TrainingTask<B>): Map<string, tf.Variable> {
 export async function runTraining<B, O extends object>(task: TrainingTask<B>, o: LoopOptions, place: RunPlace<O>, hooks: TrainHooks = {}): Promise<TrainResult> {
   const outDir = place.outDir;
   const trained = trainedParams(task);
+  // One process at a time writes a run folder; the lock is released however the run ends.
+  const lock = place.lock ?? heldLock(outDir) ?? (await lockRunFolder(outDir));
   const optimizer = new AdamW({ params: trained }, o);
   let step = 0;
   let tokensSeen = 0;
@@ -194,7 +201,9 @@ export async function runTraining<B, O extends object>(task: TrainingTask<B>, o:
       checkpointDir = place.resumeFrom.dir;
     } else {
       await fsp.mkdir(outDir, { recursive: true });
-      await fsp.writeFile(path.join(outDir, METRICS_FILE), '');
+      // Appended to, never truncated: a fresh start finds no metrics.jsonl (planRunStart), and a run that starts
+      // again from step 0 keeps the record of its first attempt.
+      await fsp.appendFile(path.join(outDir, METRICS_FILE), '');
     }
     const now = new Date().toISOString();
     await writeRunRecord(outDir, {
@@ -209,6 +218,7 @@ export async function runTraining<B, O extends object>(task: TrainingTask<B>, o:
     return await loop();
   } finally {
     optimizer.dispose();
+    await lock.release();
   }
 
   async function loop(): Promise<TrainResult> {
@@ -221,6 +231,7 @@ export async function runTraining<B, O extends object>(task: TrainingTask<B>, o:
     let sessionTokens = 0;
     let sessionMs = 0;
     let lastLoss: number | undefined;
+    const trend = new LossTrend();
 
     const save = async (): Promise<void> => {
       const state: SavedState<O> = {
@@ -229,6 +240,8 @@ export async function runTraining<B, O extends object>(task: TrainingTask<B>, o:
       const at = step;
       checkpointDir = await saveTrainingCheckpoint(outDir, {
         step, writeModel: (dir) => task.writeModel(dir, at), optimizerTensors: optimizer.stateTensors(), state: state as unknown as Record<string, unknown>, keepLast: o.keepCheckpoints,
+        // Pruning keeps the best checkpoint by validation loss (by recent training loss without validation).
+        score: lastValLoss ?? trend.median(),
       });
       savedStep = step;
       emit({ type: 'checkpoint', step, dir: checkpointDir });
@@ -262,6 +275,15 @@ export async function runTraining<B, O extends object>(task: TrainingTask<B>, o:
             throw new LlmLabError(
               'diverged',
               `Training diverged at step ${step + 1}: the ${Number.isFinite(loss) ? 'gradient' : 'loss'} became ${Number.isFinite(loss) ? gradNorm : loss} ` +
+                `(learning rate ${lr.toExponential(2)}); ${kept}. Try a lower learning rate (e.g. lr ${(o.lr / 3).toExponential(1)}), more warmup steps or gradient clipping.`,
+            );
+          }
+          const blownUp = trend.add(loss);
+          if (blownUp) {
+            const kept = savedStep >= 0 ? `its checkpoints are kept (the latest at step ${savedStep})` : 'no checkpoint was saved yet';
+            throw new LlmLabError(
+              'diverged',
+              `Training diverged at step ${step + 1}: the loss rose to ${blownUp.recent.toPrecision(4)} (the median of the last steps) from ${blownUp.lowest.toPrecision(4)} ` +
                 `(learning rate ${lr.toExponential(2)}); ${kept}. Try a lower learning rate (e.g. lr ${(o.lr / 3).toExponential(1)}), more warmup steps or gradient clipping.`,
             );
           }

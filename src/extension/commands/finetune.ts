@@ -11,7 +11,7 @@ import type { FinetuneJob, FinetunePlan, LoraChoice } from '../../protocol/worke
 import { planSummary } from '../finetuneSummary';
 import type { Lab } from '../lab';
 import { runsFolder, workspaceRoot } from '../lab';
-import { ensureRunsFolder, newRunName, writeRunRecord } from '../runs';
+import { describeRunsFolder, ensureRunsFolder, newRunName, reserveRunName, writeRunRecord } from '../runs';
 import { readSettings } from '../settings';
 import type { TrainOutcome } from '../training';
 import type { BaseChoice } from './finetunePicks';
@@ -252,7 +252,7 @@ async function planAndStart(lab: Lab, runs: string, job: FinetuneJob, args: Fine
     return undefined;
   }
   if (!args.yes) {
-    const start = await vscode.window.showInformationMessage(summary.message, { modal: true, detail: `${summary.detail}\nThe run is saved under ${vscode.workspace.asRelativePath(runs)}.` }, 'Start Fine-tuning');
+    const start = await vscode.window.showInformationMessage(summary.message, { modal: true, detail: `${summary.detail}\n${describeRunsFolder(runs, workspaceRoot() ?? runs).text}` }, 'Start Fine-tuning');
     if (start !== 'Start Fine-tuning') return undefined;
   }
   // The run folder; nothing was written before this point.
@@ -264,6 +264,8 @@ async function planAndStart(lab: Lab, runs: string, job: FinetuneJob, args: Fine
     });
     return undefined;
   }
+  // The name is taken now, atomically (another window may have started a run of the same name since the plan).
+  job.runDir = resolve(runs, await reserveRunName(runs, runPrefix(job)));
   const runName = basename(job.runDir);
   await writeRunRecord(job.runDir, { version: 1, name: runName, createdAt: new Date().toISOString(), job });
   return lab.training.start(runName, job);

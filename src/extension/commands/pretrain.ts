@@ -15,7 +15,7 @@ import { countCodeFiles } from '../codeFiles';
 import { findCorpusFiles } from '../corpusFiles';
 import type { Lab } from '../lab';
 import { runsFolder, workspaceRoot } from '../lab';
-import { checkJobFiles, ensureRunsFolder, listRuns, newRunName, readRunRecord, writeRunRecord } from '../runs';
+import { checkJobFiles, describeRunsFolder, ensureRunsFolder, listRuns, readRunRecord, reserveRunName, writeRunRecord } from '../runs';
 import { readSettings } from '../settings';
 import type { TrainOutcome } from '../training';
 
@@ -205,7 +205,7 @@ export async function pretrainCommand(lab: Lab, args: PretrainArgs = {}): Promis
     const params = (countParameters(config) / 1e6).toFixed(1);
     const a = await vscode.window.showInformationMessage(
       `Train ${preset} (${params}M parameters) on ${scan.files.length} file${scan.files.length === 1 ? '' : 's'}, ${scan.tokens.toLocaleString('en-US')} tokens, for ${steps} steps${fimRate > 0 ? `, with fill-in-the-middle on ${Math.round(fimRate * 100)}% of the files` : ''}?`,
-      { modal: true, detail: `Memory needed: about ${formatBytes(mem.needed)}.${skippedNote}\nThe run is saved under ${vscode.workspace.asRelativePath(runs)}.` },
+      { modal: true, detail: `Memory needed: about ${formatBytes(mem.needed)}.${skippedNote}\n${describeRunsFolder(runs, root).text}` },
       'Start Training',
     );
     if (!a) return undefined;
@@ -220,7 +220,7 @@ export async function pretrainCommand(lab: Lab, args: PretrainArgs = {}): Promis
     });
     return undefined;
   }
-  const runName = await newRunName(runs, preset);
+  const runName = await reserveRunName(runs, preset);
   const job: TrainJob = {
     runDir: join(runs, runName), files: scan.files.map((f) => f.path), preset, steps, batchSize,
     learningRate: args.learningRate ?? s.learningRate, evalEvery: args.evalEvery ?? s.evalEvery,
@@ -231,6 +231,7 @@ export async function pretrainCommand(lab: Lab, args: PretrainArgs = {}): Promis
   };
   await writeRunRecord(job.runDir, { version: 1, name: runName, createdAt: new Date().toISOString(), job });
   lab.output.appendLine(`Corpus: ${scan.files.length} files, ${scan.tokens} tokens.${skippedNote}`);
+  lab.output.appendLine(`${describeRunsFolder(runs, root).text} Run folder: ${job.runDir}`);
   return lab.training.start(runName, job);
 }
 

@@ -39,7 +39,9 @@ describe('file-system errors are user errors', function () {
 
   it('--out naming an existing file', async () => {
     const file = path.join(tmp, 'notes.txt');
-    assertUserError(pretrainInto(file), new RegExp(`${file.replace(/[.]/g, '\\.')}: .*\\((EEXIST|ENOTDIR)\\)`));
+    const r = pretrainInto(file);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr.trim().split('\n').pop()!, new RegExp(`^llm-lab: ${file.replace(/[.]/g, '\\.')} is a file, not a folder; choose a new or empty folder for the run\\.$`));
     assert.equal(await fsp.readFile(file, 'utf8'), 'my notes\n', 'the file is untouched');
   });
 

@@ -1,12 +1,12 @@
 // The runs folder: its own .gitignore, unique run names, atomic run records, finding checkpoints, and a
 // clear error when it cannot be written.
 import * as assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, symlinkSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, symlinkSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LlmLabError } from '../../../src/core/errors';
 import type { TrainJob } from '../../../src/protocol/worker';
-import { checkJobFiles, describeRun, displayPath, ensureRunsFolder, jobFiles, latestModel, listRuns, newRunName, readRunRecord, resolveRunsFolder, writeRunRecord } from '../../../src/extension/runs';
+import { checkJobFiles, describeRun, describeRunsFolder, displayPath, ensureRunsFolder, jobFiles, latestModel, listRuns, newRunName, readRunRecord, reserveRunName, resolveRunsFolder, writeRunRecord } from '../../../src/extension/runs';
 
 const job: TrainJob = { runDir: '', files: ['/a.txt'], preset: 'tiny', steps: 5, batchSize: 2, learningRate: 1e-3, evalEvery: 1, checkpointEvery: 1, seed: 1, maxFileBytes: 100, resume: false };
 
@@ -85,13 +85,31 @@ describe('runs folder', () => {
     await assert.rejects(ensureRunsFolder(join(root, 'ro', 'runs')), (e: unknown) => e instanceof LlmLabError && e.code === 'io');
   });
 
+  it('says plainly where runs go, above all when llmLab.runsFolder points outside the workspace', () => {
+    const ws = join(root, 'ws');
+    assert.deepEqual(describeRunsFolder(resolveRunsFolder(ws, ''), ws), { inside: true, text: `The run is saved in the workspace, under ${join('.llm-lab', 'runs')}.` });
+    const outside = resolveRunsFolder(ws, '../elsewhere/runs');
+    const d = describeRunsFolder(outside, ws);
+    assert.equal(d.inside, false);
+    assert.equal(d.text, `The run is saved OUTSIDE the workspace, in ${join(root, 'elsewhere', 'runs')} (the llmLab.runsFolder setting); LLM Lab writes only inside that folder.`);
+    assert.equal(describeRunsFolder(join(root, 'wsx', 'runs'), ws).inside, false, 'a sibling folder whose name starts like the workspace is outside');
+  });
+
   it('names runs by preset and time, never reusing a name', async () => {
     const when = new Date(2026, 10, 22, 9, 5, 7);
     const a = await newRunName(root, 'tiny', when);
     assert.equal(a, 'tiny-20261122-090507');
-    mkdirSync(join(root, a));
+    assert.ok(!existsSync(join(root, a)), 'asking for a name writes nothing');
+    assert.equal(await reserveRunName(root, 'tiny', when), a);
+    assert.ok(statSync(join(root, a)).isDirectory(), 'a reserved name has its folder');
     assert.equal(await newRunName(root, 'tiny', when), 'tiny-20261122-090507-2');
     assert.equal(await newRunName(root, 'a/b', when), 'a_b-20261122-090507');
+  });
+
+  it('gives two runs started at the same moment different folders', async () => {
+    const when = new Date(2026, 10, 22, 9, 5, 8);
+    const names = await Promise.all([1, 2, 3, 4].map(() => reserveRunName(root, 'tiny', when)));
+    assert.equal(new Set(names).size, 4, `names: ${names.join(', ')}`);
   });
 
   it('writes and reads the run record, and refuses a damaged one', async () => {

@@ -149,4 +149,44 @@ describe('engine tape: freeing backward pass', function () {
     assert.ok(ours <= 6, `the freeing pass holds ${ours} tensors at its last step (expected a handful, not ${theirs})`);
     x.dispose();
   });
+
+  it('keeps no tape node, nor its saved tensors, for ops that no trained variable reaches (a frozen part)', function () {
+    // 20 ops on a frozen input, each saving its input, then one op with the trained variable v. At the backward's
+    // first step TensorFlow.js still holds the 20 saved tensors; the freeing pass dropped them as they were made.
+    const K = 20;
+    let liveAtFirstStep = -1;
+    const frozenStep = tf.customGrad((x, save) => {
+      (save as tf.GradSaveFunc)([x as tf.Tensor]);
+      return { value: tf.mul(x as tf.Tensor, 2), gradFunc: (dy: tf.Tensor) => tf.mul(dy, 2) };
+    });
+    const probe = tf.customGrad((x, w, save) => {
+      (save as tf.GradSaveFunc)([x as tf.Tensor, w as tf.Tensor]);
+      return {
+        value: tf.sum(tf.mul(x as tf.Tensor, w as tf.Tensor)),
+        gradFunc: (dy: tf.Tensor, [sx, sw]: tf.Tensor[]) => {
+          liveAtFirstStep = tf.memory().numTensors;
+          return [tf.mul(dy, sw), tf.mul(dy, sx)];
+        },
+      };
+    });
+    const frozen = tf.ones([4]);
+    const v = tf.variable(tf.fill([4], 3));
+    const measure = (): number => {
+      const before = tf.memory().numTensors;
+      const { value, grads } = tf.variableGrads(() => {
+        let y: tf.Tensor = frozen;
+        for (let i = 0; i < K; i++) y = frozenStep(y);
+        return probe(y, v) as tf.Scalar;
+      }, [v]);
+      assert.deepEqual(Array.from(grads[v.name].dataSync()), [2 ** K, 2 ** K, 2 ** K, 2 ** K]);
+      assert.equal(value.dataSync()[0], 3 * 4 * 2 ** K);
+      tf.dispose([value, ...Object.values(grads)]);
+      assert.equal(tf.memory().numTensors, before, 'tensors left behind');
+      return liveAtFirstStep - before;
+    };
+    const ours = measure();
+    const theirs = withTfGradients(measure);
+    assert.ok(theirs >= ours + K, `TensorFlow.js holds ${theirs} tensors at the first backward step, the freeing pass ${ours}`);
+    tf.dispose([frozen, v]);
+  });
 });

@@ -209,13 +209,18 @@ describe('pretrain', function () {
       await pretrain(opts(out, { steps: 2 }));
       await expectError(pretrain(opts(out, { steps: 2 })), 'bad-argument', /already holds a training run.*resume/);
     });
-    it('to resume a folder that does not exist, but resumes an existing folder without a checkpoint from step 0', async () => {
+    it('to resume a folder that does not exist or is empty, but resumes a run set up without a checkpoint from step 0', async () => {
       const missing = path.join(root, 'no-such-run');
       await expectError(pretrain(opts(missing, { steps: 2, resume: true })), 'not-found', /no run to resume at .*no-such-run/);
       await assert.rejects(fsp.stat(missing), 'nothing was created for the mistyped path');
-      const empty = path.join(root, 'stopped-early');
+      const empty = path.join(root, 'empty');
       await fsp.mkdir(empty);
-      const r = await pretrain(opts(empty, { steps: 2, resume: true }));
+      await expectError(pretrain(opts(empty, { steps: 2, resume: true })), 'not-found', /no run to resume in .*empty \(the folder is empty\)/);
+      assert.deepEqual(await fsp.readdir(empty), []);
+      const early = path.join(root, 'stopped-early'); // the editor wrote its job.json, then the worker stopped
+      await fsp.mkdir(early);
+      await fsp.writeFile(path.join(early, 'job.json'), '{}');
+      const r = await pretrain(opts(early, { steps: 2, resume: true }));
       assert.equal(r.step, 2);
     });
     it('to resume with different run-defining settings or data', async () => {

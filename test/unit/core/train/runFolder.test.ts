@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { LlmLabError } from '../../../../src/core/errors';
 import type { RunOptionsRule } from '../../../../src/core/train/runFolder';
-import { planRunStart, pretrainRunRule, RUN_FORMAT_VERSION, writeRunRecord } from '../../../../src/core/train/runFolder';
+import { planRunStart, pretrainRunRule, previewRunStart, RUN_FORMAT_VERSION, writeRunRecord } from '../../../../src/core/train/runFolder';
 
 /** A fine-tuning task's resolved options, as a task other than pretraining would declare them. */
 interface ToyOptions {
@@ -53,6 +53,23 @@ describe('planRunStart for any task', () => {
     const start = await planRunStart(dir, 'classify', false, given, rule(['lr']));
     assert.deepEqual(start.options, given);
     assert.equal(start.resumeFrom, undefined);
+    await start.lock.release();
+    await assert.rejects(fsp.stat(dir), 'a run that never started leaves no folder behind');
+  });
+
+  it('locks the folder for the run it plans, and only for it', async () => {
+    const dir = await runFolder('classify', 8);
+    const start = await planRunStart(dir, 'classify', true, saved, rule([]));
+    assert.ok((await fsp.readdir(dir)).includes('run.lock'));
+    const busy = await refusal(planRunStart(dir, 'classify', true, saved, rule([])));
+    assert.match(busy, new RegExp(`already training in .* \\(pid ${process.pid}, started `));
+    // A preview (a summary before starting) only reads.
+    assert.equal((await previewRunStart(dir, 'classify', true, saved, rule([]))).resumeFrom?.step, 8);
+    await start.lock.release();
+    assert.ok(!(await fsp.readdir(dir)).includes('run.lock'));
+    // A refused plan leaves no lock behind.
+    await refusal(planRunStart(dir, 'classify', true, { ...saved, labels: ['x'] }, rule(['labels'])));
+    assert.ok(!(await fsp.readdir(dir)).includes('run.lock'));
   });
 
   it('refuses a fresh start over a run that has checkpoints', async () => {
@@ -67,6 +84,7 @@ describe('planRunStart for any task', () => {
     assert.deepEqual(start.options, { steps: 60, lr: 5e-5, labels: ['ham', 'spam'], evalEvery: 10 });
     assert.equal(start.resumeFrom?.step, 8);
     assert.equal(start.record?.createdAt, 'then');
+    await start.lock.release();
   });
 
   it('refuses a resume that changes a run-defining setting, naming both values', async () => {
@@ -79,6 +97,7 @@ describe('planRunStart for any task', () => {
     const dir = await runFolder('classify', 8);
     const start = await planRunStart(dir, 'classify', true, { ...saved, lr: 1 }, rule([]));
     assert.equal(start.options.lr, 5e-5);
+    await start.lock.release();
   });
 
   it('refuses to resume a run of another kind', async () => {
