@@ -159,6 +159,7 @@ export function activate(context: vscode.ExtensionContext): LlmLabApi {
   });
   register('llmLab.pretrain', 'Pretrain on Workspace', (args?: PretrainArgs) => lab.trainer.pretrain(args ?? {}));
   register('llmLab.finetuneClassifier', 'Fine-tune Classifier', (args?: FinetuneArgs) => lab.trainer.finetuneClassifier(args ?? {}));
+  register('llmLab.finetuneInstruct', 'Fine-tune on Instructions', (args?: FinetuneArgs) => lab.trainer.finetuneInstruct(args ?? {}));
   register('llmLab.classifySelection', 'Classify Selection', (args?: ClassifyArgs) => classifySelectionCommand(lab, args ?? {}));
   register('llmLab.stopTraining', 'Stop Training', () => lab.trainer.stop());
   register('llmLab.resumeTraining', 'Resume Training', (args?: { runDir?: string }) => lab.trainer.resume(args ?? {}));

@@ -130,6 +130,10 @@ export class TrainingController implements vscode.Disposable {
             lastPct = pct;
           } else if (event.type === 'checkpoint') {
             running.lastCheckpoint = { step: event.step, dir: event.dir };
+          } else if (event.type === 'responses') {
+            // After instruction fine-tuning, the model answers the test split.
+            this.statusItem.text = `$(sync~spin) ${runName}: test responses ${event.done}/${event.total}`;
+            progress.report({ message: `answering the test split: ${event.done} of ${event.total}` });
           }
           this.didEvent.fire({ runName, runDir: job.runDir, event });
         };
@@ -216,6 +220,9 @@ export class TrainingController implements vscode.Disposable {
         break;
       case 'log':
         out.appendLine(e.message);
+        break;
+      case 'responses':
+        if (e.file) out.appendLine(`test responses: ${e.total} written to ${e.file}`);
         break;
     }
   }

@@ -142,6 +142,9 @@ export const finetuneJob = tagged('task', {
     promptStyle: opt(promptStyle),
     /** Leave the instruction out of the loss (the book's exercise 7.2). */
     maskPrompt: opt(bool),
+    /** After training, answer the test split into test-responses.json (default yes), each answer at most this many tokens (256). */
+    responses: opt(bool),
+    maxResponseTokens: opt(int({ min: 1 })),
   }),
 });
 export type FinetuneJob = Infer<typeof finetuneJob>;

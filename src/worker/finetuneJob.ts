@@ -7,14 +7,19 @@ import { classify, finetuneClassifier, isTrainableChoice, loadClassifier, planCl
 import type { ClassifyOptions, TrainableChoice } from '../core/classify';
 import { initEngine } from '../core/engine';
 import { LlmLabError } from '../core/errors';
+import { finetuneInstruct, planInstructFinetune } from '../core/instruct';
+import type { InstructFinetuneOptions } from '../core/instruct';
+import type { LoraTarget } from '../core/lora';
+import { parseLoraTargets } from '../core/lora';
 import { MEMORY_FRACTION } from '../core/model/memory';
 import { isPresetName } from '../core/model/config';
 import type { PresetName } from '../core/model/config';
-import type { FinetuneJob, ParamsOf, ResultOf } from '../protocol/worker';
+import type { FinetuneJob, LoraChoice, ParamsOf, ResultOf } from '../protocol/worker';
 import { configuredBackend } from './backend';
 import type { JobContext } from './server';
 
 type ClassifyJob = Extract<FinetuneJob, { task: 'classify' }>;
+type InstructJob = Extract<FinetuneJob, { task: 'instruct' }>;
 
 /** What trains, in words. */
 export function describeTraining(trainable: string | undefined, lora: { rank: number; alpha?: number; targets?: readonly string[] } | undefined): string {
@@ -34,6 +39,10 @@ function preset(job: FinetuneJob): PresetName | undefined {
   if (job.preset === undefined) return undefined;
   if (!isPresetName(job.preset)) throw new LlmLabError('bad-argument', `Unknown preset "${job.preset}".`);
   return job.preset;
+}
+
+function loraTargets(lora: LoraChoice): LoraTarget[] | undefined {
+  return lora.targets ? parseLoraTargets(lora.targets.join(',')) : undefined;
 }
 
 /** Fields left undefined are dropped, so core's defaults apply. */
@@ -70,6 +79,27 @@ function classifyOptions(job: ClassifyJob): ClassifyOptions {
   });
 }
 
+function instructOptions(job: InstructJob): InstructFinetuneOptions {
+  return defined({
+    outDir: job.runDir,
+    dataFile: job.dataFile,
+    modelDir: job.modelDir,
+    preset: preset(job),
+    promptStyle: job.promptStyle,
+    maskPrompt: job.maskPrompt,
+    responses: job.responses,
+    maxResponseTokens: job.maxResponseTokens,
+    lora: job.lora ? defined({ rank: job.lora.rank, alpha: job.lora.alpha, targets: loraTargets(job.lora) }) : undefined,
+    epochs: job.epochs,
+    batchSize: job.batchSize,
+    lr: job.learningRate,
+    evalEvery: job.evalEvery,
+    checkpointEvery: job.checkpointEvery,
+    seed: job.seed,
+    resume: job.resume,
+  });
+}
+
 export async function planFinetuneJob(job: ParamsOf<'finetune/plan'>): Promise<ResultOf<'finetune/plan'>> {
   const machineBytes = totalmem();
   if (job.task === 'classify') {
@@ -81,15 +111,21 @@ export async function planFinetuneJob(job: ParamsOf<'finetune/plan'>): Promise<R
       memoryBytes: p.memory.trainingBytes, machineBytes, fits: p.memory.trainingBytes <= MEMORY_FRACTION * machineBytes, base: p.base,
     };
   }
-  throw new LlmLabError('bad-argument', 'Instruction fine-tuning is not available in this version of LLM Lab.');
+  const p = await planInstructFinetune(instructOptions(job));
+  return {
+    task: 'instruct', rows: p.records, split: p.split, longest: p.maxTokens, maxLength: p.contextLength, truncated: p.truncated,
+    epochs: p.stepsPerEpoch > 0 ? p.totalSteps / p.stepsPerEpoch : 0, steps: p.totalSteps, stepsPerEpoch: p.stepsPerEpoch,
+    parameters: p.parameters, trainableParameters: p.trainableParameters, trains: describeTraining(undefined, p.lora ?? job.lora),
+    memoryBytes: p.memory.trainingBytes, machineBytes: p.memory.machineBytes, fits: p.memory.fits,
+    base: p.baseModel.startsWith('preset:') ? `fresh ${p.baseModel.slice('preset:'.length)} weights` : p.baseModel, promptStyle: p.promptStyle,
+  };
 }
 
 export async function finetuneJob(job: ParamsOf<'finetune/start'>, ctx: JobContext): Promise<ResultOf<'finetune/start'>> {
   const engine = await initEngine(configuredBackend());
   ctx.notify('train/didEvent', { type: 'log', message: `Engine: ${engine.backend} backend, ${engine.threads} thread(s).` });
   const hooks = { signal: ctx.signal, onEvent: (e: Parameters<typeof ctx.notify<'train/didEvent'>>[1]) => ctx.notify('train/didEvent', e) };
-  if (job.task !== 'classify') throw new LlmLabError('bad-argument', 'Instruction fine-tuning is not available in this version of LLM Lab.');
-  const result = await finetuneClassifier(classifyOptions(job), hooks);
+  const result = job.task === 'classify' ? await finetuneClassifier(classifyOptions(job), hooks) : await finetuneInstruct(instructOptions(job), hooks);
   return {
     runDir: result.outDir,
     steps: result.step,

@@ -42,9 +42,11 @@ export interface FinetuneArgs {
   valFraction?: number;
   testFraction?: number;
   maxLength?: number;
-  /** Instructions: prompt style and masking. */
+  /** Instructions: prompt style, masking, and the test split's answers after training (their length). */
   promptStyle?: 'alpaca' | 'phi3';
   maskPrompt?: boolean;
+  responses?: boolean;
+  maxResponseTokens?: number;
   /** Ask nothing (defaults for anything not given) and start without the summary. */
   yes?: boolean;
 }
@@ -206,7 +208,9 @@ export async function finetuneInstructCommand(lab: Lab, args: FinetuneArgs = {})
   if (n === undefined) return undefined;
   const job: FinetuneJob = {
     task: 'instruct', runDir: '', dataFile, ...from, ...training, epochs: n, ...common(args),
-    ...(promptStyle ? { promptStyle } : {}), ...(maskPrompt !== undefined ? { maskPrompt } : {}), resume: false,
+    ...(promptStyle ? { promptStyle } : {}), ...(maskPrompt !== undefined ? { maskPrompt } : {}),
+    ...(args.responses !== undefined ? { responses: args.responses } : {}), ...(args.maxResponseTokens ? { maxResponseTokens: args.maxResponseTokens } : {}),
+    resume: false,
   };
   return planAndStart(lab, runs, job, args);
 }

@@ -9,7 +9,7 @@ import { api, EXTENSION_ID, messagesSince, waitFor, workspaceRoot } from './help
 const COMMANDS = [
   'llmLab.openLabPanel', 'llmLab.tokenizeSelection', 'llmLab.clearTokens', 'llmLab.pretrain', 'llmLab.stopTraining', 'llmLab.resumeTraining',
   'llmLab.selectModel', 'llmLab.generateFromSelection', 'llmLab.evaluateModelOnFile', 'llmLab.showEngine', 'llmLab.trainTokenizer',
-  'llmLab.finetuneClassifier', 'llmLab.classifySelection',
+  'llmLab.finetuneClassifier', 'llmLab.finetuneInstruct', 'llmLab.classifySelection',
 ];
 
 describe('commands', () => {

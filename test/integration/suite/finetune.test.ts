@@ -1,7 +1,8 @@
 // Fine-tuning through the extension in a real extension host, on tiny data made here and the tiny preset's
 // fresh weights, so each run takes seconds: Fine-tune Classifier trains in the worker with accuracy and a
 // confusion matrix reported, stops and resumes like pretraining, and Classify Selection uses the result; bad
-// data is refused before anything is written.
+// data is refused before anything is written; Fine-tune on Instructions trains LoRA adapters that Select Model
+// lists with their base.
 import * as assert from 'node:assert';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { promises as fsp } from 'node:fs';
@@ -9,7 +10,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { TrainingEvent, TrainOutcome } from '../../../src/extension/training';
 import type { ModelInfo } from '../../../src/protocol/worker';
-import { api, messagesSince, workspaceRoot } from './helpers';
+import { api, messagesSince, waitFor, workspaceRoot } from './helpers';
 
 const DATA_DIR = 'ft-data';
 const SPAM = ['win a free prize now', 'free cash prize claim now', 'you win free tickets', 'claim your free prize today', 'urgent free prize win'];
@@ -116,5 +117,25 @@ describe('fine-tuning', function () {
     const shown = messagesSince(a, since).filter((m) => m.startsWith('error'));
     assert.ok(shown.some((m) => /bad\.tsv/.test(m) && /3/.test(m)), JSON.stringify(shown));
     assert.deepStrictEqual(existsSync(runs) ? readdirSync(runs).sort() : [], before, 'a run folder was made for bad data');
+  });
+
+  it('Fine-tune on Instructions trains LoRA adapters, and the adapter describes itself with its base and prompt style', async () => {
+    const a = await api();
+    const args = { dataFile: `${DATA_DIR}/instructions.json`, preset: 'tiny', promptStyle: 'alpaca', maskPrompt: true, lora: { rank: 2, alpha: 4, targets: ['q', 'v'] }, epochs: 1, batchSize: 2, maxResponseTokens: 8, yes: true };
+    const c = collect(a);
+    const out = (await vscode.commands.executeCommand('llmLab.finetuneInstruct', args)) as TrainOutcome;
+    c.dispose();
+    assert.ok(out, `no outcome; messages: ${a.messages().map((m) => m.text).join(' | ')}`);
+    assert.strictEqual(out.status, 'completed', out.error);
+    const start = c.events.map((e) => e.event).find((e) => e.type === 'start');
+    assert.ok(start?.type === 'start' && start.task === 'instruct');
+    assert.ok(start.trainableParameters !== undefined && start.trainableParameters < start.parameters / 10, `LoRA trained ${start?.trainableParameters} of ${start?.parameters}`);
+    assert.ok(out.checkpointDir && existsSync(join(out.checkpointDir, 'adapter.json')), 'no adapter was saved');
+    const info = await waitFor('model info', () => a.lab.worker.request('model/info', { modelDir: out.checkpointDir! }));
+    assert.ok(info.adapter, 'the run is not an adapter');
+    assert.strictEqual(info.promptStyle, 'alpaca');
+    const job = JSON.parse(readFileSync(join(out.runDir, 'job.json'), 'utf8')) as { job: { task: string; lora: { rank: number } } };
+    assert.strictEqual(job.job.task, 'instruct');
+    assert.strictEqual(job.job.lora.rank, 2);
   });
 });
