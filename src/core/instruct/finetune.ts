@@ -4,8 +4,9 @@
 // test split's loss and its generated responses. The whole model trains, or, with LoRA (appendix E), only the
 // adapters beside its frozen linear layers. The prompt style is saved with every checkpoint, so asking the
 // model later formats prompts the same way; a LoRA run's checkpoints are adapter folders over their base.
+import * as path from 'node:path';
 import { saveModel } from '../checkpoint';
-import { loadModelFrom, writeModelFiles } from '../checkpoint/modelFiles';
+import { CHECKPOINTS_DIR, listCheckpoints, loadModelFrom, writeModelFiles } from '../checkpoint/modelFiles';
 import { tf } from '../engine';
 import { LlmLabError } from '../errors';
 import type { LoraAdapters } from '../lora/adapters';
@@ -21,6 +22,7 @@ import { tokenBatchLoss } from '../train/step';
 import type { TrainEvent } from '../train/events';
 import type { TrainHooks, TrainResult, TrainingTask } from '../train/trainer';
 import { requireGradients, runTraining } from '../train/trainer';
+import { lockRunFolder } from '../train/runLock';
 import { RecordBatches } from './batches';
 import type { EncodedExample } from './collate';
 import { collateInstructions, encodeExample, IGNORE_INDEX } from './collate';
@@ -151,7 +153,18 @@ export async function finetuneInstruct(options: InstructFinetuneOptions, hooks: 
   const trained = p.baseMeta?.tokenizer === TRAINED_TOKENIZER;
   const bpe = trained && o.modelDir ? await loadBpeModel(o.modelDir) : undefined;
   const parts: TaskParts = { model: undefined as unknown as GptModel, bpe, tokenizerName: trained ? TRAINED_TOKENIZER : p.tokenizer.name };
+  // The folder is locked before anything is written into it (a LoRA run's base/ included); runTraining releases
+  // the lock, and so does a failure before the run starts. The plan was read without the lock, so check that no
+  // other run saved a checkpoint here in between.
+  const lock = await lockRunFolder(p.outDir);
   try {
+    const latest = (await listCheckpoints(path.join(p.outDir, CHECKPOINTS_DIR))).at(-1);
+    if ((latest?.step ?? -1) !== (start.resumeFrom?.step ?? -1)) {
+      throw new LlmLabError(
+        'busy',
+        `${p.outDir} changed while this fine-tuning was being planned: another run saved its checkpoint of step ${latest?.step ?? '?'} there. Start again (with --resume to continue that run).`,
+      );
+    }
     if (o.lora) {
       const base = await loadBase(p);
       parts.model = base;
@@ -169,11 +182,12 @@ export async function finetuneInstruct(options: InstructFinetuneOptions, hooks: 
     const r = await runTraining(
       instructTask(p, parts, result),
       o,
-      { outDir: p.outDir, kind: 'instruct', options: o, resumeFrom: start.resumeFrom, createdAt: start.record?.createdAt },
+      { outDir: p.outDir, kind: 'instruct', options: o, resumeFrom: start.resumeFrom, createdAt: start.record?.createdAt, lock },
       hooks,
     );
     return { ...r, ...result };
   } finally {
     parts.model?.dispose(); // also frees the adapters
+    await lock.release();
   }
 }

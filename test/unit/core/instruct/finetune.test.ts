@@ -18,6 +18,7 @@ import type { Tokenizer } from '../../../../src/core/tokenizer';
 import { trainBpe } from '../../../../src/core/tokenizer/train';
 import { loadTokenizerSync, writeTokenizerFiles } from '../../../../src/core/tokenizer/files';
 import type { TrainEvent } from '../../../../src/core/train/events';
+import { lockRunFolder } from '../../../../src/core/train/runLock';
 
 // A small vocabulary (a byte-level BPE trained on the records) keeps these runs quick on the plain-JavaScript backend.
 const VOCAB = 320;
@@ -184,6 +185,20 @@ describe('instruction fine-tuning (finetuneInstruct)', function () {
     } finally {
       adapted.model.dispose();
       plain.dispose();
+    }
+  });
+
+  it('writes nothing into a run folder another run holds, LoRA base included', async () => {
+    const out = path.join(tmp, 'held');
+    const other = await lockRunFolder(out); // stands for another run training there
+    try {
+      await assert.rejects(
+        finetuneInstruct({ outDir: out, preset: 'tiny', records: TWELVE, valFraction: 0.1, testFraction: 0.2, batchSize: 4, epochs: 1, lora: { rank: 2 } }),
+        /already training in/,
+      );
+      assert.deepEqual(await fsp.readdir(out), ['run.lock']);
+    } finally {
+      await other.release();
     }
   });
 
