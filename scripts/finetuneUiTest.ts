@@ -39,8 +39,9 @@ async function main(): Promise<void> {
       });
       await step('run LLM Lab: Fine-tune Classifier, answering its questions and the summary', async () => {
         await runFromPalette(page, 'LLM Lab: Fine-tune Classifier');
-        await answerQuickInput(page, 'fine-tune a classifier', { row: 'spam.tsv' });
-        await answerQuickInput(page, 'fine-tune a classifier', { value: 'small', row: 'random weights' });
+        // Each question has its own title, so the test can tell one from the next when they follow at once.
+        await answerQuickInput(page, 'fine-tune a classifier: labelled data', { row: 'spam.tsv' });
+        await answerQuickInput(page, 'fine-tune a classifier: base model', { value: 'small', row: 'random weights' });
         await answerQuickInput(page, 'what trains', { row: 'All parameters' });
         await answerQuickInput(page, 'epochs', { value: String(EPOCHS) });
         const summary = page.locator('.monaco-dialog-box', { hasText: '2-class classifier' });

@@ -28,7 +28,7 @@ export async function pickDataFile(title: string, extensions: string[], what: st
     .map((f) => ({ label: vscode.workspace.asRelativePath(f), file: f }));
   items.push({ label: '$(folder-opened) Choose a file…', detail: `Any ${what} file (${extensions.map((e) => `.${e}`).join(', ')})` });
   const pick = await vscode.window.showQuickPick(items, {
-    title,
+    title: `${title}: ${what}`,
     placeHolder: found.length ? `The ${what} file to fine-tune on` : `No ${extensions.join('/')} files in the workspace: choose one`,
     matchOnDescription: true,
     ignoreFocusOut: true,
@@ -77,7 +77,7 @@ export async function pickBaseModel(lab: Lab, title: string): Promise<BaseChoice
   items.push({ label: '', kind: vscode.QuickPickItemKind.Separator });
   items.push({ label: '$(cloud-download) Download GPT-2…', detail: 'OpenAI’s pretrained weights, as the book fine-tunes', action: 'download' });
   items.push({ label: '$(folder-opened) Choose a model folder…', detail: 'A folder with config.json and model.safetensors', action: 'browse' });
-  const pick = await vscode.window.showQuickPick(items, { title, placeHolder: 'The model to start from', ignoreFocusOut: true });
+  const pick = await vscode.window.showQuickPick(items, { title: `${title}: base model`, placeHolder: 'The model to start from', ignoreFocusOut: true });
   if (!pick) return undefined;
   if (pick.preset) return { preset: pick.preset };
   if (pick.dir) return { modelDir: pick.dir };
