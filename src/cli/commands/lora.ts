@@ -4,11 +4,8 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { choice, required, str } from '../args';
 import type { Command } from '../command';
-import { saveModel, writeDirAtomic } from '../../core/checkpoint';
-import { modelTokenizer } from '../../core/checkpoint/modelTokenizer';
-import { classifierInfoOf, exportClassifierPeft, importClassifierPeft, isPeftClassifier, loadAdaptedClassifier, loadClassifierBody, mergeClassifier, writeClassifierFiles } from '../../core/classify';
-import { TRAINED_TOKENIZER } from '../../core/tokenizer/bpeModel';
-import { loadBpeModel, writeTokenizerFiles } from '../../core/tokenizer/files';
+import { saveModel } from '../../core/checkpoint';
+import { classifierInfoOf, exportClassifierPeft, importClassifierPeft, isPeftClassifier, loadClassifierBody, mergeClassifierAdapter } from '../../core/classify';
 import { LlmLabError } from '../../core/errors';
 import { PROMPT_STYLES } from '../../core/instruct';
 import { describeAdapters, exportPeft, findAdapterFolder, fingerprintModel, importPeft, loadAdapted, mergeLora, readAdapterMeta, readAdapters, saveAdapter } from '../../core/lora';
@@ -34,26 +31,10 @@ async function freshOut(io: { cwd: string }, dir: string): Promise<string> {
 }
 
 /** Merges a LoRA classifier into a plain Hugging Face classifier folder (GPT2ForSequenceClassification). */
-async function mergeClassifierAdapter(io: CliIo, json: boolean, dir: string, out: string, baseDir?: string): Promise<void> {
-  const a = await loadAdaptedClassifier(dir, baseDir);
-  try {
-    const merged = await mergeClassifier(a.classifier, a.adapters);
-    try {
-      const padId = modelTokenizer(a).eotId;
-      const meta = { trainable: 'lora' as const, trainableParameters: a.info.trainableParameters, maxLength: a.info.maxLength };
-      const bpe = a.adapterMeta.tokenizer === TRAINED_TOKENIZER ? await loadBpeModel(a.dir) : undefined;
-      await writeDirAtomic(out, async (tmp) => {
-        await writeClassifierFiles(tmp, merged, padId, meta, { tokenizer: a.adapterMeta.tokenizer, mergedFrom: { adapter: a.adapterDir, base: a.dir } });
-        if (bpe) await writeTokenizerFiles(tmp, bpe); // the merged folder stands alone
-      });
-    } finally {
-      merged.dispose();
-    }
-    if (json) printJson(io, { out, adapter: a.adapterDir, base: a.dir, sites: a.adapters.bySite.size, labels: a.labels });
-    else println(io.stdout, `merged ${a.adapters.bySite.size} adapted layers and the head of classifier ${a.adapterDir} into ${a.dir}'s weights: ${out}`);
-  } finally {
-    a.classifier.dispose();
-  }
+async function mergeClassifierInto(io: CliIo, json: boolean, dir: string, out: string, baseDir?: string): Promise<void> {
+  const r = await mergeClassifierAdapter(dir, out, baseDir);
+  if (json) printJson(io, { out, adapter: r.adapterDir, base: r.base, sites: r.sites, labels: r.labels });
+  else println(io.stdout, `merged ${r.sites} adapted layers and the head of classifier ${r.adapterDir} into ${r.base}'s weights: ${out}`);
 }
 
 export const loraCommand: Command = {
@@ -91,7 +72,7 @@ export const loraCommand: Command = {
       const base = str(values, 'base');
       const found = await findAdapterFolder(dir);
       if (found && classifierInfoOf(await readAdapterMeta(found))) {
-        await mergeClassifierAdapter(io, json, dir, out, base === undefined ? undefined : path.resolve(io.cwd, base));
+        await mergeClassifierInto(io, json, dir, out, base === undefined ? undefined : path.resolve(io.cwd, base));
         return;
       }
       const a = await loadAdapted(dir, base === undefined ? undefined : path.resolve(io.cwd, base));

@@ -22,3 +22,4 @@ export {
   loadAdaptedClassifier, loadClassifierBody, mergeClassifier,
 } from './lora';
 export type { ClassifierAdapterInfo, LoadedAdaptedClassifier } from './lora';
+export { mergeClassifierAdapter } from './merge';

@@ -222,7 +222,10 @@ export async function loadAdapted(dir: string, baseDir?: string): Promise<Loaded
       const head = adapters.bySite.get('lm_head');
       if (head) tf.dispose([head.A, head.B]);
       adapters.bySite.delete('lm_head');
-      loaded.meta.classifierLabels = (meta.classifier as { labels?: string[] }).labels;
+      const c = meta.classifier as { labels?: string[]; trainableParameters?: number };
+      loaded.meta.classifierLabels = c.labels;
+      // What trained, as a classifier folder's config.json records it.
+      loaded.meta.classifier = { trainable: 'lora', trainableParameters: c.trainableParameters, ...(Array.isArray(meta.targets) ? { targets: meta.targets } : {}) };
     }
     loaded.model.adapter = adapters;
     return { ...loaded, adapters, adapterMeta: meta, adapterDir: abs };
@@ -259,7 +262,7 @@ export async function loadAnyModel(dir: string): Promise<LoadedModel & { adapter
     model: a.model,
     config: a.config,
     dir: a.dir,
-    meta: { ...a.meta, tokenizer: m.tokenizer, ...(m.promptStyle ? { promptStyle: m.promptStyle } : {}), ...(a.meta.classifierLabels ? { classifierLabels: a.meta.classifierLabels } : {}) },
+    meta: { ...a.meta, tokenizer: m.tokenizer, ...(m.promptStyle ? { promptStyle: m.promptStyle } : {}), ...(a.meta.classifierLabels ? { classifierLabels: a.meta.classifierLabels, classifier: a.meta.classifier } : {}) },
     adapter: { dir: a.adapterDir, base: a.dir, rank: m.rank, alpha: m.alpha, parameters: a.adapters.parameterCount() },
   };
 }

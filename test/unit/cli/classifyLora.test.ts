@@ -84,6 +84,11 @@ describe('llm-lab with a LoRA classifier', function () {
     assert.equal(info.trainable, 'lora');
     // Width 16, rank 2, two layers: q, k, v 3·2·32, attn-out 2·32, mlp-in and mlp-out 2·80 each; the head's 2·(16+2).
     assert.equal(info.trainableParameters, 2 * (3 * 64 + 64 + 160 + 160) + 2 * 18);
+    // GPT-2 124M, 2 classes, rank 16 without the head among the targets: 12 layers of adapters (by hand: q, k, v
+    // 3·16·1536, attn-out 16·1536, mlp-in and mlp-out 16·3840 each) and the head whole, 2·768.
+    const noHead = await cli(['info', '--preset', 'gpt2', '--classes', '2', '--lora-rank', '16', '--lora-targets', 'q,k,v,attn-out,mlp-in,mlp-out', '--json']);
+    assert.equal(noHead.code, 0, noHead.err);
+    assert.equal(JSON.parse(noHead.out).trainableParameters, 12 * (3 * 16 * 1536 + 16 * 1536 + 2 * 16 * 3840) + 2 * 768);
     const g = await cli(['generate', '--model', runDir, '--prompt', 'hello']);
     assert.equal(g.code, 1);
     assert.match(g.err, /is a classifier \(classes fruit, tool\)/);
