@@ -28,6 +28,7 @@ export function describeTraining(trainable: string | undefined, lora: { rank: nu
     return `LoRA rank ${lora.rank} (alpha ${lora.alpha ?? lora.rank}) on ${targets}`;
   }
   if (trainable === undefined) return 'every parameter';
+  if (trainable === 'lora') return 'LoRA adapters';
   if (trainable === 'all') return 'every parameter';
   if (trainable === 'head') return 'the classification head';
   if (trainable === 'last-block') return 'the last block, the final norm and the head';
@@ -51,7 +52,6 @@ function defined<T extends object>(o: T): T {
 }
 
 function classifyOptions(job: ClassifyJob): ClassifyOptions {
-  if (job.lora) throw new LlmLabError('bad-argument', 'LoRA for classifiers is not available in this version of LLM Lab; choose which layers train instead.');
   if (job.trainable !== undefined && !isTrainableChoice(job.trainable)) {
     throw new LlmLabError('bad-argument', `"${job.trainable}" is not a choice of what trains; use last-block, head, last-N or all.`);
   }
@@ -60,6 +60,7 @@ function classifyOptions(job: ClassifyJob): ClassifyOptions {
     dataFile: job.dataFile,
     modelDir: job.modelDir,
     preset: preset(job),
+    lora: job.lora ? defined({ rank: job.lora.rank, alpha: job.lora.alpha, targets: loraTargets(job.lora) }) : undefined,
     model: job.contextLength ? { contextLength: job.contextLength } : undefined,
     trainable: job.trainable as TrainableChoice | undefined,
     epochs: job.epochs,
