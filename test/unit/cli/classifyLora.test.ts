@@ -50,6 +50,31 @@ describe('llm-lab with a LoRA classifier', function () {
     return (JSON.parse(r.out) as { predictions: Array<{ probabilities: Record<string, number> }> }).predictions.map((p) => p.probabilities);
   }
 
+  it('finetune classify --lora-rank shows the trainable count info gives, trains adapters only, and classify takes the run', async () => {
+    // The tiny preset (64 wide, 2 layers) at rank 2, by hand: per layer q, k, v 3·2·128, attn-out 2·128, mlp-in
+    // and mlp-out 2·(64+256) each; the head's adapter 2·(64+2).
+    const want = 2 * (3 * 256 + 256 + 640 + 640) + 2 * 66;
+    const info = await cli(['info', '--preset', 'tiny', '--classes', '2', '--lora-rank', '2', '--json']);
+    assert.equal(JSON.parse(info.out).trainableParameters, want);
+    const out = path.join(tmp, 'cli-run');
+    const args = ['finetune', 'classify', '--preset', 'tiny', '--context', '16', '--data', path.join(tmp, 'toy.tsv'), '--out', out, '--lora-rank', '2', '--epochs', '1', '--batch', '6', '--lr', '1e-2'];
+    const plan = await cli([...args, '--plan', '--json']);
+    assert.equal(plan.code, 0, plan.err);
+    assert.equal(JSON.parse(plan.out).trainableParameters, want);
+    const r = await cli(args);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, new RegExp(`${want.toLocaleString('en-US')} trained \\(lora\\)`));
+    assert.match(r.err, /LoRA: rank 2, alpha 2 on q, k, v, attn-out, mlp-in, mlp-out, head; the base frozen, the new head kept as made with its own adapter/);
+    assert.match(r.err, /test accuracy/);
+    const files = await fsp.readdir(path.join(out, 'checkpoints', (await fsp.readdir(path.join(out, 'checkpoints')))[0]));
+    assert.ok(files.includes('adapter.json') && !files.includes('model.safetensors'), files.join(', '));
+    assert.ok((await fsp.readdir(path.join(out, 'base'))).includes('model.safetensors'));
+    assert.equal((await probabilities(out)).length, 3);
+    const both = await cli([...args.slice(0, 8), '--out', path.join(tmp, 'never'), '--lora-rank', '2', '--trainable', 'all']);
+    assert.equal(both.code, 1);
+    assert.match(both.err, /--trainable and --lora-rank exclude each other/);
+  });
+
   it('classifies with the adapter; lora merge writes a plain classifier with the same probabilities', async () => {
     const adapted = await probabilities(runDir);
     assert.equal(adapted.length, 3);
