@@ -3,7 +3,7 @@
 // adapters + head, and it runs anywhere a classifier folder does (transformers included).
 import * as path from 'node:path';
 import { writeDirAtomic } from '../checkpoint/atomic';
-import { modelTokenizer } from '../checkpoint/modelTokenizer';
+import { inheritedFim, modelTokenizer } from '../checkpoint/modelTokenizer';
 import { TRAINED_TOKENIZER } from '../tokenizer/bpeModel';
 import { loadBpeModel, writeTokenizerFiles } from '../tokenizer/files';
 import { writeClassifierFiles } from './files';
@@ -22,7 +22,7 @@ export async function mergeClassifierAdapter(dir: string, outDir: string, baseDi
       const meta = { trainable: 'lora' as const, trainableParameters: a.info.trainableParameters, maxLength: a.info.maxLength };
       const bpe = a.adapterMeta.tokenizer === TRAINED_TOKENIZER ? await loadBpeModel(a.dir) : undefined;
       await writeDirAtomic(path.resolve(outDir), async (tmp) => {
-        await writeClassifierFiles(tmp, merged, padId, meta, { tokenizer: a.adapterMeta.tokenizer, mergedFrom: { adapter: a.adapterDir, base: a.dir } });
+        await writeClassifierFiles(tmp, merged, padId, meta, { tokenizer: a.adapterMeta.tokenizer, ...inheritedFim(a.meta), mergedFrom: { adapter: a.adapterDir, base: a.dir } });
         if (bpe) await writeTokenizerFiles(tmp, bpe); // the merged folder stands alone
       });
     } finally {
