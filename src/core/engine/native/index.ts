@@ -9,7 +9,7 @@ import { registerNativeBackend } from './backend';
 import type { CpuFeatures } from './cpu';
 import { describeCpu, nativeCpuRefusal, probeCpu } from './cpu';
 import { nativeCausalAttention } from './fusedAttention';
-import { nativeEmbedding, nativeGelu, nativeLayerNorm, nativeLinear, nativeLmLogits } from './fusedLayers';
+import { nativeDropout, nativeEmbedding, nativeGelu, nativeLayerNorm, nativeLinear, nativeLmLogits } from './fusedLayers';
 import { nativeAdamw, nativeCrossEntropy } from './fusedTraining';
 
 export { NATIVE_BACKEND } from './backend';
@@ -40,6 +40,7 @@ export async function loadNativeBackend(opts: NativeLoadOptions = {}): Promise<{
     embedding: nativeEmbedding,
     layerNorm: nativeLayerNorm,
     gelu: nativeGelu,
+    dropout: nativeDropout,
     causalAttention: nativeCausalAttention,
     crossEntropy: nativeCrossEntropy,
     adamw: nativeAdamw,
