@@ -58,9 +58,18 @@ export class DecodeSession {
     const keep = Math.min(commonPrefix(this.held, ids), ids.length - 1);
     this.held.length = keep; // a failure below leaves the cache holding only what is still right
     this.lastComputed = ids.length - keep;
-    const out = fwd ? this.fusedLogits(fwd, ids, keep) : await this.tensorLogits(ids, keep);
-    this.held = [...ids];
-    return out;
+    if (fwd) {
+      const out = this.fusedLogits(fwd, ids, keep);
+      this.held = [...ids];
+      return out;
+    }
+    const row = this.tensorRow(ids, keep);
+    this.held = [...ids]; // before the read, so a call that runs meanwhile sees what the cache holds
+    try {
+      return (await row.data()) as Float32Array;
+    } finally {
+      row.dispose();
+    }
   }
 
   /** Frees the tensor path's cached tensors (the fused cache is plain memory); the next call starts afresh. */
@@ -108,7 +117,8 @@ export class DecodeSession {
     return fwd(weights, c, Int32Array.from(ids.slice(keep)), keep, this.fusedCache);
   }
 
-  private async tensorLogits(ids: readonly number[], keep: number): Promise<Float32Array> {
+  /** The last row's logits (V) as a tensor, computed with the KvCache. */
+  private tensorRow(ids: readonly number[], keep: number): tf.Tensor {
     const m = this.model;
     if (!this.kv) {
       this.kv = new KvCache(m.config.nLayers);
@@ -118,9 +128,8 @@ export class DecodeSession {
     const kv = this.kv;
     kv.truncate(keep);
     const fresh = ids.slice(kv.length);
-    let row: tf.Tensor;
     try {
-      row = tf.tidy(() => {
+      return tf.tidy(() => {
         const x = tf.tensor2d(fresh, [1, fresh.length], 'int32'); // (1, T)
         const { hidden } = m.hidden(x, { cache: kv }); // (1, T, C)
         const last = tf.slice(hidden, [0, fresh.length - 1, 0], [1, 1, m.config.embDim]) as tf.Tensor3D; // (1, 1, C)
@@ -130,8 +139,5 @@ export class DecodeSession {
       this.release(); // some layers may hold this pass's positions already
       throw e;
     }
-    const data = (await row.data()) as Float32Array;
-    row.dispose();
-    return data;
   }
 }
