@@ -4,7 +4,7 @@
 import * as assert from 'node:assert/strict';
 import { completeText } from '../../../../src/core/complete';
 import type { CompletionResult } from '../../../../src/core/complete';
-import { initEngine, tf } from '../../../../src/core/engine';
+import { tf } from '../../../../src/core/engine';
 import { makeConfig } from '../../../../src/core/model/config';
 import { DecodeSession } from '../../../../src/core/model/decodeSession';
 import { GptModel } from '../../../../src/core/model/gpt';
@@ -16,14 +16,18 @@ const tok = new ToyTokenizer();
 describe('completions that reuse the last request', function () {
   this.timeout(120_000);
   let model: GptModel;
+  let previous: string;
 
   before(async function () {
+    previous = tf.getBackend();
     await requireNative(this);
-    await initEngine('native');
-    await tf.setBackend('native'); // another suite may have left the cpu backend active
+    await tf.setBackend('native'); // the engine's choice is left as it is: other suites rely on it
     model = GptModel.create(makeConfig('tiny', { vocabSize: tok.vocabSize, contextLength: 48, embDim: 32, nHeads: 2, nLayers: 2 }), 9);
   });
-  after(() => model?.dispose());
+  after(async () => {
+    model?.dispose();
+    await tf.setBackend(previous);
+  });
 
   /** A request's result and the first position its session had to compute (the prompt's length minus the reused prefix). */
   async function ask(session: DecodeSession, prefix: string): Promise<{ r: CompletionResult; firstPass: number }> {

@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel } from '../../../../src/core/checkpoint';
-import { initEngine, tf } from '../../../../src/core/engine';
+import { tf } from '../../../../src/core/engine';
 import { startKernelCensus, stopKernelCensus } from '../../../../src/core/engine/native/jsKernels';
 import { generate } from '../../../../src/core/generate';
 import { argmax } from '../../../../src/core/generate/sampling';
@@ -60,10 +60,14 @@ describe('DecodeSession', function () {
     ['separate head, no qkv bias', { tiedHead: false, qkvBias: false }],
   ];
 
+  let previous: string;
   before(async function () {
+    previous = tf.getBackend();
     await requireNative(this);
-    await initEngine('native');
-    await tf.setBackend('native'); // another suite may have left the cpu backend active
+    await tf.setBackend('native'); // the engine's choice is left as it is: other suites rely on it
+  });
+  after(async () => {
+    await tf.setBackend(previous);
   });
 
   it('gives the PyTorch reference logits at every position, prompt first and then a token at a time', async () => {
