@@ -8,7 +8,7 @@ import { checkpointStep, findCheckpoint, modelTokenizer, requireLanguageModel, W
 import { TRAINED_TOKENIZER } from '../core/tokenizer/bpeModel';
 import { ADAPTER_WEIGHTS_FILE, isAdapterFolder } from '../core/checkpoint/layout';
 import type { AdapterSummary } from '../core/lora';
-import { loadAdapted, loadAnyModel, mergeLora } from '../core/lora';
+import { loadAdapted, loadAnyModel, mergedModelMeta, mergeLora } from '../core/lora';
 import { ask, promptStyleOf } from '../core/instruct';
 import { saveModel } from '../core/checkpoint';
 import type { LoadedModel } from '../core/checkpoint';
@@ -164,8 +164,7 @@ export async function mergeLoraJob(p: ParamsOf<'lora/merge'>): Promise<ResultOf<
   try {
     const merged = mergeLora(a.model, a.adapters);
     try {
-      const { promptStyle, tokenizer } = a.adapterMeta;
-      await saveModel(p.outDir, merged, { tokenizer, ...(promptStyle ? { promptStyle } : {}), mergedFrom: { adapter: a.adapterDir, base: a.dir } });
+      await saveModel(p.outDir, merged, mergedModelMeta(a));
     } finally {
       merged.dispose();
     }

@@ -7,7 +7,7 @@ import type { Command } from '../command';
 import { saveModel } from '../../core/checkpoint';
 import { LlmLabError } from '../../core/errors';
 import { PROMPT_STYLES } from '../../core/instruct';
-import { describeAdapters, exportPeft, findAdapterFolder, fingerprintModel, importPeft, loadAdapted, mergeLora, readAdapterMeta, readAdapters, saveAdapter } from '../../core/lora';
+import { describeAdapters, exportPeft, findAdapterFolder, fingerprintModel, importPeft, loadAdapted, mergedModelMeta, mergeLora, readAdapterMeta, readAdapters, saveAdapter } from '../../core/lora';
 import { printJson, println } from '../io';
 import { thousands } from '../format';
 import { openModel } from './modelFolder';
@@ -65,8 +65,7 @@ export const loraCommand: Command = {
       try {
         const merged = mergeLora(a.model, a.adapters);
         try {
-          const { promptStyle, tokenizer } = a.adapterMeta;
-          await saveModel(out, merged, { tokenizer, ...(promptStyle ? { promptStyle } : {}), mergedFrom: { adapter: dir, base: a.dir } });
+          await saveModel(out, merged, mergedModelMeta(a, dir));
         } finally {
           merged.dispose();
         }

@@ -9,6 +9,8 @@ import * as path from 'node:path';
 import { writeDirAtomic, writeJsonAtomic, writeSafetensors } from '../checkpoint';
 import type { LoadedModel } from '../checkpoint';
 import { loadModel, readSafetensors } from '../checkpoint';
+import type { LlmLabMeta } from '../checkpoint/hfConfig';
+import { inheritedFim } from '../checkpoint/modelTokenizer';
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, findCheckpoint, isAdapterFolder } from '../checkpoint/layout';
 import { tf } from '../engine';
 import { LlmLabError } from '../errors';
@@ -191,6 +193,15 @@ export async function loadAdapted(dir: string, baseDir?: string): Promise<Loaded
     loaded.model.dispose();
     throw e;
   }
+}
+
+/**
+ * config.json's LLM Lab fields of the plain model merged from `a`: the adapter's tokenizer and prompt style, the
+ * base's fill-in-the-middle sentinels, and where it came from (`adapter` as the user named it).
+ */
+export function mergedModelMeta(a: LoadedAdapted, adapter: string = a.adapterDir): Partial<LlmLabMeta> {
+  const { promptStyle, tokenizer } = a.adapterMeta;
+  return { tokenizer, ...(promptStyle ? { promptStyle } : {}), ...inheritedFim(a.meta), mergedFrom: { adapter, base: a.dir } };
 }
 
 /** What an adapter folder adds to a loaded model's description. */

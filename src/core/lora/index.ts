@@ -14,6 +14,7 @@ export {
   isAdapterFolder,
   loadAdapted,
   loadAnyModel,
+  mergedModelMeta,
   readAdapterMeta,
   readAdapters,
   saveAdapter,
