@@ -16,7 +16,7 @@ const tok = new ToyTokenizer();
 describe('completions that reuse the last request', function () {
   this.timeout(120_000);
   let model: GptModel;
-  let previous: string;
+  let previous: string | undefined;
 
   before(async function () {
     previous = tf.getBackend();
@@ -26,7 +26,7 @@ describe('completions that reuse the last request', function () {
   });
   after(async () => {
     model?.dispose();
-    await tf.setBackend(previous);
+    if (previous) await tf.setBackend(previous);
   });
 
   /** A request's result and the first position its session had to compute (the prompt's length minus the reused prefix). */

@@ -60,14 +60,14 @@ describe('DecodeSession', function () {
     ['separate head, no qkv bias', { tiedHead: false, qkvBias: false }],
   ];
 
-  let previous: string;
+  let previous: string | undefined;
   before(async function () {
     previous = tf.getBackend();
     await requireNative(this);
     await tf.setBackend('native'); // the engine's choice is left as it is: other suites rely on it
   });
   after(async () => {
-    await tf.setBackend(previous);
+    if (previous) await tf.setBackend(previous);
   });
 
   it('gives the PyTorch reference logits at every position, prompt first and then a token at a time', async () => {
