@@ -58,6 +58,16 @@ void dropoutApply(const float* x, float* y, int64_t n, const DropoutMask& m);
 void attentionForward(const float* q, const float* k, const float* v, int64_t bh, int64_t tq, int64_t tk,
                       int64_t d, int64_t offset, float* out, float* lse, float* weights,
                       const DropoutMask* drop = nullptr);
+// The same with explicit strides (in floats): query row i of pair p at q + p·qHead + i·qRow, key/value row j at
+// k/v + p·kvHead + j·d, output row at out + p·outHead + i·outRow; lse may be null. Generation reads queries from
+// the fused qkv rows, keys and values from a preallocated cache, and writes heads side by side.
+struct AttentionLayout {
+  int64_t qHead, qRow, kvHead, outHead, outRow;
+};
+// `drop` indexes the weights as the unstrided version does.
+void attentionForwardStrided(const AttentionLayout& l, const float* q, const float* k, const float* v, int64_t bh,
+                             int64_t tq, int64_t tk, int64_t d, int64_t offset, float* out, float* lse, float* weights,
+                             const DropoutMask* drop = nullptr);
 void attentionBackward(const float* q, const float* k, const float* v, const float* out, const float* dout,
                        const float* lse, int64_t bh, int64_t tq, int64_t tk, int64_t d, int64_t offset, float* dq,
                        float* dk, float* dv, const DropoutMask* drop = nullptr);
