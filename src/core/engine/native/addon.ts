@@ -29,11 +29,15 @@ export interface NativeAddon {
   columnSums(x: Float32Array, n: number, c: number, out: Float32Array): void;
   adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number, beta1: number,
     beta2: number, eps: number, weightDecay: number, step: number): void;
+  /** y[i] = x[i]·(dropout factor of element i): the mask of dropoutMask.ts, made in C++. */
+  dropoutApply(x: Float32Array, y: Float32Array, n: number, threshold: number, k0: number, k1: number, scale: number): void;
+  /** The last four arguments, when given, drop the softmaxed weights (see dropoutMask.ts). */
   attentionForward(q: Float32Array, k: Float32Array, v: Float32Array, bh: number, tq: number, tk: number, d: number,
-    offset: number, out: Float32Array, lse: Float32Array, weights: Float32Array | null): void;
+    offset: number, out: Float32Array, lse: Float32Array, weights: Float32Array | null,
+    ...drop: [threshold: number, k0: number, k1: number, scale: number] | []): void;
   attentionBackward(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, dout: Float32Array,
     lse: Float32Array, bh: number, tq: number, tk: number, d: number, offset: number,
-    dq: Float32Array, dk: Float32Array, dv: Float32Array): void;
+    dq: Float32Array, dk: Float32Array, dv: Float32Array, ...drop: [threshold: number, k0: number, k1: number, scale: number] | []): void;
   /** dst (row-major `shape`) = src[offset + Σ idx·strides]; 32-bit elements. */
   stridedCopy(src: Float32Array | Int32Array, dst: Float32Array | Int32Array, shape: number[], strides: number[], offset: number): void;
   /** out[i] = a[i] + b[i mod m], i < n. */
@@ -42,6 +46,12 @@ export interface NativeAddon {
   mulRepeat(a: Float32Array, n: number, b: Float32Array, m: number, out: Float32Array): void;
   /** out[r] = index of the first largest value of row r of x (rows, cols). */
   argMaxRows(x: Float32Array, rows: number, cols: number, out: Int32Array): void;
+  /**
+   * A GPT forward pass for generation (decode.cc): rows `ids` (t of them) at positions pos0.., keys and values
+   * written into the caches (layers, heads, context, head size), the last row's logits into `logits` (V).
+   */
+  gptForward(weights: Float32Array[], shape: number[], ids: Int32Array, t: number, pos0: number,
+    kCache: Float32Array, vCache: Float32Array, logits: Float32Array): void;
   /** n samples of Rng.fillNormal's ziggurat (bit-identical) from the xoshiro128** state, which it advances. */
   fillNormal(state: Uint32Array, out: Float32Array, n: number, std: number, k: Float64Array, w: Float64Array, f: Float64Array): void;
 }
