@@ -8,7 +8,7 @@ import type { FimSentinels } from '../core/data/fim';
 import { sentinelsOf } from '../core/data/fim';
 import { LlmLabError } from '../core/errors';
 import type { ParamsOf, ResultOf } from '../protocol/worker';
-import { withModel } from './modelJobs';
+import { withLanguageModel } from './modelJobs';
 import type { JobContext } from './server';
 
 /** The sentinels recorded in a checkpoint's config (llm_lab.fim), when they are three whole ids. */
@@ -25,7 +25,7 @@ export async function completeJob(p: ParamsOf<'complete'>, ctx: JobContext): Pro
       `${p.modelDir} holds no model (no config.json, no checkpoints yet). Point llmLab.inlineCompletion.model at a run or model folder, or pretrain one.`,
     );
   }
-  return withModel(dir, async (l, tok) => {
+  return withLanguageModel(dir, async (l, tok) => {
     const r = await completeText(
       l.model,
       tok,

@@ -4,7 +4,7 @@
 import { basename, join } from 'node:path';
 import { readdir, stat } from 'node:fs/promises';
 import { LlmLabError } from '../core/errors';
-import { checkpointStep, findCheckpoint, modelTokenizer, WEIGHTS_FILE } from '../core/checkpoint';
+import { checkpointStep, findCheckpoint, modelTokenizer, requireLanguageModel, WEIGHTS_FILE } from '../core/checkpoint';
 import { TRAINED_TOKENIZER } from '../core/tokenizer/bpeModel';
 import { loadBpeModel } from '../core/tokenizer/files';
 import { ADAPTER_WEIGHTS_FILE, isAdapterFolder } from '../core/checkpoint/layout';
@@ -52,6 +52,20 @@ async function keyOf(dir: string): Promise<string> {
 function release(e: Entry): void {
   e.users--;
   if (e.evicted && e.users === 0) void e.loaded.then((l) => l.model.dispose(), () => undefined);
+}
+
+/** What to do instead when a job that needs next tokens is given a classifier. */
+const NOT_FOR_CLASSIFIERS = 'Use LLM Lab: Classify Selection with it, or select the language model it was fine-tuned from.';
+
+/**
+ * Runs `fn` with the language model of `dir` loaded; a classifier is refused with what to do instead, since its
+ * body has no trained head for next tokens (generating from it would print noise).
+ */
+export function withLanguageModel<T>(dir: string, fn: (m: Loaded, tokenizer: Tokenizer) => Promise<T>): Promise<T> {
+  return withModel(dir, (l, tok) => {
+    requireLanguageModel(l, NOT_FOR_CLASSIFIERS);
+    return fn(l, tok);
+  });
 }
 
 /** Runs `fn` with the model of `dir` loaded (from the cache when possible). */
@@ -122,7 +136,7 @@ export function modelInfoJob(p: ParamsOf<'model/info'>): Promise<ResultOf<'model
 
 /** Streams the response of an instruction-tuned model to an instruction, in its prompt style. */
 export function askJob(p: ParamsOf<'ask'>, ctx: JobContext): Promise<ResultOf<'ask'>> {
-  return withModel(p.modelDir, async (l, tok) => {
+  return withLanguageModel(p.modelDir, async (l, tok) => {
     const style = promptStyleOf(p.promptStyle ?? l.meta.promptStyle, "The model's prompt style");
     let text = '';
     let tokens = 0;
@@ -165,7 +179,7 @@ export async function mergeLoraJob(p: ParamsOf<'lora/merge'>): Promise<ResultOf<
 }
 
 export function generateJob(p: ParamsOf<'generate'>, ctx: JobContext): Promise<ResultOf<'generate'>> {
-  return withModel(p.modelDir, async (l, tok) => {
+  return withLanguageModel(p.modelDir, async (l, tok) => {
     let text = '';
     let tokens = 0;
     let sawEot = false;
@@ -190,7 +204,7 @@ export function generateJob(p: ParamsOf<'generate'>, ctx: JobContext): Promise<R
 }
 
 export function evaluateJob(p: ParamsOf<'evaluate'>, ctx: JobContext): Promise<ResultOf<'evaluate'>> {
-  return withModel(p.modelDir, async (l, tok) => {
+  return withLanguageModel(p.modelDir, async (l, tok) => {
     const r = await evaluateText(l.model, tok, p.text, { signal: ctx.signal });
     return { loss: r.loss, perplexity: r.perplexity, tokens: r.tokens };
   });

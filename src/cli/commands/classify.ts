@@ -28,15 +28,15 @@ export const classifyCommand: Command = {
   usage: 'classify --model DIR (--text TEXT... | --data FILE) [--json]',
   description:
     '--text prints the class and every class probability (--json: {"predictions": [{label, probabilities}]}). --data reads a labelled ' +
-    'TSV, CSV or JSONL file (as finetune classify does) and prints the accuracy, loss and confusion matrix (--json: ' +
+    'TSV, CSV, JSONL or JSON-array file (as finetune classify does) and prints the accuracy, loss and confusion matrix (--json: ' +
     '{"accuracy", "loss", "confusion", "predictions"}, predictions in the file\'s row order). --model takes a run folder, a checkpoint ' +
     'or any Hugging Face GPT2ForSequenceClassification folder.',
   options: {
     model: { type: 'string', value: 'DIR', help: 'The classifier: a finetune classify run folder or a classifier folder.' },
     text: { type: 'string', multiple: true, value: 'TEXT', help: 'A text to classify.' },
     data: { type: 'string', value: 'FILE', help: 'A labelled file to measure the classifier on.' },
-    'text-field': { type: 'string', value: 'T', help: "Text column or JSONL key (default 'text')." },
-    'label-field': { type: 'string', value: 'L', help: "Label column or JSONL key (default 'label')." },
+    'text-field': { type: 'string', value: 'T', help: "Text column or JSON key (default 'text')." },
+    'label-field': { type: 'string', value: 'L', help: "Label column or JSON key (default 'label')." },
     format: { type: 'string', value: 'F', help: `Data format: ${DATA_FORMATS.join(', ')} (default from the extension).` },
     batch: { type: 'string', value: 'N', help: 'Texts per forward pass (default 8).' },
     ...maxFileOption(),

@@ -103,17 +103,17 @@ export function planLines(p: ClassifierPlan): string[] {
 
 export const finetuneClassifyCommand: Command = {
   name: 'classify',
-  summary: 'Fine-tune a classifier on labelled texts (TSV, CSV or JSONL) into a run folder.',
+  summary: 'Fine-tune a classifier on labelled texts (TSV, CSV, JSONL or a JSON array) into a run folder.',
   usage: 'finetune classify (--model DIR | --preset NAME) --data FILE --out DIR [--trainable last-block] [--epochs 5] [--balance] [--resume] [flags]',
   description:
     'The data: a TSV or CSV file with or without a header (headerless: label and text, e.g. the SMS Spam Collection), or JSONL ' +
-    `objects with a text and a label. A head with one output per class reads the last real token's hidden state. Defaults as the book's ` +
+    `objects (or a JSON array of them) with a text and a label. A head with one output per class reads the last real token's hidden state. Defaults as the book's ` +
     `chapter 6: AdamW at a constant ${d.lr}, weight decay ${d.weightDecay}, ${d.epochs} epochs of batch ${d.batchSize}, the last block, final norm and head trained, ` +
     'a 70/10/20 split. Ctrl-C stops cleanly with a checkpoint; --resume continues (give the same --data).',
   options: {
     model: { type: 'string', value: 'DIR', help: 'Base model: a run folder, a model folder, a downloaded GPT-2 or any GPT-2 folder.' },
     preset: { type: 'string', value: 'NAME', help: `Or fresh seeded weights of a preset: ${PRESET_NAMES.join(', ')}.` },
-    data: { type: 'string', value: 'FILE', help: 'Labelled texts: .tsv, .csv or .jsonl.' },
+    data: { type: 'string', value: 'FILE', help: 'Labelled texts: .tsv, .csv, .jsonl or .json.' },
     out: { type: 'string', value: 'DIR', help: 'Run folder (checkpoints in the Hugging Face classifier layout, metrics.jsonl).' },
     resume: { type: 'boolean', help: 'Continue the run in --out from its last checkpoint.' },
     plan: { type: 'boolean', help: 'Print the summary (classes, split, length, parameters, memory) and stop.' },
@@ -130,8 +130,8 @@ export const finetuneClassifyCommand: Command = {
     balance: { type: 'boolean', help: 'Undersample every class to the smallest one.' },
     'val-fraction': { type: 'string', value: 'F', help: `Fraction held out for validation (default ${d.valFraction}).` },
     'test-fraction': { type: 'string', value: 'F', help: `Fraction held out for the test at the end (default ${d.testFraction}).` },
-    'text-field': { type: 'string', value: 'T', help: "Text column or JSONL key: a name or a 1-based column number (default 'text')." },
-    'label-field': { type: 'string', value: 'L', help: "Label column or JSONL key (default 'label')." },
+    'text-field': { type: 'string', value: 'T', help: "Text column or JSON key: a name or a 1-based column number (default 'text')." },
+    'label-field': { type: 'string', value: 'L', help: "Label column or JSON key (default 'label')." },
     format: { type: 'string', value: 'F', help: `Data format: ${DATA_FORMATS.join(', ')} (default from the extension).` },
     'eval-every': { type: 'string', value: 'N', help: `Loss and accuracy every N steps (default ${d.evalEvery}; always at the end).` },
     'eval-batches': { type: 'string', value: 'N', help: 'Validation batches per evaluation, 0 for all (default 0).' },
@@ -154,7 +154,7 @@ export const finetuneClassifyCommand: Command = {
     'llm-lab finetune classify --data samples/SMSSpamCollection.tsv --out runs/spam --epochs 8 --resume',
   ],
   async run({ values, io, json }) {
-    const dataFile = path.resolve(io.cwd, required(values, 'finetune classify', 'data', 'FILE (labelled texts: .tsv, .csv or .jsonl)'));
+    const dataFile = path.resolve(io.cwd, required(values, 'finetune classify', 'data', 'FILE (labelled texts: .tsv, .csv, .jsonl or .json)'));
     const out = path.resolve(io.cwd, required(values, 'finetune classify', 'out', 'DIR (the run folder)'));
     const resume = bool(values, 'resume');
     const options: ClassifyOptions = { ...classifyOptions(values, io.cwd), dataFile, outDir: out, resume };

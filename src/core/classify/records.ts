@@ -1,10 +1,10 @@
-// Reading a classification data set: labelled texts from a TSV or CSV file (with or without a header row) or a
-// JSONL file of objects. The SMS Spam Collection's headerless `label<TAB>text` lines read as they are. Every
+// Reading a classification data set: labelled texts from a TSV or CSV file (with or without a header row), a
+// JSONL file of objects or a JSON array of them. The SMS Spam Collection's headerless `label<TAB>text` lines read as they are. Every
 // problem a user can fix (a missing column, an empty text, a malformed line) is reported with the file and the
 // line, before anything trains. Files are only read.
 import { LlmLabError } from '../errors';
 
-export const DATA_FORMATS = ['tsv', 'csv', 'jsonl'] as const;
+export const DATA_FORMATS = ['tsv', 'csv', 'jsonl', 'json'] as const;
 export type DataFormat = (typeof DATA_FORMATS)[number];
 
 /** One labelled example and the 1-based line of the file it starts on. */
@@ -15,7 +15,7 @@ export interface LabelledText {
 }
 
 export interface ReadOptions {
-  /** Default: from the file's extension (.tsv .tab, .csv, .jsonl .ndjson .json), else from its first line. */
+  /** Default: from the file's extension (.tsv .tab, .csv, .jsonl .ndjson; .json is an array or JSONL by its first character), else from its first line. */
   format?: DataFormat;
   /**
    * Where the text is: a JSONL key or a header column's name (case-insensitive), or a 1-based column number.
@@ -31,7 +31,7 @@ export interface ReadOptions {
 export interface ReadData {
   rows: LabelledText[];
   format: DataFormat;
-  /** Whether the first row was a header (always false for JSONL). */
+  /** Whether the first row was a header (always false for JSON). */
   header: boolean;
   /** The columns used, as names (header or JSONL) or 1-based numbers. */
   textColumn: string;
@@ -48,9 +48,11 @@ export function detectFormat(file: string, text: string): DataFormat {
   const ext = /\.([a-z0-9]+)$/i.exec(file)?.[1]?.toLowerCase();
   if (ext === 'tsv' || ext === 'tab') return 'tsv';
   if (ext === 'csv') return 'csv';
-  if (ext === 'jsonl' || ext === 'ndjson' || ext === 'json') return 'jsonl';
+  if (ext === 'jsonl' || ext === 'ndjson') return 'jsonl';
+  const start = text.trimStart();
+  if (start.startsWith('[')) return 'json';
+  if (ext === 'json' || start.startsWith('{')) return 'jsonl';
   const first = text.split(/\r?\n/).find((l) => l.trim() !== '') ?? '';
-  if (first.trimStart().startsWith('{')) return 'jsonl';
   return first.includes('\t') ? 'tsv' : 'csv';
 }
 
@@ -196,10 +198,26 @@ function readDelimited(file: string, text: string, format: 'tsv' | 'csv', o: Rea
   return { rows: out, format, header, textColumn: column(ti), labelColumn: column(li) };
 }
 
-/** Labelled texts of a JSONL file: one object a line. */
-function readJsonl(file: string, text: string, o: ReadOptions): ReadData {
+/** One JSON value checked as a labelled example; `line` is where it starts, for messages. */
+function labelledOf(file: string, line: number, v: unknown, o: ReadOptions, what: string): LabelledText {
   const textField = o.textField ?? 'text';
   const labelField = o.labelField ?? 'label';
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badAt(file, line, `the ${what} is not a JSON object; write {"text": …, "label": …} objects.`);
+  const obj = v as Record<string, unknown>;
+  const keys = Object.keys(obj).map((k) => `'${k}'`).join(', ') || 'none';
+  const t = obj[textField];
+  const l = obj[labelField];
+  if (t === undefined) throw badAt(file, line, `the object has no field '${textField}' (fields: ${keys}); name the text field with --text-field.`);
+  if (l === undefined) throw badAt(file, line, `the object has no field '${labelField}' (fields: ${keys}); name the label field with --label-field.`);
+  if (typeof t !== 'string') throw badAt(file, line, `field '${textField}' is ${JSON.stringify(t)?.slice(0, 30)}, not a string.`);
+  if (typeof l !== 'string' && typeof l !== 'number' && typeof l !== 'boolean') {
+    throw badAt(file, line, `field '${labelField}' is ${JSON.stringify(l)?.slice(0, 30)}; a label must be a string, a number or true/false.`);
+  }
+  return { text: t, label: String(l).trim(), line };
+}
+
+/** Labelled texts of a JSONL file: one object a line. */
+function readJsonl(file: string, text: string, o: ReadOptions): ReadData {
   const out: LabelledText[] = [];
   text.split('\n').forEach((raw, i) => {
     const line = i + 1;
@@ -210,20 +228,56 @@ function readJsonl(file: string, text: string, o: ReadOptions): ReadData {
     } catch {
       throw badAt(file, line, 'the line is not valid JSON; each line of a JSONL file must be one object such as {"text": "…", "label": "…"}.');
     }
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badAt(file, line, 'the line is not a JSON object; write one {"text": …, "label": …} object a line.');
-    const obj = v as Record<string, unknown>;
-    const keys = Object.keys(obj).map((k) => `'${k}'`).join(', ') || 'none';
-    const t = obj[textField];
-    const l = obj[labelField];
-    if (t === undefined) throw badAt(file, line, `the object has no field '${textField}' (fields: ${keys}); name the text field with --text-field.`);
-    if (l === undefined) throw badAt(file, line, `the object has no field '${labelField}' (fields: ${keys}); name the label field with --label-field.`);
-    if (typeof t !== 'string') throw badAt(file, line, `field '${textField}' is ${JSON.stringify(t)?.slice(0, 30)}, not a string.`);
-    if (typeof l !== 'string' && typeof l !== 'number' && typeof l !== 'boolean') {
-      throw badAt(file, line, `field '${labelField}' is ${JSON.stringify(l)?.slice(0, 30)}; a label must be a string, a number or true/false.`);
-    }
-    out.push({ text: t, label: String(l).trim(), line });
+    out.push(labelledOf(file, line, v, o, 'line'));
   });
-  return { rows: out, format: 'jsonl', header: false, textColumn: textField, labelColumn: labelField };
+  return { rows: out, format: 'jsonl', header: false, textColumn: o.textField ?? 'text', labelColumn: o.labelField ?? 'label' };
+}
+
+/**
+ * The 1-based line on which each element of a JSON array's top level starts. `text` must already parse as an
+ * array; the scan only tracks strings (with escapes) and nesting depth.
+ */
+export function arrayElementLines(text: string): number[] {
+  const lines: number[] = [];
+  let line = 1;
+  let depth = 0;
+  let inString = false;
+  let expectElement = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\n') line++;
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === ' ' || c === '\t' || c === '\r' || c === '\n') continue;
+    if (depth === 1 && expectElement && c !== ']') {
+      lines.push(line);
+      expectElement = false;
+    }
+    if (c === '"') inString = true;
+    else if (c === '[' || c === '{') {
+      depth++;
+      if (depth === 1) expectElement = true;
+    } else if (c === ']' || c === '}') depth--;
+    else if (c === ',' && depth === 1) expectElement = true;
+  }
+  return lines;
+}
+
+/** Labelled texts of a JSON array of objects; each is reported by the line it starts on. */
+function readJsonArray(file: string, text: string, o: ReadOptions): ReadData {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new LlmLabError('bad-data', `${file} starts like a JSON array but is not valid JSON (${(e as Error).message}); fix it, or write one object a line (JSONL).`);
+  }
+  if (!Array.isArray(v)) throw new LlmLabError('bad-data', `${file} is JSON but not an array; give an array of {"text": …, "label": …} objects, or JSONL.`);
+  const lines = arrayElementLines(text);
+  const out = v.map((item, i) => labelledOf(file, lines[i] ?? 1, item, o, `element ${i + 1} of the array`));
+  return { rows: out, format: 'json', header: false, textColumn: o.textField ?? 'text', labelColumn: o.labelField ?? 'label' };
 }
 
 /**
@@ -232,8 +286,8 @@ function readJsonl(file: string, text: string, o: ReadOptions): ReadData {
  */
 export function parseClassificationData(file: string, text: string, o: ReadOptions = {}): ReadData {
   const format = o.format ?? detectFormat(file, text);
-  const data = format === 'jsonl' ? readJsonl(file, text, o) : readDelimited(file, text, format, o);
-  if (data.rows.length === 0) throw new LlmLabError('bad-data', `${file} has a header but no examples; add labelled texts.`);
+  const data = format === 'jsonl' ? readJsonl(file, text, o) : format === 'json' ? readJsonArray(file, text, o) : readDelimited(file, text, format, o);
+  if (data.rows.length === 0) throw new LlmLabError('bad-data', `${file} has ${data.header ? 'a header but ' : ''}no examples; add labelled texts.`);
   for (const r of data.rows) {
     if (r.text.trim() === '') throw badAt(file, r.line, 'the text is empty; remove the line or give it a text.');
     if (r.label === '') throw badAt(file, r.line, 'the label is empty; every example needs a label.');

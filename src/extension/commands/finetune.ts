@@ -144,7 +144,7 @@ export async function finetuneClassifierCommand(lab: Lab, args: FinetuneArgs = {
   const runs = ready(lab);
   if (!runs) return undefined;
   const title = 'LLM Lab: fine-tune a classifier';
-  const dataFile = args.dataFile ? resolveFile(args.dataFile) : args.yes ? undefined : await pickDataFile(title, ['tsv', 'csv', 'jsonl', 'txt'], 'labelled data');
+  const dataFile = args.dataFile ? resolveFile(args.dataFile) : args.yes ? undefined : await pickDataFile(title, ['tsv', 'csv', 'jsonl', 'json', 'txt'], 'labelled data');
   if (!dataFile) {
     if (args.yes) throw new LlmLabError('bad-argument', 'Give the data file to fine-tune without questions.');
     return undefined;

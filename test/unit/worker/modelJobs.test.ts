@@ -2,17 +2,20 @@
 // result, seeded runs repeat), evaluation (perplexity = exp(loss)), attention maps (causal rows summing to
 // one), prompt cancellation, and no tensors left behind by repeated use.
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { saveModel } from '../../../src/core/checkpoint';
+import { writeClassifierFiles } from '../../../src/core/classify/files';
+import { Classifier } from '../../../src/core/classify/model';
 import { initEngine, tf } from '../../../src/core/engine';
 import { CancelledError, LlmLabError } from '../../../src/core/errors';
 import { countParameters, makeConfig } from '../../../src/core/model/config';
 import { GptModel } from '../../../src/core/model/gpt';
 import { getTokenizer } from '../../../src/core/tokenizer';
 import type { NotificationName, NotificationOf } from '../../../src/protocol/worker';
-import { attentionJob, evaluateJob, generateJob, modelInfoJob } from '../../../src/worker/modelJobs';
+import { completeJob } from '../../../src/worker/completeJob';
+import { askJob, attentionJob, evaluateJob, generateJob, modelInfoJob } from '../../../src/worker/modelJobs';
 import type { JobContext } from '../../../src/worker/server';
 
 function context(signal = new AbortController().signal): { ctx: JobContext; pieces: string[] } {
@@ -133,5 +136,26 @@ describe('worker model jobs', function () {
       modelInfoJob({ modelDir: join(dir, 'odd') }),
       (e: unknown) => e instanceof LlmLabError && e.code === 'bad-checkpoint' && /tokenizer 'klingon'/.test(e.message),
     );
+  });
+  it('refuses a classifier where next tokens are needed, and still maps its attention', async () => {
+    const classifier = join(dir, 'classifier');
+    mkdirSync(classifier);
+    const c = Classifier.withNewHead(GptModel.create(config, 11), ['ham', 'spam'], 11);
+    await writeClassifierFiles(classifier, c, 50256, { trainable: 'head', trainableParameters: 130, maxLength: 16 }, { tokenizer: 'gpt2' });
+    c.dispose();
+    const refused = (e: unknown) =>
+      e instanceof LlmLabError && e.code === 'bad-argument' && /is a classifier \(classes ham, spam\), not a language model.*Classify Selection/.test(e.message);
+    const { ctx, pieces } = context();
+    await assert.rejects(generateJob({ modelDir: classifier, prompt: 'Hello', maxNewTokens: 3, temperature: 0 }, ctx), refused);
+    await assert.rejects(evaluateJob({ modelDir: classifier, text: 'Hello there' }, ctx), refused);
+    await assert.rejects(askJob({ modelDir: classifier, instruction: 'Say hi.', input: '', maxNewTokens: 3, temperature: 0 }, ctx), refused);
+    await assert.rejects(
+      completeJob({ modelDir: classifier, prefix: 'def f(', prefixTruncated: false, suffix: '', suffixTruncated: false, mode: 'line', maxLines: 1, maxNewTokens: 3, temperature: 0 }, ctx),
+      refused,
+    );
+    assert.deepEqual(pieces, []);
+    // Attention maps read only the body, which a classifier has in full.
+    const r = await attentionJob({ modelDir: classifier, text: 'Hello there' });
+    assert.ok(r.layers.length > 0 && r.tokens.length > 0);
   });
 });

@@ -2,7 +2,7 @@
 // JSONL with chosen field names, and every data error a user can make, each naming the file and the line.
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { detectFormat, parseClassificationData, sortLabels, splitDelimited } from '../../../../src/core/classify/records';
+import { arrayElementLines, detectFormat, parseClassificationData, sortLabels, splitDelimited } from '../../../../src/core/classify/records';
 import { readClassificationFile } from '../../../../src/core/classify/read';
 
 const REPO = path.resolve(__dirname, '../../../../..');
@@ -70,7 +70,24 @@ describe('classification data (records)', () => {
     assert.deepEqual(named.rows.map((r) => r.label), ['true', 'false']);
   });
 
+  it('reads a JSON array of objects, each example with the line it starts on', () => {
+    const text = '[\n  {"text": "a, [b] {c}", "label": "x"},\n  {"label": 2,\n   "text": "say \\"hi\\"\\n"}, {"text":"d","label":"x"}\n]\n';
+    const d = parseClassificationData('d.json', text);
+    assert.equal(d.format, 'json');
+    assert.deepEqual(d.rows, [
+      { text: 'a, [b] {c}', label: 'x', line: 2 },
+      { text: 'say "hi"\n', label: '2', line: 3 },
+      { text: 'd', label: 'x', line: 4 },
+    ]);
+    // Strings holding brackets, commas, escaped quotes and newlines, and nested values, do not start elements.
+    assert.deepEqual(arrayElementLines('[{"a":[1,{"b":"],\\"["}]},\n"x", \n\n 3]'), [1, 2, 4]);
+    assert.deepEqual(arrayElementLines('[ ]'), []);
+  });
+
   it('detects the format from the extension, else from the first line', () => {
+    assert.equal(detectFormat('a.json', ' [\n{"text":"x"}]'), 'json');
+    assert.equal(detectFormat('a.json', '{"text":"x","label":1}\n'), 'jsonl');
+    assert.equal(detectFormat('data', '[{"text":"x"}]'), 'json');
     assert.equal(detectFormat('a.TSV', 'x,y'), 'tsv');
     assert.equal(detectFormat('a.ndjson', ''), 'jsonl');
     assert.equal(detectFormat('data', '\n{"text":1}'), 'jsonl');
@@ -112,6 +129,13 @@ describe('classification data (records)', () => {
       refuses('j.jsonl', '{"text":"a","label":"x"}\n', ['j.jsonl:1:', "no field 'sms'", "'text'"], { textField: 'sms' }); // a field asked for that the object lacks
       refuses('j.jsonl', '{"text":5,"label":"x"}\n', ['j.jsonl:1:', 'not a string']);
       refuses('j.jsonl', '{"text":"a","label":{"k":1}}\n', ['j.jsonl:1:', 'a label must be']);
+    });
+    it('JSON arrays that do not parse, are not arrays, or hold a bad element (with its line)', () => {
+      refuses('a.json', '[{"text":"a","label":"x"},\n', ['a.json', 'not valid JSON', 'JSONL']);
+      refuses('a.json', '[{"text":"a","label":"x"},\n "b"]', ['a.json:2:', 'element 2 of the array is not a JSON object']);
+      refuses('a.json', '[{"text":"a","label":"x"},\n\n {"body":"b","label":"y"}]', ['a.json:3:', "no field 'text'", "'body'"]);
+      refuses('a.json', '[{"text":"a","label":"x"},\n {"text":"","label":"y"}]', ['a.json:2:', 'text is empty']);
+      refuses('a.json', '[]', ['a.json', 'no examples']);
     });
     it('one class only, and a header with no rows', () => {
       refuses('one.tsv', 'ham\thi\nham\tthere\n', ['one.tsv', "every example has the label 'ham'", 'at least two classes']);
