@@ -4,7 +4,7 @@
 // 4.100.3 is the newest that installs on Node 20; its ripgrep download is fed from Debian's rg.
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -48,6 +48,54 @@ export function ensureCodeServer(log: (s: string) => void = console.log): string
   if (!existsSync(codeServerBin()) || !existsSync(rgBin)) throw new Error(`code-server did not install completely into ${TOOLS}; see the npm output above.`);
   writeFileSync(marker, new Date().toISOString() + '\n');
   return codeServerBin();
+}
+
+/** Copies the fixture workspace (test/integration/fixture) to a fresh temp folder. */
+export function freshWorkspace(): string {
+  const ws = mkdtempSync(join(tmpdir(), 'llmlab-ws-'));
+  cpSync(join(ROOT, 'test', 'integration', 'fixture'), ws, { recursive: true });
+  // Binary and sample files are made here rather than committed.
+  cpSync(join(ROOT, 'samples', 'the-verdict.txt'), join(ws, 'corpus', 'the-verdict.txt'));
+  return ws;
+}
+
+/** Sets workspace settings in `ws`/.vscode/settings.json, keeping the ones already there (the fixture's). */
+export function writeWorkspaceSettings(ws: string, settings: Record<string, unknown>): void {
+  const file = join(ws, '.vscode', 'settings.json');
+  const before = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+  mkdirSync(join(ws, '.vscode'), { recursive: true });
+  writeFileSync(file, JSON.stringify({ ...before, ...settings }, null, 2));
+}
+
+/** Builds the .vsix with vsce (no dependencies: esbuild bundled them) into `outDir`. */
+export function packageVsix(outDir: string): string {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
+  const out = join(outDir, `${pkg.name}-${pkg.version}.vsix`);
+  execFileSync(process.execPath, [join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--no-dependencies', '--skip-license', '--allow-missing-repository', '-o', out], {
+    cwd: ROOT,
+    stdio: 'pipe',
+  });
+  return out;
+}
+
+/** The files an extension's output channel was logged to (VS Code writes them under the profile's logs/). */
+export function outputChannelLogs(userDataDir: string, channel: string): { file: string; text: string }[] {
+  const found: { file: string; text: string }[] = [];
+  const walk = (dir: string, depth: number): void => {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const p = join(dir, n);
+      if (n.endsWith(`${channel}.log`)) found.push({ file: p, text: readFileSync(p, 'utf8') });
+      else if (depth < 6 && statSync(p).isDirectory()) walk(p, depth + 1);
+    }
+  };
+  walk(join(userDataDir, 'logs'), 0);
+  return found;
 }
 
 export function freePort(): Promise<number> {

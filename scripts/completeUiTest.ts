@@ -3,13 +3,12 @@
 // the text in an editor the way a person would. The model's ghost text must appear, and Tab must insert it.
 // Screenshots of both go to test-results/. Exits non-zero on any failure.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import { RESULTS, quickOpen, runUiTest, step, withInstalledWorkbench } from './browser';
 import { ROOT } from './codeServer';
-import { runUiTest, step, withInstalledWorkbench } from './uiTest';
 
-const RESULTS = join(ROOT, 'test-results');
 const PHRASE = 'the quick brown fox jumps over the lazy dog. ';
 const TYPED = 'the quick brown';
 
@@ -23,10 +22,10 @@ async function prepare(ws: string): Promise<void> {
       '--preset', 'tiny', '--context', '32', '--steps', '80', '--warmup', '5', '--eval-every', '1000', '--sample-every', '1000', '--checkpoint-every', '80',
     ], { stdio: 'pipe' });
   });
-  mkdirSync(join(ws, '.vscode'), { recursive: true });
-  // A workspace-relative run folder: completions answer from its latest checkpoint.
-  writeFileSync(join(ws, '.vscode', 'settings.json'), JSON.stringify({ 'llmLab.inlineCompletion.enabled': true, 'llmLab.inlineCompletion.model': '.llm-lab/runs/phrase' }, null, 2));
 }
+
+// A workspace-relative run folder: completions answer from its latest checkpoint.
+const SETTINGS = { 'llmLab.inlineCompletion.enabled': true, 'llmLab.inlineCompletion.model': '.llm-lab/runs/phrase' };
 
 async function editorText(page: Page): Promise<string> {
   return (await page.locator('.monaco-editor .view-lines').first().innerText()).replace(/\u00a0/g, ' ');
@@ -37,13 +36,7 @@ async function main(): Promise<void> {
     'complete',
     async (page) => {
       await step('open hello.txt and start a new line', async () => {
-        await page.keyboard.press('Control+P');
-        const input = page.locator('.quick-input-widget input');
-        await input.waitFor({ state: 'visible' });
-        await input.fill('hello.txt');
-        await page.locator('.quick-input-list .monaco-list-row', { hasText: 'hello.txt' }).first().waitFor();
-        await page.keyboard.press('Enter');
-        await page.locator('.monaco-editor .view-lines', { hasText: 'Hello, do you like tea?' }).waitFor();
+        await quickOpen(page, 'hello.txt', 'Hello, do you like tea?');
         await page.locator('.monaco-editor .view-lines').first().click();
         await page.keyboard.press('Control+End');
         await page.keyboard.press('Enter');
@@ -76,7 +69,7 @@ async function main(): Promise<void> {
       if (!/fox/.test(ghost)) throw new Error(`the model was trained on "${PHRASE.trim()}" but suggested ${JSON.stringify(ghost)}`);
       console.log(`Inline completion UI test passed: typed "${TYPED}", the model suggested ${JSON.stringify(ghost)}, Tab inserted it; screenshots in test-results/.`);
     },
-    prepare,
+    { prepare, settings: SETTINGS },
   );
 }
 

@@ -3,11 +3,10 @@
 // the suite's path in the URL payload, and the suite's exit code comes back through
 // `codeAutomationExit`. The fixture workspace is copied to a temp folder so runs never touch the repo.
 // Usage: node out/scripts/runIntegration.js [--grep pattern]
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openWorkbench } from './browser';
-import { ROOT, startCodeServer } from './codeServer';
+import { ROOT, freshWorkspace, startCodeServer } from './codeServer';
 
 export function workbenchUrl(base: string, port: number, workspace: string, payload: [string, string][]): string {
   const remote = (p: string) => `vscode-remote://127.0.0.1:${port}${p}`;
@@ -15,14 +14,8 @@ export function workbenchUrl(base: string, port: number, workspace: string, payl
   return `${base}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(full))}`;
 }
 
-/** Copies the fixture workspace to a fresh temp folder. */
-export function freshWorkspace(): string {
-  const ws = mkdtempSync(join(tmpdir(), 'llmlab-ws-'));
-  cpSync(join(ROOT, 'test', 'integration', 'fixture'), ws, { recursive: true });
-  // Binary and sample files are made here rather than committed.
-  cpSync(join(ROOT, 'samples', 'the-verdict.txt'), join(ws, 'corpus', 'the-verdict.txt'));
-  return ws;
-}
+// Kept here too for the scripts that import it from this file.
+export { freshWorkspace };
 
 async function main(): Promise<number> {
   const grepAt = process.argv.indexOf('--grep');

@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import { LlmLabError } from '../core/errors';
 import { completionModelDir } from './completion/modelChoice';
-import { InlineCompletionProvider } from './completion/provider';
+import { InlineCompletionProvider, inlineCompletionProvider } from './completion/provider';
 import { CompletionStatusItem, TOGGLE_COMMAND, toggleInlineCompletion } from './completion/statusItem';
 import { downloadGpt2Command } from './commands/download';
 import type { TrainTokenizerArgs } from './commands/trainTokenizer';
@@ -93,7 +93,7 @@ export function activate(context: vscode.ExtensionContext): LlmLabApi {
   context.subscriptions.push(
     completions,
     completionStatus,
-    vscode.languages.registerInlineCompletionItemProvider([{ scheme: 'file' }, { scheme: 'untitled' }], completions),
+    vscode.languages.registerInlineCompletionItemProvider([{ scheme: 'file' }, { scheme: 'untitled' }], inlineCompletionProvider(completions)),
     model.onDidChange(() => completions.cache.clear()),
   );
 

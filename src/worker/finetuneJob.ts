@@ -14,6 +14,7 @@ import { parseLoraTargets } from '../core/lora';
 import { MEMORY_FRACTION } from '../core/model/memory';
 import { isPresetName } from '../core/model/config';
 import type { PresetName } from '../core/model/config';
+import type { FinetuneLoopOptions } from '../core/train/loopOptions';
 import type { FinetuneJob, LoraChoice, ParamsOf, ResultOf } from '../protocol/worker';
 import { configuredBackend } from './backend';
 import type { JobContext } from './server';
@@ -50,24 +51,32 @@ function defined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
-function classifyOptions(job: ClassifyJob): ClassifyOptions {
-  if (job.lora) throw new LlmLabError('bad-argument', 'LoRA for classifiers is not available in this version of LLM Lab; choose which layers train instead.');
-  if (job.trainable !== undefined && !isTrainableChoice(job.trainable)) {
-    throw new LlmLabError('bad-argument', `"${job.trainable}" is not a choice of what trains; use last-block, head, last-N or all.`);
-  }
-  return defined({
+/** The loop settings and the run folder every fine-tuning job gives, as core's options. */
+function loopOptions(job: FinetuneJob): FinetuneLoopOptions {
+  return {
     outDir: job.runDir,
-    dataFile: job.dataFile,
-    modelDir: job.modelDir,
-    preset: preset(job),
-    model: job.contextLength ? { contextLength: job.contextLength } : undefined,
-    trainable: job.trainable as TrainableChoice | undefined,
     epochs: job.epochs,
     batchSize: job.batchSize,
     lr: job.learningRate,
     evalEvery: job.evalEvery,
     checkpointEvery: job.checkpointEvery,
     seed: job.seed,
+    resume: job.resume,
+  };
+}
+
+function classifyOptions(job: ClassifyJob): ClassifyOptions {
+  if (job.lora) throw new LlmLabError('bad-argument', 'LoRA for classifiers is not available in this version of LLM Lab; choose which layers train instead.');
+  if (job.trainable !== undefined && !isTrainableChoice(job.trainable)) {
+    throw new LlmLabError('bad-argument', `"${job.trainable}" is not a choice of what trains; use last-block, head, last-N or all.`);
+  }
+  return defined({
+    ...loopOptions(job),
+    dataFile: job.dataFile,
+    modelDir: job.modelDir,
+    preset: preset(job),
+    model: job.contextLength ? { contextLength: job.contextLength } : undefined,
+    trainable: job.trainable as TrainableChoice | undefined,
     balance: job.balance,
     maxLength: job.maxLength,
     textField: job.textField,
@@ -75,13 +84,12 @@ function classifyOptions(job: ClassifyJob): ClassifyOptions {
     valFraction: job.valFraction,
     testFraction: job.testFraction,
     maxFileBytes: job.maxFileBytes,
-    resume: job.resume,
   });
 }
 
 function instructOptions(job: InstructJob): InstructFinetuneOptions {
   return defined({
-    outDir: job.runDir,
+    ...loopOptions(job),
     dataFile: job.dataFile,
     modelDir: job.modelDir,
     preset: preset(job),
@@ -90,13 +98,6 @@ function instructOptions(job: InstructJob): InstructFinetuneOptions {
     responses: job.responses,
     maxResponseTokens: job.maxResponseTokens,
     lora: job.lora ? defined({ rank: job.lora.rank, alpha: job.lora.alpha, targets: loraTargets(job.lora) }) : undefined,
-    epochs: job.epochs,
-    batchSize: job.batchSize,
-    lr: job.learningRate,
-    evalEvery: job.evalEvery,
-    checkpointEvery: job.checkpointEvery,
-    seed: job.seed,
-    resume: job.resume,
   });
 }
 

@@ -6,10 +6,9 @@ import { readdir, stat } from 'node:fs/promises';
 import { LlmLabError } from '../core/errors';
 import { checkpointStep, findCheckpoint, modelTokenizer, requireLanguageModel, WEIGHTS_FILE } from '../core/checkpoint';
 import { TRAINED_TOKENIZER } from '../core/tokenizer/bpeModel';
-import { loadBpeModel } from '../core/tokenizer/files';
 import { ADAPTER_WEIGHTS_FILE, isAdapterFolder } from '../core/checkpoint/layout';
 import type { AdapterSummary } from '../core/lora';
-import { loadAdapted, loadAnyModel, mergeLora } from '../core/lora';
+import { loadAdapted, loadAnyModel, mergedModelMeta, mergedModelTokenizer, mergeLora } from '../core/lora';
 import { ask, promptStyleOf } from '../core/instruct';
 import { saveModel } from '../core/checkpoint';
 import type { LoadedModel } from '../core/checkpoint';
@@ -165,10 +164,7 @@ export async function mergeLoraJob(p: ParamsOf<'lora/merge'>): Promise<ResultOf<
   try {
     const merged = mergeLora(a.model, a.adapters);
     try {
-      const { promptStyle, tokenizer } = a.adapterMeta;
-      // A base with its own trained tokenizer keeps it beside its weights; the merged model needs it too.
-      const bpe = tokenizer === TRAINED_TOKENIZER ? await loadBpeModel(a.dir) : undefined;
-      await saveModel(p.outDir, merged, { tokenizer, ...(promptStyle ? { promptStyle } : {}), mergedFrom: { adapter: a.adapterDir, base: a.dir } }, bpe);
+      await saveModel(p.outDir, merged, mergedModelMeta(a), await mergedModelTokenizer(a));
     } finally {
       merged.dispose();
     }

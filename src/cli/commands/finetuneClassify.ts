@@ -14,25 +14,18 @@ import type { CliIo } from '../io';
 import { printJson, println } from '../io';
 import { duration, thousands } from '../format';
 import { BACKEND_OPTION, maxFileBytes, maxFileOption, startEngine } from './shared';
-import { withFlagNames } from './pretrain';
+import { finetuneFlagNames, loopFlagOptions, loopFromFlags } from './loopFlags';
 import { TrainView } from './trainView';
 
 const d = CLASSIFY_DEFAULTS;
 
-/** Library option names → the flags that set them, for error messages. */
-const FLAGS: Record<string, string> = {
-  epochs: '--epochs', batchSize: '--batch', gradAccumSteps: '--grad-accum', lr: '--lr', minLr: '--min-lr', warmupSteps: '--warmup',
-  weightDecay: '--weight-decay', gradClip: '--grad-clip', maxLength: '--max-length', valFraction: '--val-fraction', testFraction: '--test-fraction',
-  evalEvery: '--eval-every', evalBatches: '--eval-batches', trainEvalBatches: '--train-eval-batches', checkpointEvery: '--checkpoint-every',
-  keepCheckpoints: '--keep-checkpoints', trainable: '--trainable', modelDir: '--model', dataFile: '--data', textField: '--text-field', labelField: '--label-field',
+/** Classification's own option names → the flags that set them, for error messages. */
+const FLAGS: Readonly<Record<string, string>> = {
+  maxLength: '--max-length', trainEvalBatches: '--train-eval-batches', trainable: '--trainable', modelDir: '--model', dataFile: '--data',
+  textField: '--text-field', labelField: '--label-field',
 };
 
-function flagNames(e: unknown): unknown {
-  const named = withFlagNames(e);
-  if (!(named instanceof LlmLabError) || named.code !== 'bad-argument') return named;
-  const m = named.message.replace(/\b(?:Training option )?(\w+)(?= \(run: | must be )/g, (all, k: string) => FLAGS[k] ?? all);
-  return m === named.message ? named : new LlmLabError(named.code, m);
-}
+const flagNames = (e: unknown): unknown => finetuneFlagNames(e, FLAGS);
 
 /** ClassifyOptions from the flags (only those given). */
 export function classifyOptions(values: FlagValues, cwd: string): Omit<ClassifyOptions, 'outDir' | 'dataFile'> {
@@ -62,24 +55,10 @@ export function classifyOptions(values: FlagValues, cwd: string): Omit<ClassifyO
     preset,
     model: Object.keys(shape).length > 0 ? shape : undefined,
     trainable: trainable as TrainableChoice | undefined,
-    epochs: int(values, 'epochs', 1),
-    batchSize: int(values, 'batch', 1),
-    gradAccumSteps: int(values, 'grad-accum', 1),
-    lr: num(values, 'lr', 0, 10, true),
-    minLr: num(values, 'min-lr', 0, 10),
-    warmupSteps: int(values, 'warmup', 0),
-    weightDecay: num(values, 'weight-decay', 0, 1),
-    gradClip: num(values, 'grad-clip', 0, Infinity),
+    ...loopFromFlags(values),
     maxLength: int(values, 'max-length', 1),
     balance: values.balance === true ? true : undefined,
-    valFraction: num(values, 'val-fraction', 0, 0.99),
-    testFraction: num(values, 'test-fraction', 0, 0.99),
-    evalEvery: int(values, 'eval-every', 0),
-    evalBatches: int(values, 'eval-batches', 0),
     trainEvalBatches: int(values, 'train-eval-batches', 0),
-    checkpointEvery: int(values, 'checkpoint-every', 0),
-    keepCheckpoints: int(values, 'keep-checkpoints', 0),
-    seed: int(values, 'seed', 0),
     maxFileBytes: maxFileBytes(values),
   };
   for (const k of Object.keys(o) as (keyof typeof o)[]) if (o[k] === undefined) delete o[k];
@@ -115,30 +94,15 @@ export const finetuneClassifyCommand: Command = {
     preset: { type: 'string', value: 'NAME', help: `Or fresh seeded weights of a preset: ${PRESET_NAMES.join(', ')}.` },
     data: { type: 'string', value: 'FILE', help: 'Labelled texts: .tsv, .csv, .jsonl or .json.' },
     out: { type: 'string', value: 'DIR', help: 'Run folder (checkpoints in the Hugging Face classifier layout, metrics.jsonl).' },
-    resume: { type: 'boolean', help: 'Continue the run in --out from its last checkpoint.' },
     plan: { type: 'boolean', help: 'Print the summary (classes, split, length, parameters, memory) and stop.' },
     trainable: { type: 'string', value: 'WHAT', help: 'What trains: last-block (default), head, last-N, all.' },
-    epochs: { type: 'string', value: 'N', help: `Passes over the training split (default ${d.epochs}).` },
-    batch: { type: 'string', value: 'N', help: `Examples per step (default ${d.batchSize}).` },
-    'grad-accum': { type: 'string', value: 'N', help: 'Split each batch into N micro-batches (default 1).' },
-    lr: { type: 'string', value: 'LR', help: `Learning rate (default ${d.lr}).` },
-    'min-lr': { type: 'string', value: 'LR', help: 'Learning rate the cosine decay ends at (default lr: constant).' },
-    warmup: { type: 'string', value: 'N', help: `Warmup steps (default ${d.warmupSteps}).` },
-    'weight-decay': { type: 'string', value: 'W', help: `AdamW weight decay (default ${d.weightDecay}).` },
-    'grad-clip': { type: 'string', value: 'C', help: 'Clip the gradient norm to C (default 0: off).' },
+    ...loopFlagOptions(d, { rows: 'examples', evaluation: 'Validation loss and accuracy', seeds: 'the balancing, split, order, new weights and dropout' }),
     'max-length': { type: 'string', value: 'N', help: 'Cut texts to N tokens (default the context length).' },
     balance: { type: 'boolean', help: 'Undersample every class to the smallest one.' },
-    'val-fraction': { type: 'string', value: 'F', help: `Fraction held out for validation (default ${d.valFraction}).` },
-    'test-fraction': { type: 'string', value: 'F', help: `Fraction held out for the test at the end (default ${d.testFraction}).` },
     'text-field': { type: 'string', value: 'T', help: "Text column or JSON key: a name or a 1-based column number (default 'text')." },
     'label-field': { type: 'string', value: 'L', help: "Label column or JSON key (default 'label')." },
     format: { type: 'string', value: 'F', help: `Data format: ${DATA_FORMATS.join(', ')} (default from the extension).` },
-    'eval-every': { type: 'string', value: 'N', help: `Loss and accuracy every N steps (default ${d.evalEvery}; always at the end).` },
-    'eval-batches': { type: 'string', value: 'N', help: 'Validation batches per evaluation, 0 for all (default 0).' },
     'train-eval-batches': { type: 'string', value: 'N', help: `Training batches measured per evaluation, 0 for all (default ${d.trainEvalBatches}).` },
-    'checkpoint-every': { type: 'string', value: 'N', help: `Checkpoint every N steps (default ${d.checkpointEvery}; always at the end).` },
-    'keep-checkpoints': { type: 'string', value: 'N', help: `Step checkpoints to keep, 0 for all (default ${d.keepCheckpoints}).` },
-    seed: { type: 'string', value: 'S', help: `Seed of the balancing, split, order, new weights and dropout (default ${d.seed}).` },
     context: { type: 'string', value: 'N', help: "With --preset: context length, overriding the preset's." },
     layers: { type: 'string', value: 'N', help: "With --preset: transformer blocks." },
     heads: { type: 'string', value: 'N', help: 'With --preset: attention heads.' },
@@ -156,9 +120,8 @@ export const finetuneClassifyCommand: Command = {
   async run({ values, io, json }) {
     const dataFile = path.resolve(io.cwd, required(values, 'finetune classify', 'data', 'FILE (labelled texts: .tsv, .csv, .jsonl or .json)'));
     const out = path.resolve(io.cwd, required(values, 'finetune classify', 'out', 'DIR (the run folder)'));
-    const resume = bool(values, 'resume');
-    const options: ClassifyOptions = { ...classifyOptions(values, io.cwd), dataFile, outDir: out, resume };
-    if (!resume && options.modelDir === undefined && options.preset === undefined) {
+    const options: ClassifyOptions = { ...classifyOptions(values, io.cwd), dataFile, outDir: out };
+    if (!options.resume && options.modelDir === undefined && options.preset === undefined) {
       throw new LlmLabError('bad-argument', "'llm-lab finetune classify' needs --model DIR (a GPT-2 or a run) or --preset NAME (fresh weights); see --help.");
     }
     await startEngine(values);

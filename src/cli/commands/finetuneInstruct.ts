@@ -13,7 +13,7 @@ import type { CliIo } from '../io';
 import { println } from '../io';
 import { duration, thousands } from '../format';
 import { LORA_OPTIONS, loraFromFlags } from './loraFlags';
-import { withFlagNames } from './pretrain';
+import { finetuneFlagNames, loopFlagOptions, loopFromFlags } from './loopFlags';
 import { BACKEND_OPTION, startEngine } from './shared';
 import { TrainView } from './trainView';
 
@@ -21,20 +21,12 @@ const d = INSTRUCT_DEFAULTS;
 /** How messages name the command. */
 const NAME = 'finetune instruct';
 
-/** The library's option names as the flags that set them, for error messages. */
-const FLAGS: Record<string, string> = {
-  epochs: '--epochs', batchSize: '--batch', gradAccumSteps: '--grad-accum', minLr: '--min-lr', warmupSteps: '--warmup', weightDecay: '--weight-decay',
-  gradClip: '--grad-clip', dropout: '--dropout', valFraction: '--val-fraction', testFraction: '--test-fraction', evalEvery: '--eval-every',
-  evalBatches: '--eval-batches', checkpointEvery: '--checkpoint-every', keepCheckpoints: '--keep-checkpoints', maxResponseTokens: '--max-response-tokens',
-  promptStyle: '--prompt-style', maskPrompt: '--mask-prompt',
+/** Instruction fine-tuning's own option names → the flags that set them, for error messages. */
+const FLAGS: Readonly<Record<string, string>> = {
+  dropout: '--dropout', maxResponseTokens: '--max-response-tokens', promptStyle: '--prompt-style', maskPrompt: '--mask-prompt',
 };
 
-function flagNames(e: unknown): unknown {
-  const named = withFlagNames(e);
-  if (!(named instanceof LlmLabError) || named.code !== 'bad-argument') return named;
-  const m = named.message.replace(/\b(?:Training option )?(\w+)(?= \(| must| and )/g, (all, w: string) => FLAGS[w] ?? all);
-  return m === named.message ? named : new LlmLabError(named.code, m);
-}
+const flagNames = (e: unknown): unknown => finetuneFlagNames(e, FLAGS);
 
 function optionsFrom(values: FlagValues, io: CliIo): Omit<InstructFinetuneOptions, 'outDir'> {
   const model = str(values, 'model');
@@ -43,22 +35,8 @@ function optionsFrom(values: FlagValues, io: CliIo): Omit<InstructFinetuneOption
     preset: choice(values, 'preset', PRESET_NAMES),
     promptStyle: choice(values, 'prompt-style', PROMPT_STYLES),
     maskPrompt: bool(values, 'mask-prompt') ? true : undefined,
-    epochs: int(values, 'epochs', 1),
-    batchSize: int(values, 'batch', 1),
-    gradAccumSteps: int(values, 'grad-accum', 1),
-    lr: num(values, 'lr', 0, 10, true),
-    minLr: num(values, 'min-lr', 0, 10),
-    warmupSteps: int(values, 'warmup', 0),
-    weightDecay: num(values, 'weight-decay', 0, 1),
-    gradClip: num(values, 'grad-clip', 0, Infinity),
+    ...loopFromFlags(values),
     dropout: num(values, 'dropout', 0, 0.99),
-    valFraction: num(values, 'val-fraction', 0, 0.99),
-    testFraction: num(values, 'test-fraction', 0, 0.99),
-    evalEvery: int(values, 'eval-every', 0),
-    evalBatches: int(values, 'eval-batches', 0),
-    checkpointEvery: int(values, 'checkpoint-every', 0),
-    keepCheckpoints: int(values, 'keep-checkpoints', 0),
-    seed: int(values, 'seed', 0),
     responses: bool(values, 'no-responses') ? false : undefined,
     maxResponseTokens: int(values, 'max-response-tokens', 1),
     lora: loraFromFlags(values, NAME),
@@ -95,25 +73,10 @@ export const finetuneInstructCommand: Command = {
     preset: { type: 'string', value: 'NAME', help: `Or start from fresh weights of a preset: ${PRESET_NAMES.join(', ')}.` },
     data: { type: 'string', value: 'FILE', help: 'Instruction data: a JSON array or JSON Lines file.' },
     out: { type: 'string', value: 'DIR', help: 'Run folder (checkpoints, metrics.jsonl, test-responses.json).' },
-    resume: { type: 'boolean', help: 'Continue the run in --out from its last checkpoint.' },
     'prompt-style': { type: 'string', value: 'S', help: `${PROMPT_STYLES.join(' or ')} (default ${d.promptStyle}).` },
     'mask-prompt': { type: 'boolean', help: 'Learn only the responses: the prompt’s targets are ignored.' },
-    epochs: { type: 'string', value: 'N', help: `Passes over the training records (default ${d.epochs}).` },
-    batch: { type: 'string', value: 'N', help: `Records per step (default ${d.batchSize}).` },
-    'grad-accum': { type: 'string', value: 'N', help: 'Split each batch into N micro-batches to save memory (default 1).' },
-    lr: { type: 'string', value: 'LR', help: `AdamW learning rate (default ${d.lr}).` },
-    'min-lr': { type: 'string', value: 'LR', help: 'Learning rate at the end of a cosine decay (default: lr, constant).' },
-    warmup: { type: 'string', value: 'N', help: `Warmup steps (default ${d.warmupSteps}).` },
-    'weight-decay': { type: 'string', value: 'W', help: `AdamW weight decay (default ${d.weightDecay}).` },
-    'grad-clip': { type: 'string', value: 'C', help: 'Clip the gradient norm to C (default 0: off).' },
+    ...loopFlagOptions(d, { rows: 'records', evaluation: 'Validation and training loss', seeds: 'the data order, dropout and new weights' }),
     dropout: { type: 'string', value: 'P', help: `Dropout while training (default ${d.dropout}).` },
-    'val-fraction': { type: 'string', value: 'F', help: `Share of the records that validates (default ${d.valFraction}).` },
-    'test-fraction': { type: 'string', value: 'F', help: `Share of the records that tests (default ${d.testFraction}).` },
-    'eval-every': { type: 'string', value: 'N', help: `Validation and training loss every N steps, 0 for off (default ${d.evalEvery}).` },
-    'eval-batches': { type: 'string', value: 'N', help: `Batches those losses average, 0 for all (default ${d.evalBatches}).` },
-    'checkpoint-every': { type: 'string', value: 'N', help: `Checkpoint every N steps (default ${d.checkpointEvery}; always at the end).` },
-    'keep-checkpoints': { type: 'string', value: 'N', help: `Step checkpoints to keep, 0 for all (default ${d.keepCheckpoints}).` },
-    seed: { type: 'string', value: 'S', help: `Seed of the data order, dropout and new weights (default ${d.seed}).` },
     'no-responses': { type: 'boolean', help: 'Do not generate the test responses after training.' },
     'max-response-tokens': { type: 'string', value: 'N', help: `Tokens each test response may have (default ${d.maxResponseTokens}).` },
     ...LORA_OPTIONS,
@@ -128,9 +91,8 @@ export const finetuneInstructCommand: Command = {
   async run({ values, io, json }) {
     const data = required(values, NAME, 'data', 'FILE (instruction data)');
     const out = path.resolve(io.cwd, required(values, NAME, 'out', 'DIR (the run folder)'));
-    const resume = bool(values, 'resume');
-    const options: InstructFinetuneOptions = { ...optionsFrom(values, io), outDir: out, dataFile: path.resolve(io.cwd, data), resume };
-    if (!resume && options.modelDir === undefined && options.preset === undefined) {
+    const options: InstructFinetuneOptions = { ...optionsFrom(values, io), outDir: out, dataFile: path.resolve(io.cwd, data) };
+    if (!options.resume && options.modelDir === undefined && options.preset === undefined) {
       throw new LlmLabError('bad-argument', `'llm-lab ${NAME}' needs --model DIR (the base model) or --preset NAME; see 'llm-lab ${NAME} --help'.`);
     }
     await startEngine(values);

@@ -7,9 +7,7 @@ import type { Command } from '../command';
 import { saveModel } from '../../core/checkpoint';
 import { LlmLabError } from '../../core/errors';
 import { PROMPT_STYLES } from '../../core/instruct';
-import { TRAINED_TOKENIZER } from '../../core/tokenizer/bpeModel';
-import { loadBpeModel } from '../../core/tokenizer/files';
-import { describeAdapters, exportPeft, findAdapterFolder, fingerprintModel, importPeft, loadAdapted, mergeLora, readAdapterMeta, readAdapters, saveAdapter } from '../../core/lora';
+import { describeAdapters, exportPeft, findAdapterFolder, fingerprintModel, importPeft, loadAdapted, mergedModelMeta, mergedModelTokenizer, mergeLora, readAdapterMeta, readAdapters, saveAdapter } from '../../core/lora';
 import { printJson, println } from '../io';
 import { thousands } from '../format';
 import { openModel } from './modelFolder';
@@ -67,10 +65,7 @@ export const loraCommand: Command = {
       try {
         const merged = mergeLora(a.model, a.adapters);
         try {
-          const { promptStyle, tokenizer } = a.adapterMeta;
-          // A base with its own trained tokenizer keeps it beside its weights; the merged model needs it too.
-          const bpe = tokenizer === TRAINED_TOKENIZER ? await loadBpeModel(a.dir) : undefined;
-          await saveModel(out, merged, { tokenizer, ...(promptStyle ? { promptStyle } : {}), mergedFrom: { adapter: dir, base: a.dir } }, bpe);
+          await saveModel(out, merged, mergedModelMeta(a, dir), await mergedModelTokenizer(a));
         } finally {
           merged.dispose();
         }

@@ -11,6 +11,7 @@ import type { EncodingName, Tokenizer } from '../tokenizer';
 import { ENCODING_NAMES, getTokenizer } from '../tokenizer';
 import { TRAINED_TOKENIZER } from '../tokenizer/bpeModel';
 import { loadTokenizerSync } from '../tokenizer/files';
+import type { LlmLabMeta } from './hfConfig';
 import type { LoadedModel } from './modelFiles';
 
 /** The encoding a checkpoint's config names; throws `bad-checkpoint` for one LLM Lab does not have. */
@@ -33,6 +34,16 @@ export function fimTokenizer(base: Tokenizer, s: FimSentinels): Tokenizer {
   let t = byKey.get(key);
   if (!t) byKey.set(key, (t = withAddedSpecials(base, fimTokenIds(s))));
   return t;
+}
+
+/**
+ * What a model made from `base` (fine-tuned, merged, a classifier on its body) records of the base's
+ * fill-in-the-middle sentinels: they stay in its vocabulary, so its config.json keeps `llm_lab.fim` and
+ * completions from it still see the text after the cursor. Nothing when the base has none.
+ */
+export function inheritedFim(base: Partial<LlmLabMeta> | undefined): { fim?: FimSentinels } {
+  const fim = sentinelsOf(base?.fim);
+  return fim ? { fim: { ...fim } } : {};
 }
 
 /** The tokenizer of a loaded model, checked against the model's vocabulary. */

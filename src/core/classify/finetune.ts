@@ -219,7 +219,7 @@ function classifyTask(c: Classifier, o: ResolvedClassifyOptions, d: PreparedData
     },
     writeModel: async (dir, step) => {
       await writeClassifierFiles(dir, c, base.tokenizer.eotId, { trainable: o.trainable, trainableParameters, maxLength: d.length }, {
-        step, tokenizer: base.bpe ? TRAINED_TOKENIZER : base.tokenizerName,
+        step, tokenizer: base.bpe ? TRAINED_TOKENIZER : base.tokenizerName, ...(base.fim ? { fim: { ...base.fim } } : {}),
       });
       if (base.bpe) await writeTokenizerFiles(dir, base.bpe);
     },

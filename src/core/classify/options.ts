@@ -5,15 +5,15 @@ import { LlmLabError } from '../errors';
 import type { GptConfig, PresetName } from '../model/config';
 import { isPresetName } from '../model/config';
 import type { RunOptionsRule } from '../train/runFolder';
-import type { LoopOptions } from '../train/trainer';
+import type { FinetuneLoopOptions, ResolvedFinetuneLoop } from '../train/loopOptions';
+import { checkCounts, checkOption, FINETUNE_LOOP_DEFAULTS, FINETUNE_LOOP_RESUME_MUTABLE, isWhole, resolveFinetuneLoop } from '../train/loopOptions';
 import type { TrainableChoice } from './model';
 import { isTrainableChoice } from './model';
 import type { DataFormat } from './records';
 import { DATA_FORMATS } from './records';
 
-export interface ClassifyOptions {
-  /** Run folder: run.json, metrics.jsonl and checkpoints/ go here. Required to train. */
-  outDir: string;
+/** The options of a classification run: the loop's (defaults in CLASSIFY_DEFAULTS) and the task's own. */
+export interface ClassifyOptions extends FinetuneLoopOptions {
   /** The labelled texts: TSV, CSV or JSONL (see records.ts). Only read. Required. */
   dataFile: string;
   /** Default: from the extension, else from the first line. */
@@ -30,53 +30,18 @@ export interface ClassifyOptions {
   model?: Partial<GptConfig>;
   /** What trains. Default 'last-block' (the last block, the final LayerNorm and the head). */
   trainable?: TrainableChoice;
-  /** Passes over the training rows. Default 5; steps = epochs × floor(training rows / batchSize). */
-  epochs?: number;
-  /** Examples per optimizer step. Default 8. */
-  batchSize?: number;
-  /** Micro-batches per step (divides batchSize). Default 1. */
-  gradAccumSteps?: number;
-  /** Learning rate. Default 5e-5. */
-  lr?: number;
-  /** Learning rate the cosine decay ends at. Default lr (a constant rate, as the book). */
-  minLr?: number;
-  /** Linear warmup steps. Default 0. */
-  warmupSteps?: number;
-  /** AdamW weight decay (matrices and embeddings). Default 0.1. */
-  weightDecay?: number;
-  beta1?: number;
-  beta2?: number;
-  eps?: number;
-  /** Global gradient-norm clip; 0 is off. Default 0 (the book does not clip). */
-  gradClip?: number;
   /** Cap of the padded length in tokens. Default the model's context length. Texts are cut to it. */
   maxLength?: number;
   /** Undersample every class to the size of the smallest (seeded). Default false. */
   balance?: boolean;
-  /** Fraction of the examples held out for validation. Default 0.1. */
-  valFraction?: number;
-  /** Fraction held out for the test at the end. Default 0.2. */
-  testFraction?: number;
-  /** Evaluate every N steps (and at the end); 0 only at the end. Default 50. */
-  evalEvery?: number;
-  /** Validation batches per evaluation; 0 for all. Default 0. */
-  evalBatches?: number;
   /** Training batches (the first N of the training split, fixed) for the training loss and accuracy; 0 for all. Default 5. */
   trainEvalBatches?: number;
-  /** Checkpoint every N steps (and at the end and on cancel). Default 100. */
-  checkpointEvery?: number;
-  /** Step checkpoints kept; 0 keeps all. Default 2. */
-  keepCheckpoints?: number;
-  /** Seed of the balancing, the split, the batch order, new weights and dropout. Default 123. */
-  seed?: number;
-  /** Continue the run in outDir from its latest checkpoint. Default false. */
-  resume?: boolean;
   /** Data file size cap in bytes. Default 2 MB (as training corpora). */
   maxFileBytes?: number;
 }
 
 /** The options with defaults filled in, as run.json records them. */
-export interface ResolvedClassifyOptions extends LoopOptions {
+export interface ResolvedClassifyOptions extends ResolvedFinetuneLoop {
   dataFile: string;
   format: DataFormat | 'auto';
   textField: string | null;
@@ -86,29 +51,18 @@ export interface ResolvedClassifyOptions extends LoopOptions {
   /** The classifier body's shape (its head is always the class head: tiedHead true). */
   model: GptConfig;
   trainable: TrainableChoice;
-  epochs: number;
   maxLength: number;
   balance: boolean;
-  valFraction: number;
-  testFraction: number;
-  evalBatches: number;
   trainEvalBatches: number;
   /** Class names in head order (from the data). */
   labels: string[];
 }
 
+/** The book's chapter 6 recipe (the loop's common defaults, 5 epochs, a 70/10/20 split). */
 export const CLASSIFY_DEFAULTS = {
+  ...FINETUNE_LOOP_DEFAULTS,
   trainable: 'last-block',
   epochs: 5,
-  batchSize: 8,
-  gradAccumSteps: 1,
-  lr: 5e-5,
-  warmupSteps: 0,
-  weightDecay: 0.1,
-  beta1: 0.9,
-  beta2: 0.999,
-  eps: 1e-8,
-  gradClip: 0,
   balance: false,
   valFraction: 0.1,
   testFraction: 0.2,
@@ -116,19 +70,10 @@ export const CLASSIFY_DEFAULTS = {
   evalBatches: 0,
   trainEvalBatches: 5,
   checkpointEvery: 100,
-  keepCheckpoints: 2,
-  seed: 123,
 } as const;
 
 /** Settings a resumed run may change. */
-export const CLASSIFY_RESUME_MUTABLE: readonly (keyof ResolvedClassifyOptions)[] = [
-  'epochs', 'steps', 'evalEvery', 'evalBatches', 'trainEvalBatches', 'checkpointEvery', 'keepCheckpoints',
-];
-
-function check(name: string, v: number, ok: (v: number) => boolean, want: string): void {
-  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw new LlmLabError('bad-argument', `Training option ${name} must be ${want}, got ${v}.`);
-}
-const int = (v: number): boolean => Number.isInteger(v);
+export const CLASSIFY_RESUME_MUTABLE: readonly (keyof ResolvedClassifyOptions)[] = [...FINETUNE_LOOP_RESUME_MUTABLE, 'trainEvalBatches'];
 
 /**
  * Fills in defaults and checks every value. `model` is the base's shape (from the preset or the model folder);
@@ -143,7 +88,6 @@ export function resolveClassifyOptions(o: Omit<ClassifyOptions, 'outDir'>, model
   const trainable = o.trainable ?? d.trainable;
   if (!isTrainableChoice(trainable)) throw new LlmLabError('bad-argument', `Training option trainable must be head, last-block, last-N or all, got '${String(trainable)}'.`);
   if (o.format !== undefined && !DATA_FORMATS.includes(o.format)) throw new LlmLabError('bad-argument', `Data format must be one of ${DATA_FORMATS.join(', ')}, got '${String(o.format)}'.`);
-  const lr = o.lr ?? d.lr;
   const r: ResolvedClassifyOptions = {
     dataFile,
     format: o.format ?? 'auto',
@@ -153,47 +97,14 @@ export function resolveClassifyOptions(o: Omit<ClassifyOptions, 'outDir'>, model
     preset: o.preset ?? null,
     model,
     trainable,
-    epochs: o.epochs ?? d.epochs,
-    steps: 0,
-    batchSize: o.batchSize ?? d.batchSize,
-    gradAccumSteps: o.gradAccumSteps ?? d.gradAccumSteps,
-    lr,
-    minLr: o.minLr ?? lr,
-    warmupSteps: o.warmupSteps ?? d.warmupSteps,
-    weightDecay: o.weightDecay ?? d.weightDecay,
-    beta1: o.beta1 ?? d.beta1,
-    beta2: o.beta2 ?? d.beta2,
-    eps: o.eps ?? d.eps,
-    gradClip: o.gradClip ?? d.gradClip,
+    ...resolveFinetuneLoop(o, d),
     maxLength: o.maxLength ?? model.contextLength,
     balance: o.balance ?? d.balance,
-    valFraction: o.valFraction ?? d.valFraction,
-    testFraction: o.testFraction ?? d.testFraction,
-    evalEvery: o.evalEvery ?? d.evalEvery,
-    evalBatches: o.evalBatches ?? d.evalBatches,
     trainEvalBatches: o.trainEvalBatches ?? d.trainEvalBatches,
-    checkpointEvery: o.checkpointEvery ?? d.checkpointEvery,
-    keepCheckpoints: o.keepCheckpoints ?? d.keepCheckpoints,
-    seed: o.seed ?? d.seed,
     labels: [],
   };
-  check('epochs', r.epochs, (v) => int(v) && v >= 1, 'a whole number ≥ 1');
-  check('batchSize', r.batchSize, (v) => int(v) && v >= 1, 'a whole number ≥ 1');
-  check('gradAccumSteps', r.gradAccumSteps, (v) => int(v) && v >= 1 && r.batchSize % v === 0, `a whole number that divides batchSize (${r.batchSize})`);
-  check('lr', r.lr, (v) => v > 0 && v < 10, 'a positive number such as 5e-5');
-  check('minLr', r.minLr, (v) => v >= 0 && v <= r.lr, `between 0 and lr (${r.lr})`);
-  check('warmupSteps', r.warmupSteps, (v) => int(v) && v >= 0, 'a whole number ≥ 0');
-  check('weightDecay', r.weightDecay, (v) => v >= 0 && v < 1, 'in [0, 1)');
-  check('beta1', r.beta1, (v) => v >= 0 && v < 1, 'in [0, 1)');
-  check('beta2', r.beta2, (v) => v >= 0 && v < 1, 'in [0, 1)');
-  check('eps', r.eps, (v) => v > 0, 'positive');
-  check('gradClip', r.gradClip, (v) => v >= 0, '≥ 0 (0 turns clipping off)');
-  check('maxLength', r.maxLength, (v) => int(v) && v >= 1 && v <= model.contextLength, `a whole number from 1 to the model's context length (${model.contextLength})`);
-  check('valFraction', r.valFraction, (v) => v >= 0 && v < 1, 'in [0, 1)');
-  check('testFraction', r.testFraction, (v) => v >= 0 && v < 1 && v + r.valFraction < 1, `in [0, 1) with valFraction + testFraction below 1`);
-  for (const k of ['evalEvery', 'evalBatches', 'trainEvalBatches', 'checkpointEvery', 'keepCheckpoints', 'seed'] as const) {
-    check(k, r[k], (v) => int(v) && v >= 0, 'a whole number ≥ 0');
-  }
+  checkOption('maxLength', r.maxLength, (v) => isWhole(v) && v >= 1 && v <= model.contextLength, `a whole number from 1 to the model's context length (${model.contextLength})`);
+  checkCounts(r, ['trainEvalBatches']);
   return r;
 }
 

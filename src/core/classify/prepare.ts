@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import type { LlmLabMeta } from '../checkpoint/hfConfig';
 import { fromHfConfig } from '../checkpoint/hfConfig';
 import { CHECKPOINTS_DIR, CONFIG_FILE, findCheckpoint, isAdapterFolder, listCheckpoints } from '../checkpoint/layout';
-import { modelTokenizer } from '../checkpoint/modelTokenizer';
+import { inheritedFim, modelTokenizer } from '../checkpoint/modelTokenizer';
+import type { FimSentinels } from '../data/fim';
 import { LlmLabError } from '../errors';
 import type { GptConfig } from '../model/config';
 import { makeConfig } from '../model/config';
@@ -34,6 +35,8 @@ export interface BaseModel {
   bpe?: BpeModel;
   /** The tokenizer name config.json records. */
   tokenizerName: string;
+  /** The base's fill-in-the-middle sentinels (config.json's llm_lab.fim), which the classifier's config keeps. */
+  fim?: FimSentinels;
   /** The checkpoint folder of the weights; undefined for a preset's fresh weights. */
   dir?: string;
   /** The base's class names when it is itself a classifier (its body is used, with a new head). */
@@ -70,7 +73,7 @@ export async function baseFromFolder(modelDir: string, dropRate?: number): Promi
   const bpe = meta.tokenizer === TRAINED_TOKENIZER ? await loadBpeModel(dir) : undefined;
   const what = meta.classifierLabels ? `the body of classifier ${dir} (classes ${meta.classifierLabels.join(', ')}) with a new head` : dir;
   return {
-    config: body, tokenizer, bpe, tokenizerName: meta.tokenizer, dir,
+    config: body, tokenizer, bpe, tokenizerName: meta.tokenizer, dir, ...inheritedFim(meta),
     ...(meta.classifierLabels ? { classifierLabels: meta.classifierLabels } : {}), describe: what,
   };
 }
@@ -163,7 +166,7 @@ export async function prepareRun(options: Omit<ClassifyOptions, 'outDir'> & { ou
   if (latest) {
     // The run's own tokenizer and shape: what its checkpoints hold.
     const own = await baseFromFolder(latest);
-    base = { ...base, tokenizer: own.tokenizer, bpe: own.bpe, tokenizerName: own.tokenizerName, ...(fromRun ? { config: own.config } : {}) };
+    base = { ...base, tokenizer: own.tokenizer, bpe: own.bpe, tokenizerName: own.tokenizerName, fim: own.fim, ...(fromRun ? { config: own.config } : {}) };
   }
   const given = resolveClassifyOptions({ ...options, ...source } as Omit<ClassifyOptions, 'outDir'>, base.config, dataFile);
   let basis = given;

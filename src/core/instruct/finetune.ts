@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 import { saveModel } from '../checkpoint';
 import { CHECKPOINTS_DIR, listCheckpoints, loadModelFrom, writeModelFiles } from '../checkpoint/modelFiles';
+import { inheritedFim } from '../checkpoint/modelTokenizer';
 import { tf } from '../engine';
 import { LlmLabError } from '../errors';
 import type { LoraAdapters } from '../lora/adapters';
@@ -76,7 +77,8 @@ function instructTask(p: PreparedInstruct, parts: TaskParts, result: { responses
   const test = encode(p.split.test);
   const { params, trainable } = adapters ? loraTaskParams(model, adapters) : { params: model.params, trainable: new Set(model.params.keys()) };
   const count = (xs: readonly EncodedExample[]): number => xs.reduce((s, e) => s + Math.min(e.ids.length, ctx), 0);
-  const meta = { promptStyle: o.promptStyle, task: 'instruct', tokenizer: parts.tokenizerName };
+  // The base's fill-in-the-middle sentinels stay in the vocabulary: record them (an adapter's too, for its folder).
+  const meta = { promptStyle: o.promptStyle, task: 'instruct', tokenizer: parts.tokenizerName, ...inheritedFim(p.baseMeta) };
   return {
     params,
     trainable,

@@ -9,12 +9,17 @@ import * as path from 'node:path';
 import { writeDirAtomic, writeJsonAtomic, writeSafetensors } from '../checkpoint';
 import type { LoadedModel } from '../checkpoint';
 import { loadModel, readSafetensors } from '../checkpoint';
+import type { LlmLabMeta } from '../checkpoint/hfConfig';
+import { inheritedFim } from '../checkpoint/modelTokenizer';
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, findCheckpoint, isAdapterFolder } from '../checkpoint/layout';
 import { tf } from '../engine';
 import { LlmLabError } from '../errors';
 import type { GptConfig } from '../model/config';
 import type { GptModel } from '../model/gpt';
 import { parameterShapes } from '../model/gpt';
+import { TRAINED_TOKENIZER } from '../tokenizer/bpeModel';
+import type { BpeModel } from '../tokenizer/bpeModel';
+import { loadBpeModel } from '../tokenizer/files';
 import { LoraAdapters, loraTensorNames } from './adapters';
 import type { LoraSite } from './targets';
 import { siteByName } from './targets';
@@ -191,6 +196,20 @@ export async function loadAdapted(dir: string, baseDir?: string): Promise<Loaded
     loaded.model.dispose();
     throw e;
   }
+}
+
+/**
+ * config.json's LLM Lab fields of the plain model merged from `a`: the adapter's tokenizer and prompt style, the
+ * base's fill-in-the-middle sentinels, and where it came from (`adapter` as the user named it).
+ */
+export function mergedModelMeta(a: LoadedAdapted, adapter: string = a.adapterDir): Partial<LlmLabMeta> {
+  const { promptStyle, tokenizer } = a.adapterMeta;
+  return { tokenizer, ...(promptStyle ? { promptStyle } : {}), ...inheritedFim(a.meta), mergedFrom: { adapter, base: a.dir } };
+}
+
+/** The base's own trained tokenizer, which the model merged from `a` needs beside its weights; undefined for GPT-2's. */
+export async function mergedModelTokenizer(a: LoadedAdapted): Promise<BpeModel | undefined> {
+  return a.adapterMeta.tokenizer === TRAINED_TOKENIZER ? loadBpeModel(a.dir) : undefined;
 }
 
 /** What an adapter folder adds to a loaded model's description. */

@@ -14,6 +14,8 @@ export {
   isAdapterFolder,
   loadAdapted,
   loadAnyModel,
+  mergedModelMeta,
+  mergedModelTokenizer,
   readAdapterMeta,
   readAdapters,
   saveAdapter,

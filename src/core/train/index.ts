@@ -7,6 +7,8 @@ export { pretrain } from './pretrain';
 export type { PretrainHooks, TrainResult } from './pretrain';
 export { PRETRAIN_DEFAULTS, RESUME_MUTABLE, resolvePretrainOptions } from './options';
 export type { PretrainOptions, ResolvedPretrainOptions } from './options';
+export { checkLoopOptions, checkOption, FINETUNE_LOOP_DEFAULTS, FINETUNE_LOOP_RESUME_MUTABLE, resolveFinetuneLoop } from './loopOptions';
+export type { FinetuneLoopDefaults, FinetuneLoopOptions, ResolvedFinetuneLoop } from './loopOptions';
 export { METRICS_FILE, RUN_FILE, MetricsLog, readMetrics } from './events';
 export type { TrainEvent } from './events';
 export { mergeForResume, planRunStart, pretrainRunRule, readRunRecord, resumeConflicts, writeRunRecord } from './runFolder';

@@ -2,6 +2,7 @@
 // `tiny` model on samples/the-verdict.txt below a training loss of 1: batch 8, AdamW lr 3e-3 with 50 warmup
 // steps and cosine decay to 3e-4, global-norm clip 1.0, context 64 and stride 64, a 90/10 split.
 import { LlmLabError } from '../errors';
+import { checkCounts, checkLoopOptions, checkOption, isWhole } from './loopOptions';
 import type { LoopOptions } from './trainer';
 import type { EncodingName } from '../tokenizer/vocab';
 import type { GptConfig, PresetName } from '../model/config';
@@ -135,12 +136,6 @@ function bad(message: string): LlmLabError {
   return new LlmLabError('bad-argument', message);
 }
 
-function check(name: string, v: number, ok: (v: number) => boolean, want: string): void {
-  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw bad(`Training option ${name} must be ${want}, got ${v}.`);
-}
-
-const int = (v: number): boolean => Number.isInteger(v);
-
 /** Fills in defaults and checks every value; errors say which option is wrong and what it must be. */
 export function resolvePretrainOptions(o: PretrainOptions): ResolvedPretrainOptions {
   const d = PRETRAIN_DEFAULTS;
@@ -177,24 +172,13 @@ export function resolvePretrainOptions(o: PretrainOptions): ResolvedPretrainOpti
     fimRate: o.fimRate ?? d.fimRate,
     fimSpmRate: o.fimSpmRate ?? d.fimSpmRate,
   };
-  check('steps', r.steps, (v) => int(v) && v >= 1, 'a whole number ≥ 1');
-  check('batchSize', r.batchSize, (v) => int(v) && v >= 1, 'a whole number ≥ 1');
-  check('gradAccumSteps', r.gradAccumSteps, (v) => int(v) && v >= 1 && r.batchSize % v === 0, `a whole number that divides batchSize (${r.batchSize})`);
-  check('lr', r.lr, (v) => v > 0 && v < 10, 'a positive number such as 3e-3');
-  check('minLr', r.minLr, (v) => v >= 0 && v <= r.lr, `between 0 and lr (${r.lr})`);
-  check('warmupSteps', r.warmupSteps, (v) => int(v) && v >= 0, 'a whole number ≥ 0');
-  check('weightDecay', r.weightDecay, (v) => v >= 0 && v < 1, 'in [0, 1)');
-  check('beta1', r.beta1, (v) => v >= 0 && v < 1, 'in [0, 1)');
-  check('beta2', r.beta2, (v) => v >= 0 && v < 1, 'in [0, 1)');
-  check('eps', r.eps, (v) => v > 0, 'positive');
-  check('gradClip', r.gradClip, (v) => v >= 0, '≥ 0 (0 turns clipping off)');
-  check('valFraction', r.valFraction, (v) => v >= 0 && v < 1, 'in [0, 1)');
-  check('stride', r.stride, (v) => int(v) && v >= 1, 'a whole number ≥ 1');
-  check('fimRate', r.fimRate, (v) => v >= 0 && v <= 1, 'a probability between 0 and 1');
-  check('fimSpmRate', r.fimSpmRate, (v) => v >= 0 && v <= 1, 'a probability between 0 and 1');
+  checkOption('steps', r.steps, (v) => isWhole(v) && v >= 1, 'a whole number ≥ 1');
+  checkLoopOptions(r, d.lr);
+  checkOption('valFraction', r.valFraction, (v) => v >= 0 && v < 1, 'in [0, 1)');
+  checkOption('stride', r.stride, (v) => isWhole(v) && v >= 1, 'a whole number ≥ 1');
+  checkOption('fimRate', r.fimRate, (v) => v >= 0 && v <= 1, 'a probability between 0 and 1');
+  checkOption('fimSpmRate', r.fimSpmRate, (v) => v >= 0 && v <= 1, 'a probability between 0 and 1');
   if (r.fimSpmRate > 0 && r.fimRate === 0) throw bad('Training option fimSpmRate orders the fill-in-the-middle documents, so it needs fimRate above 0.');
-  for (const k of ['evalEvery', 'evalBatches', 'sampleEvery', 'sampleTokens', 'checkpointEvery', 'keepCheckpoints', 'seed'] as const) {
-    check(k, r[k], (v) => int(v) && v >= 0, 'a whole number ≥ 0');
-  }
+  checkCounts(r, ['evalBatches', 'sampleEvery', 'sampleTokens']);
   return r;
 }

@@ -53,8 +53,14 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
   /** The checkpoint that answered last. */
   lastModel: string | undefined;
   private readonly changed = new vscode.EventEmitter<void>();
-  /** Fires when the statistics, the last error or the answering model change. */
-  readonly onDidChange = this.changed.event;
+  /**
+   * Fires when the statistics, the last error or the answering model change (for the status bar). Not named
+   * `onDidChange`: VS Code reads that member of a provider as "my suggestions changed, ask me again" (the
+   * inlineCompletionsAdditions API, on in code-server and wherever proposed APIs are enabled), so firing it on
+   * each answer made VS Code ask again at once, and each new answer discarded the one before: the ghost text
+   * never showed and the provider was asked about 16 times a second for good. See `inlineCompletionProvider`.
+   */
+  readonly onDidChangeStatus = this.changed.event;
   private loggedError: string | undefined;
 
   constructor(private readonly host: CompletionHost) {}
@@ -127,4 +133,12 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
   dispose(): void {
     this.changed.dispose();
   }
+}
+
+/**
+ * What is registered with VS Code: the provider's one method and nothing else, so no other member of the
+ * provider (its status event, cache or statistics) is ever read as part of VS Code's provider contract.
+ */
+export function inlineCompletionProvider(p: InlineCompletionProvider): vscode.InlineCompletionItemProvider {
+  return { provideInlineCompletionItems: (doc, pos, context, token) => p.provideInlineCompletionItems(doc, pos, context, token) };
 }

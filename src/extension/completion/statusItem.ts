@@ -19,7 +19,7 @@ export class CompletionStatusItem implements vscode.Disposable {
     this.item.name = 'LLM Lab Inline Completions';
     this.item.command = TOGGLE_COMMAND;
     this.disposables.push(
-      provider.onDidChange(() => this.update()),
+      provider.onDidChangeStatus(() => this.update()),
       onModelChange(() => this.update()),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('llmLab.inlineCompletion')) this.update();

@@ -97,6 +97,34 @@ describe('inline completions', function () {
     }
   });
 
+  it('is not asked again by VS Code merely because it answered', async () => {
+    const a = await api();
+    const out = (await vscode.commands.executeCommand('llmLab.pretrain', { ...SMALL, steps: 2, evalEvery: 2, checkpointEvery: 2 })) as TrainOutcome;
+    assert.strictEqual(out.status, 'completed', out.error);
+    await setCompletion('enabled', true);
+    await setCompletion('maxNewTokens', 4);
+    await setCompletion('debounceMs', 0);
+    const asked = () => a.completions.stats.requests + a.completions.stats.cacheHits + a.completions.stats.cancelled + a.completions.stats.errors;
+    // A shown editor: VS Code asks the provider itself here, and would ask again on a change event.
+    const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ content: 'I had always thought', language: 'plaintext' }));
+    const pos = editor.document.positionAt(editor.document.getText().length);
+    editor.selection = new vscode.Selection(pos, pos);
+    await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+    // VS Code's own asks settle within a moment once nothing is typed (each answer used to start the next ask).
+    let last = -1;
+    let still = 0;
+    await waitFor('VS Code to stop asking for suggestions with nothing typed', () => {
+      still = asked() === last ? still + 1 : 0;
+      last = asked();
+      return still >= 15; // 1.5 s without an ask
+    }, 30_000);
+    const before = asked();
+    await a.completions.provideInlineCompletionItems(editor.document, pos, automatic, new vscode.CancellationTokenSource().token);
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.strictEqual(asked() - before, 1, 'an answer (its status update) made VS Code ask the provider again');
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
+
   it('keeps answering while a training run is busy', async () => {
     const a = await api();
     const events: TrainingEvent[] = [];

@@ -2,13 +2,14 @@
 // test accuracy at the end, `classify --text` and `classify --data --json` use it (predictions in the file's row
 // order), `info` describes it, a language-model command refuses it, and the `finetune` dispatcher lists its tasks.
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runCli } from '../../../src/cli/app';
 import { captureIo } from '../../../src/cli/io';
 import { initEngine } from '../../../src/core/engine';
+import { buildCli, CLI_JS, interruptCli, jsonEvents, ROOT, steppedOnce } from './builtCli';
 
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const io = captureIo();
@@ -134,11 +135,9 @@ describe('llm-lab finetune classify, classify, info (classifiers)', function () 
 });
 
 describe('Ctrl-C and --resume of llm-lab finetune classify (the built binary)', () => {
-  const repo = path.resolve(__dirname, '../../../..');
-  const cliJs = path.join(repo, 'dist', 'cli.js');
   before(function () {
     this.timeout(180_000);
-    execFileSync(process.execPath, ['esbuild.mjs'], { cwd: repo, stdio: 'pipe' });
+    buildCli();
   });
 
   it('stops on SIGINT after a step with a checkpoint (exit 130), and --resume finishes the run with its test', async function () {
@@ -150,28 +149,16 @@ describe('Ctrl-C and --resume of llm-lab finetune classify (the built binary)', 
         'finetune', 'classify', '--preset', 'tiny', '--context', '16', '--width', '16', '--layers', '1', '--data', 'samples/SMSSpamCollection.tsv',
         '--balance', '--epochs', '1', '--batch', '50', '--eval-every', '0', '--out', out, '--json', '--backend', 'cpu',
       ];
-      const child = spawn(process.execPath, [cliJs, ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      let sent = false;
-      child.stderr.on('data', (b: Buffer) => void (stderr += b));
-      child.stdout.on('data', (b: Buffer) => {
-        stdout += b;
-        if (!sent && stdout.includes('"type":"step"')) {
-          sent = true;
-          child.kill('SIGINT');
-        }
-      });
-      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-      assert.equal(code, 130, stderr);
-      const result = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((e) => e.type === 'result');
+      const r = await interruptCli(args, steppedOnce, 'SIGINT', 120_000);
+      assert.equal(r.code, 130, r.stderr);
+      const result = jsonEvents(r.stdout).find((e) => e.type === 'result');
       assert.equal(result.status, 'cancelled');
       assert.ok(result.step >= 1 && result.step < 20, `stopped at ${result.step} of 20`);
-      const again = spawnSync(process.execPath, [cliJs, 'finetune', 'classify', '--data', 'samples/SMSSpamCollection.tsv', '--out', out, '--resume', '--json', '--backend', 'cpu'], {
-        cwd: repo, encoding: 'utf8',
+      const again = spawnSync(process.execPath, [CLI_JS, 'finetune', 'classify', '--data', 'samples/SMSSpamCollection.tsv', '--out', out, '--resume', '--json', '--backend', 'cpu'], {
+        cwd: ROOT, encoding: 'utf8',
       });
       assert.equal(again.status, 0, again.stderr);
-      const events = again.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+      const events = jsonEvents(again.stdout);
       assert.equal(events.find((e) => e.type === 'start').step, result.step);
       assert.ok(events.some((e) => e.type === 'test' && e.confusion.labels.join() === 'ham,spam'));
       assert.equal(events.find((e) => e.type === 'result').step, 20); // 1,045 training rows / 50 = 20 steps

@@ -1,8 +1,6 @@
 // Ctrl-C (SIGINT) sent to the built `llm-lab` while generate, eval and tokenize are busy: each must stop
 // within a few seconds with exit code 130, long before its work would have ended.
 import * as assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { execFileSync, spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -10,51 +8,10 @@ import { saveModel } from '../../../src/core/checkpoint';
 import { initEngine } from '../../../src/core/engine';
 import { makeConfig } from '../../../src/core/model/config';
 import { GptModel } from '../../../src/core/model/gpt';
+import { buildCli, interruptCli as interrupt, ROOT as root } from './builtCli';
 
-const root = path.resolve(__dirname, '../../../..');
-const cliJs = path.join(root, 'dist', 'cli.js');
 /** How long a stopped command may take to exit after the signal. */
 const GRACE_MS = 10_000;
-
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  /** Milliseconds from the signal to the exit. */
-  afterSignal: number;
-}
-
-/** Runs the CLI, sends `signal` once `ready` says so, and kills it (failing the test) if it outlives the grace. */
-function interrupt(args: string[], ready: (stdout: string, stderr: string, ms: number) => boolean, signal: NodeJS.Signals = 'SIGINT'): Promise<Outcome> {
-  const child: ChildProcess = spawn(process.execPath, [cliJs, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  const started = Date.now();
-  let stdout = '';
-  let stderr = '';
-  let sentAt: number | undefined;
-  let killer: NodeJS.Timeout | undefined;
-  const check = () => {
-    if (sentAt !== undefined || !ready(stdout, stderr, Date.now() - started)) return;
-    sentAt = Date.now();
-    child.kill(signal);
-    killer = setTimeout(() => child.kill('SIGKILL'), GRACE_MS);
-  };
-  const poll = setInterval(check, 100);
-  child.stdout!.on('data', (b: Buffer) => {
-    if (stdout.length < 1_000_000) stdout += b;
-    check();
-  });
-  child.stderr!.on('data', (b: Buffer) => {
-    stderr += b;
-    check();
-  });
-  return new Promise((resolve) => {
-    child.on('close', (code) => {
-      clearInterval(poll);
-      clearTimeout(killer);
-      resolve({ code, stdout, stderr, afterSignal: sentAt === undefined ? NaN : Date.now() - sentAt });
-    });
-  });
-}
 
 describe('Ctrl-C stops generate, eval and tokenize in the built llm-lab binary', function () {
   this.timeout(180_000);
@@ -63,7 +20,7 @@ describe('Ctrl-C stops generate, eval and tokenize in the built llm-lab binary',
   const verdict = path.join(root, 'samples', 'the-verdict.txt');
 
   before(async function () {
-    execFileSync(process.execPath, ['esbuild.mjs'], { cwd: root, stdio: 'pipe' });
+    buildCli();
     await initEngine('cpu');
     tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'llm-lab-interrupt-'));
     modelDir = path.join(tmp, 'model');
