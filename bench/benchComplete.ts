@@ -6,16 +6,17 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { saveModel } from '../src/core/checkpoint';
+import { packageRoot } from '../src/core/engine/native/addon';
 import { PRESETS } from '../src/core/model/config';
 import type { PresetName } from '../src/core/model/config';
 import { GptModel } from '../src/core/model/gpt';
 import { WorkerClient } from '../src/extension/workerClient';
 
-const ROOT = resolve(__dirname, '..');
+const ROOT = packageRoot(__dirname) ?? resolve(__dirname, '..');
 const NEW_TOKENS = 16;
 
 /** Places to complete at: ends of lines in a few of LLM Lab's own sources, each with all the text before it. */
-function contexts(count: number): string[] {
+export function contexts(count: number): string[] {
   const files = ['src/core/model/gpt.ts', 'src/core/generate/generate.ts', 'src/core/data/dataset.ts', 'README.md'];
   const texts = files.map((f) => readFileSync(join(ROOT, f), 'utf8'));
   const out: string[] = [];

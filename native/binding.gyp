@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "llm_lab_native",
-      "sources": ["src/addon.cc", "src/gemm.cc", "src/kernels.cc", "src/attention.cc", "src/threadPool.cc", "src/layout.cc", "src/random.cc"],
+      "sources": ["src/addon.cc", "src/gemm.cc", "src/kernels.cc", "src/attention.cc", "src/decode.cc", "src/threadPool.cc", "src/layout.cc", "src/random.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],

@@ -9,6 +9,7 @@
 #include <new>
 #include <string>
 
+#include "decode.h"
 #include "gemm.h"
 #include "simd.h"
 #include "kernels.h"
@@ -249,6 +250,49 @@ Napi::Value FillNormal(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// gptForward(weights[], shape[nLayers, C, H, context, V], ids, t, pos0, kCache, vCache, logits): weights are
+// wte, wpe, ln_f γ, ln_f β, head, then per block ln_1 γ β, c_attn W b, c_proj W b, ln_2 γ β, c_fc W b, c_proj W b
+// (an empty array for a missing qkv bias). Checks every size and token id before computing anything.
+Napi::Value GptForward(const Napi::CallbackInfo& info) {
+  Napi::Array arr = info[0].As<Napi::Array>(), dims = info[1].As<Napi::Array>();
+  if (dims.Length() != 5) throw Napi::RangeError::New(info.Env(), "gptForward: shape needs 5 numbers");
+  auto dim = [&](uint32_t i) { return dims.Get(i).As<Napi::Number>().Int64Value(); };
+  const GptShape s{dim(0), dim(1), dim(2), dim(3), dim(4)};
+  const int64_t C = s.embDim, V = s.vocabSize, ctx = s.contextLength;
+  if (s.nLayers < 0 || C <= 0 || s.nHeads <= 0 || C % s.nHeads != 0 || ctx <= 0 || V <= 0)
+    throw Napi::RangeError::New(info.Env(), "gptForward: bad model shape");
+  if (arr.Length() != static_cast<uint32_t>(5 + 12 * s.nLayers))
+    throw Napi::RangeError::New(info.Env(), "gptForward: expected 5 + 12 per layer weight arrays");
+  auto weight = [&](uint32_t i, int64_t need, bool optional = false) -> const float* {
+    Napi::Value v = arr.Get(i);
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      throw Napi::TypeError::New(info.Env(), "gptForward: weight " + std::to_string(i) + " is not a Float32Array");
+    Napi::Float32Array a = v.As<Napi::Float32Array>();
+    if (optional && a.ElementLength() == 0) return nullptr;
+    if (static_cast<int64_t>(a.ElementLength()) != need)
+      throw Napi::RangeError::New(info.Env(), "gptForward: weight " + std::to_string(i) + " holds " +
+                                                  std::to_string(a.ElementLength()) + " values, needs " + std::to_string(need));
+    return a.Data();
+  };
+  GptWeights w;
+  w.wte = weight(0, V * C), w.wpe = weight(1, ctx * C), w.lnfG = weight(2, C), w.lnfB = weight(3, C), w.head = weight(4, V * C);
+  for (int64_t l = 0; l < s.nLayers; l++) {
+    const uint32_t b = static_cast<uint32_t>(5 + 12 * l);
+    w.layers.push_back({weight(b, C), weight(b + 1, C), weight(b + 2, C * 3 * C), weight(b + 3, 3 * C, true),
+                        weight(b + 4, C * C), weight(b + 5, C), weight(b + 6, C), weight(b + 7, C), weight(b + 8, C * 4 * C),
+                        weight(b + 9, 4 * C), weight(b + 10, 4 * C * C), weight(b + 11, C)});
+  }
+  const int64_t t = I(info, 3), pos0 = I(info, 4);
+  if (t <= 0 || pos0 < 0 || pos0 + t > ctx) throw Napi::RangeError::New(info.Env(), "gptForward: positions outside the context");
+  const int32_t* ids = i32(info, 2, t, "ids");
+  for (int64_t r = 0; r < t; r++)
+    if (ids[r] < 0 || ids[r] >= V)
+      throw Napi::RangeError::New(info.Env(), "gptForward: token id " + std::to_string(ids[r]) + " outside the vocabulary");
+  const int64_t cache = s.nLayers * ctx * C;
+  gptForwardRows(s, w, ids, t, pos0, f32(info, 5, cache, "kCache"), f32(info, 6, cache, "vCache"), f32(info, 7, V, "logits"));
+  return info.Env().Undefined();
+}
+
 #define LLMLAB_EXPORT(name, fn) \
   exports.Set(name, Napi::Function::New(env, Guarded<fn>, name, const_cast<char*>(name)))
 
@@ -272,6 +316,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   LLMLAB_EXPORT("mulRepeat", MulRepeat);
   LLMLAB_EXPORT("argMaxRows", ArgMaxRows);
   LLMLAB_EXPORT("fillNormal", FillNormal);
+  LLMLAB_EXPORT("gptForward", GptForward);
   return exports;
 }
 

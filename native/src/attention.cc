@@ -12,26 +12,26 @@
 
 namespace llmlab {
 
-void attentionForward(const float* q, const float* k, const float* v, int64_t bh, int64_t tq, int64_t tk,
-                      int64_t d, int64_t offset, float* out, float* lse, float* weights) {
+void attentionForwardStrided(const AttentionLayout& l, const float* q, const float* k, const float* v, int64_t bh,
+                             int64_t tq, int64_t tk, int64_t d, int64_t offset, float* out, float* lse, float* weights) {
   const float scale = 1.f / std::sqrt(float(d));
   parallelFor(bh, 1, [&](int64_t p0, int64_t p1) {
     std::vector<float> s(tk);
     for (int64_t p = p0; p < p1; p++) {
-      const float* qp = q + p * tq * d;
-      const float* kp = k + p * tk * d;
-      const float* vp = v + p * tk * d;
+      const float* qp = q + p * l.qHead;
+      const float* kp = k + p * l.kvHead;
+      const float* vp = v + p * l.kvHead;
       for (int64_t i = 0; i < tq; i++) {
         const int64_t keys = std::min(tk, offset + i + 1);  // keys 0 .. offset+i
-        const float* qi = qp + i * d;
+        const float* qi = qp + i * l.qRow;
         for (int64_t j = 0; j < keys; j++) s[j] = vdot(qi, kp + j * d, d) * scale;
         const float mx = vmax(s.data(), keys);
         const float sum = vexpSum(s.data(), keys, mx, s.data(), 1.f);
         const float inv = 1.f / sum;
-        float* oi = out + (p * tq + i) * d;
+        float* oi = out + p * l.outHead + i * l.outRow;
         std::memset(oi, 0, sizeof(float) * d);
         for (int64_t j = 0; j < keys; j++) vaxpy(oi, s[j] * inv, vp + j * d, d);
-        lse[p * tq + i] = mx + std::log(sum);
+        if (lse) lse[p * tq + i] = mx + std::log(sum);
         if (weights) {
           float* wi = weights + (p * tq + i) * tk;
           for (int64_t j = 0; j < keys; j++) wi[j] = s[j] * inv;
@@ -40,6 +40,12 @@ void attentionForward(const float* q, const float* k, const float* v, int64_t bh
       }
     }
   });
+}
+
+void attentionForward(const float* q, const float* k, const float* v, int64_t bh, int64_t tq, int64_t tk,
+                      int64_t d, int64_t offset, float* out, float* lse, float* weights) {
+  const AttentionLayout l{tq * d, d, tk * d, tq * d, d};
+  attentionForwardStrided(l, q, k, v, bh, tq, tk, d, offset, out, lse, weights);
 }
 
 void attentionBackward(const float* q, const float* k, const float* v, const float* out, const float* dout,

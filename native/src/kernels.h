@@ -30,6 +30,14 @@ void adamw(float* p, const float* g, float* m, float* v, int64_t n, float lr, fl
 // Causal attention over (BH, Tq, D) queries and (BH, Tk, D) keys/values; query i sees keys 0..offset+i.
 void attentionForward(const float* q, const float* k, const float* v, int64_t bh, int64_t tq, int64_t tk,
                       int64_t d, int64_t offset, float* out, float* lse, float* weights);
+// The same with explicit strides (in floats): query row i of pair p at q + p·qHead + i·qRow, key/value row j at
+// k/v + p·kvHead + j·d, output row at out + p·outHead + i·outRow; lse may be null. Generation reads queries from
+// the fused qkv rows, keys and values from a preallocated cache, and writes heads side by side.
+struct AttentionLayout {
+  int64_t qHead, qRow, kvHead, outHead, outRow;
+};
+void attentionForwardStrided(const AttentionLayout& l, const float* q, const float* k, const float* v, int64_t bh,
+                             int64_t tq, int64_t tk, int64_t d, int64_t offset, float* out, float* lse, float* weights);
 void attentionBackward(const float* q, const float* k, const float* v, const float* out, const float* dout,
                        const float* lse, int64_t bh, int64_t tq, int64_t tk, int64_t d, int64_t offset, float* dq,
                        float* dk, float* dv);

@@ -6,6 +6,7 @@ import { throwIfAborted } from '../errors';
 import type { FimSentinels } from '../data/fim';
 import { generate } from '../generate';
 import type { GenerationTokenizer } from '../generate';
+import type { DecodeSession } from '../model/decodeSession';
 import type { GptModel } from '../model/gpt';
 import type { CompletionContext } from './context';
 import { buildCompletionPrompt } from './context';
@@ -28,6 +29,12 @@ export interface CompletionOptions {
   signal?: AbortSignal;
   /** The model's fill-in-the-middle sentinels, when it was trained with them. */
   fim?: FimSentinels;
+  /**
+   * The model's decode session kept between requests: a request computes only the positions after the prefix
+   * it shares with the previous one (typing on, or an edit near the cursor). The caller must not change the
+   * model's weights while it keeps one. Default: a session of this request's own.
+   */
+  session?: DecodeSession;
   /** Called after each generated token with the count so far (for tests and statistics). */
   onToken?: (generated: number) => void;
 }
@@ -68,6 +75,7 @@ export async function completeText(
     signal: opts.signal,
     stopAtEot: true,
     stopIds,
+    session: opts.session,
   });
   let cut: { text: string; stop?: StopReason } = { text: '' };
   for await (const t of stream) {

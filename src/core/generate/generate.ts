@@ -7,7 +7,7 @@
 // step recomputes the last `contextLength` tokens in full (exactly the book's sliding window, at its cost).
 import { tf } from '../engine';
 import { LlmLabError, throwIfAborted, yieldAndCheck } from '../errors';
-import { KvCache } from '../model/kvCache';
+import { DecodeSession } from '../model/decodeSession';
 import type { GptModel } from '../model/gpt';
 import type { SamplingOptions } from './sampling';
 import { Rng } from '../rng';
@@ -39,6 +39,14 @@ export interface GenerateOptions extends SamplingOptions {
   allowSpecial?: boolean;
   /** Skip the KV cache and recompute the window at every step (the reference the cached path is tested against). */
   noCache?: boolean;
+  /**
+   * Keys and values kept from earlier generations with the same model, whose common prefix with this prompt is
+   * not computed again (an editor's completions). Default: a cache of this generation's own. The caller must not
+   * change the model's weights while it keeps a session.
+   */
+  session?: DecodeSession;
+  /** Use the backend's one-call forward pass when it has one (default true); false runs the model's tensor ops. */
+  fused?: boolean;
   /** Called with each step's last-position logits (V) before the choice; for tests and inspection. */
   onLogits?: (logits: Float32Array) => void;
 }
@@ -64,12 +72,12 @@ export function promptIds(tokenizer: GenerationTokenizer, prompt: string, allowS
   return ids.length > 0 ? ids : [tokenizer.eotId];
 }
 
-/** Last-position logits of a forward pass over `ids`, as a Float32Array (V). */
-async function lastLogits(model: GptModel, ids: number[], cache?: KvCache): Promise<Float32Array> {
+/** Last-position logits of a full forward pass over `ids` (no cache), as a Float32Array (V). */
+async function lastLogits(model: GptModel, ids: number[]): Promise<Float32Array> {
   const V = model.config.vocabSize;
   const row = tf.tidy(() => {
     const x = tf.tensor2d(ids, [1, ids.length], 'int32'); // (1, T)
-    const { logits } = model.forward(x, { cache }); // (1, T, V)
+    const { logits } = model.forward(x); // (1, T, V)
     return tf.reshape(tf.slice(logits, [0, ids.length - 1, 0], [1, 1, V]), [V]); // (V)
   });
   const data = (await row.data()) as Float32Array;
@@ -122,13 +130,15 @@ export async function* generate(
     }
   }
   const stream = new TokenTextStream(tokenizer);
-  // The cache serves while the text fits the context; past it every step recomputes the window.
-  const cache = opts.noCache ? undefined : new KvCache(model.config.nLayers);
+  // The cache holds absolute positions: once the text outgrows the context every step recomputes the window
+  // (its tokens sit at new positions), as the uncached reference always does.
+  const session = opts.noCache ? undefined : (opts.session ?? new DecodeSession(model, { fused: opts.fused }));
+  const next = (): Promise<Float32Array> => (session ? session.logits(all.slice(-ctx)) : lastLogits(model, all.slice(-ctx)));
   let held: GeneratedToken | undefined;
   try {
     throwIfAborted(opts.signal);
     if (opts.maxNewTokens === 0) return;
-    let logits = await lastLogits(model, all.slice(-ctx), all.length <= ctx ? cache : undefined);
+    let logits = await next();
     for (let n = 1; n <= opts.maxNewTokens; n++) {
       throwIfAborted(opts.signal);
       opts.onLogits?.(logits);
@@ -157,15 +167,15 @@ export async function* generate(
       if (pending) held = item;
       else yield item;
       await yieldAndCheck(opts.signal);
-      if (cache && all.length <= ctx) logits = await lastLogits(model, [id], cache);
-      else logits = await lastLogits(model, all.slice(-ctx));
+      logits = await next();
     }
     if (held) {
       held.text += stream.flush();
       yield held;
     }
   } finally {
-    cache?.dispose();
+    if (session && session !== opts.session) session.dispose();
+    else session?.release();
   }
 }
 

@@ -29,6 +29,24 @@ export class KvCache {
     return { k: newK, v: newV };
   }
 
+  /** Keeps the first `n` positions of every layer (n ≤ length); 0 empties the cache. */
+  truncate(n: number): void {
+    if (n >= this.length) return;
+    if (n <= 0) {
+      this.reset();
+      return;
+    }
+    for (const side of [this.keys, this.values]) {
+      for (let i = 0; i < this.nLayers; i++) {
+        const t = side[i];
+        if (!t) continue;
+        side[i] = tf.keep(tf.slice(t, [0, 0, 0, 0], [t.shape[0], t.shape[1], n, t.shape[3]])); // (B, H, n, D)
+        t.dispose();
+      }
+    }
+    this.length = n;
+  }
+
   /** Frees every cached tensor and starts empty. */
   reset(): void {
     for (const t of [...this.keys, ...this.values]) t?.dispose();

@@ -1,6 +1,6 @@
 // The worker's inline completion through its real request loop: a run folder answers with its latest
 // checkpoint, a folder without a model says what to do, and a cancel message stops the generation mid-way
-// (the model's forward passes are counted).
+// (the forward passes of its decode session are counted).
 import * as assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { saveModel } from '../../../src/core/checkpoint';
 import { initEngine } from '../../../src/core/engine';
 import { makeConfig } from '../../../src/core/model/config';
+import { DecodeSession } from '../../../src/core/model/decodeSession';
 import { GptModel } from '../../../src/core/model/gpt';
 import type { ParamsOf, WorkerToHost } from '../../../src/protocol/worker';
 import { createHandlers } from '../../../src/worker/handlers';
@@ -71,18 +72,18 @@ describe('worker completion job', function () {
   });
 
   it('stops computing mid-generation when the host cancels', async () => {
-    const forward = GptModel.prototype.forward;
+    const logits = DecodeSession.prototype.logits;
     let passes = 0;
-    GptModel.prototype.forward = function (this: GptModel, ...args: Parameters<GptModel['forward']>) {
+    DecodeSession.prototype.logits = function (this: DecodeSession, ...args: Parameters<DecodeSession['logits']>) {
       passes++;
       // The cancel comes as the next message from the host, on a later turn of the event loop.
       if (passes === 3) setImmediate(() => void server.receive({ kind: 'cancel', id: 3 }));
-      return forward.apply(this, args);
+      return logits.apply(this, args);
     };
     try {
       await server.receive({ kind: 'request', id: 3, method: 'complete', params: request(join(dir, 'run'), { maxNewTokens: 40 }) });
     } finally {
-      GptModel.prototype.forward = forward;
+      DecodeSession.prototype.logits = logits;
     }
     assert.equal(response(3)?.error?.code, 'cancelled');
     assert.ok(passes >= 3 && passes < 8, `${passes} forward passes of 40 before the cancel took effect`);

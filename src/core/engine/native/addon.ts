@@ -42,6 +42,12 @@ export interface NativeAddon {
   mulRepeat(a: Float32Array, n: number, b: Float32Array, m: number, out: Float32Array): void;
   /** out[r] = index of the first largest value of row r of x (rows, cols). */
   argMaxRows(x: Float32Array, rows: number, cols: number, out: Int32Array): void;
+  /**
+   * A GPT forward pass for generation (decode.cc): rows `ids` (t of them) at positions pos0.., keys and values
+   * written into the caches (layers, heads, context, head size), the last row's logits into `logits` (V).
+   */
+  gptForward(weights: Float32Array[], shape: number[], ids: Int32Array, t: number, pos0: number,
+    kCache: Float32Array, vCache: Float32Array, logits: Float32Array): void;
   /** n samples of Rng.fillNormal's ziggurat (bit-identical) from the xoshiro128** state, which it advances. */
   fillNormal(state: Uint32Array, out: Float32Array, n: number, std: number, k: Float64Array, w: Float64Array, f: Float64Array): void;
 }

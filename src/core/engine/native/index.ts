@@ -4,12 +4,14 @@
 // this CPU cannot run it (checked by the probe of cpu.ts before the kernels are loaded).
 import { useNormalFill } from '../../rng';
 import { registerFusedOps } from '../fused';
+import { registerFusedForward } from '../fusedForward';
 import { loadAddon } from './addon';
 import { registerNativeBackend } from './backend';
 import type { CpuFeatures } from './cpu';
 import { describeCpu, nativeCpuRefusal, probeCpu } from './cpu';
 import { nativeCausalAttention } from './fusedAttention';
 import { nativeEmbedding, nativeGelu, nativeLayerNorm, nativeLinear, nativeLmLogits } from './fusedLayers';
+import { nativeGptForward } from './fusedForward';
 import { nativeAdamw, nativeCrossEntropy } from './fusedTraining';
 
 export { NATIVE_BACKEND } from './backend';
@@ -44,6 +46,7 @@ export async function loadNativeBackend(opts: NativeLoadOptions = {}): Promise<{
     crossEntropy: nativeCrossEntropy,
     adamw: nativeAdamw,
   });
+  registerFusedForward('native', nativeGptForward);
   return {
     detail: `C++ kernels (${info.simd}; CPU checked: ${describeCpu(cpu)}), ${info.threads} thread${info.threads === 1 ? '' : 's'}`,
     threads: info.threads,
