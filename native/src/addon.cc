@@ -171,22 +171,44 @@ Napi::Value AdamW(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// attentionForward(q, k, v, bh, tq, tk, d, offset, out, lse, weights|null)
-Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
-  const int64_t bh = I(info, 3), tq = I(info, 4), tk = I(info, 5), d = I(info, 6), off = I(info, 7);
-  float* w = info[10].IsNull() || info[10].IsUndefined() ? nullptr : f32(info, 10, bh * tq * tk, "weights");
-  attentionForward(f32(info, 0, bh * tq * d, "q"), f32(info, 1, bh * tk * d, "k"), f32(info, 2, bh * tk * d, "v"), bh, tq,
-                   tk, d, off, f32(info, 8, bh * tq * d, "out"), f32(info, 9, bh * tq, "lse"), w);
+// A dropout mask given as four arguments from `at` on (threshold, k0, k1, scale); absent when info[at] is
+// missing, null or undefined.
+bool dropoutArgs(const Napi::CallbackInfo& info, size_t at, DropoutMask* m) {
+  if (info.Length() <= at || info[at].IsNull() || info[at].IsUndefined()) return false;
+  *m = {info[at].As<Napi::Number>().Uint32Value(), info[at + 1].As<Napi::Number>().Uint32Value(),
+        info[at + 2].As<Napi::Number>().Uint32Value(), F(info, at + 3)};
+  return true;
+}
+
+// dropoutApply(x, y, n, threshold, k0, k1, scale)
+Napi::Value DropoutApply(const Napi::CallbackInfo& info) {
+  const int64_t n = I(info, 2);
+  DropoutMask m{};
+  if (!dropoutArgs(info, 3, &m)) throw Napi::TypeError::New(info.Env(), "dropoutApply: expected threshold, k0, k1, scale");
+  dropoutApply(f32(info, 0, n, "x"), f32(info, 1, n, "y"), n, m);
   return info.Env().Undefined();
 }
 
-// attentionBackward(q, k, v, out, dout, lse, bh, tq, tk, d, offset, dq, dk, dv)
+// attentionForward(q, k, v, bh, tq, tk, d, offset, out, lse, weights|null[, threshold, k0, k1, scale])
+Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
+  const int64_t bh = I(info, 3), tq = I(info, 4), tk = I(info, 5), d = I(info, 6), off = I(info, 7);
+  float* w = info[10].IsNull() || info[10].IsUndefined() ? nullptr : f32(info, 10, bh * tq * tk, "weights");
+  DropoutMask m{};
+  const bool drop = dropoutArgs(info, 11, &m);
+  attentionForward(f32(info, 0, bh * tq * d, "q"), f32(info, 1, bh * tk * d, "k"), f32(info, 2, bh * tk * d, "v"), bh, tq,
+                   tk, d, off, f32(info, 8, bh * tq * d, "out"), f32(info, 9, bh * tq, "lse"), w, drop ? &m : nullptr);
+  return info.Env().Undefined();
+}
+
+// attentionBackward(q, k, v, out, dout, lse, bh, tq, tk, d, offset, dq, dk, dv[, threshold, k0, k1, scale])
 Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   const int64_t bh = I(info, 6), tq = I(info, 7), tk = I(info, 8), d = I(info, 9), off = I(info, 10);
+  DropoutMask m{};
+  const bool drop = dropoutArgs(info, 14, &m);
   attentionBackward(f32(info, 0, bh * tq * d, "q"), f32(info, 1, bh * tk * d, "k"), f32(info, 2, bh * tk * d, "v"),
                     f32(info, 3, bh * tq * d, "out"), f32(info, 4, bh * tq * d, "dout"), f32(info, 5, bh * tq, "lse"), bh,
                     tq, tk, d, off, f32(info, 11, bh * tq * d, "dq"), f32(info, 12, bh * tk * d, "dk"),
-                    f32(info, 13, bh * tk * d, "dv"));
+                    f32(info, 13, bh * tk * d, "dv"), drop ? &m : nullptr);
   return info.Env().Undefined();
 }
 
@@ -309,6 +331,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   LLMLAB_EXPORT("embeddingBackward", EmbeddingBackward);
   LLMLAB_EXPORT("columnSums", ColumnSums);
   LLMLAB_EXPORT("adamw", AdamW);
+  LLMLAB_EXPORT("dropoutApply", DropoutApply);
   LLMLAB_EXPORT("attentionForward", AttentionForward);
   LLMLAB_EXPORT("attentionBackward", AttentionBackward);
   LLMLAB_EXPORT("stridedCopy", StridedCopy);

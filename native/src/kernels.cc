@@ -1,4 +1,4 @@
-// Row-wise and element-wise kernels: LayerNorm, GELU, cross-entropy, embedding, column sums, AdamW.
+// Row-wise and element-wise kernels: LayerNorm, GELU, dropout, cross-entropy, embedding, column sums, AdamW.
 #include "kernels.h"
 
 #include <algorithm>
@@ -213,6 +213,12 @@ void adamw(float* p, const float* g, float* m, float* v, int64_t n, float lr, fl
       v[i] = vi;
       p[i] = p[i] * decay - lr * (mi * bc1) / (std::sqrt(vi * bc2) + eps);
     }
+  });
+}
+
+void dropoutApply(const float* x, float* y, int64_t n, const DropoutMask& m) {
+  parallelFor(n, 1 << 15, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; i++) y[i] = x[i] * dropoutFactor(m, uint64_t(i));
   });
 }
 

@@ -158,11 +158,13 @@ void testCrossEntropy() {
   close(dz.data(), wantDz, 1e-6, 1e-4, "crossEntropy backward");
 }
 
-void testAttention() {
+// With `drop`, the reference weighs the values by P_ij·F_ij (F the mask's factor of weight (p·Tq + i)·Tk + j).
+void testAttention(const DropoutMask* drop) {
+  const std::string tag = drop ? "attention with dropout" : "attention";
   const int64_t bh = 3, tq = 5, tk = 9, d = 20, off = tk - tq;
   auto q = rnd(bh * tq * d), k = rnd(bh * tk * d), v = rnd(bh * tk * d), dout = rnd(bh * tq * d);
   std::vector<float> out(bh * tq * d), lse(bh * tq), w(bh * tq * tk);
-  attentionForward(q.data(), k.data(), v.data(), bh, tq, tk, d, off, out.data(), lse.data(), w.data());
+  attentionForward(q.data(), k.data(), v.data(), bh, tq, tk, d, off, out.data(), lse.data(), w.data(), drop);
   std::vector<double> want(bh * tq * d, 0.0), wantW(bh * tq * tk, 0.0);
   for (int64_t p = 0; p < bh; p++)
     for (int64_t i = 0; i < tq; i++) {
@@ -179,17 +181,18 @@ void testAttention() {
       for (int64_t j = 0; j < keys; j++) {
         const double pj = std::exp(s[j] - mx) / sum;
         wantW[(p * tq + i) * tk + j] = pj;
-        for (int64_t e = 0; e < d; e++) want[(p * tq + i) * d + e] += pj * v[(p * tk + j) * d + e];
+        const double f = drop ? dropoutFactor(*drop, uint64_t((p * tq + i) * tk + j)) : 1.0;
+        for (int64_t e = 0; e < d; e++) want[(p * tq + i) * d + e] += pj * f * v[(p * tk + j) * d + e];
       }
     }
-  close(out.data(), want, 1e-5, 1e-4, "attention forward");
-  close(w.data(), wantW, 1e-6, 1e-4, "attention weights (causal with an offset)");
+  close(out.data(), want, 1e-5, 1e-4, tag + " forward");
+  close(w.data(), wantW, 1e-6, 1e-4, tag + " weights (causal with an offset)");
   std::vector<float> dq(q.size()), dk(k.size()), dv(v.size());
   attentionBackward(q.data(), k.data(), v.data(), out.data(), dout.data(), lse.data(), bh, tq, tk, d, off, dq.data(),
-                    dk.data(), dv.data());
+                    dk.data(), dv.data(), drop);
   auto loss = [&](const std::vector<float>& qs, const std::vector<float>& ks, const std::vector<float>& vs) {
     std::vector<float> o(bh * tq * d), l(bh * tq);
-    attentionForward(qs.data(), ks.data(), vs.data(), bh, tq, tk, d, off, o.data(), l.data(), nullptr);
+    attentionForward(qs.data(), ks.data(), vs.data(), bh, tq, tk, d, off, o.data(), l.data(), nullptr, drop);
     double s = 0;
     for (size_t i = 0; i < o.size(); i++) s += double(dout[i]) * o[i];
     return s;
@@ -209,9 +212,28 @@ void testAttention() {
     (void)which;
     return g;
   };
-  close(dq.data(), fd(q, 0), 2e-3, 2e-2, "attention dq (finite differences)");
-  close(dk.data(), fd(k, 1), 2e-3, 2e-2, "attention dk (finite differences)");
-  close(dv.data(), fd(v, 2), 2e-3, 2e-2, "attention dv (finite differences)");
+  close(dq.data(), fd(q, 0), 2e-3, 2e-2, tag + " dq (finite differences)");
+  close(dk.data(), fd(k, 1), 2e-3, 2e-2, tag + " dk (finite differences)");
+  close(dv.data(), fd(v, 2), 2e-3, 2e-2, tag + " dv (finite differences)");
+}
+
+// Dropout: x·F_i with F_i the mask's factor, about (1 − rate) of the elements kept, none when the threshold
+// is 0 would drop nothing.
+void testDropout() {
+  const int64_t n = 100003;
+  auto x = rnd(n);
+  std::vector<float> y(n);
+  const DropoutMask m{858993459u /* ⌊0.2·2³²⌋ */, 12345u, 678u, 1.25f};
+  dropoutApply(x.data(), y.data(), n, m);
+  int64_t kept = 0;
+  bool ok = true;
+  for (int64_t i = 0; i < n; i++) {
+    const bool keep = dropoutBits(m.k0, m.k1, uint32_t(i)) >= m.threshold;
+    kept += keep;
+    ok = ok && y[i] == (keep ? x[i] * 1.25f : 0.f);
+  }
+  check(ok, "dropout keeps by the hash and scales the kept");
+  check(std::abs(double(kept) / n - 0.8) < 0.005, "dropout keeps about 1 − rate (" + std::to_string(kept) + " of " + std::to_string(n) + ")");
 }
 
 void testSmallKernels() {
@@ -373,7 +395,10 @@ int main() {
   testLayerNorm();
   testGelu();
   testCrossEntropy();
-  testAttention();
+  testAttention(nullptr);
+  const DropoutMask attentionDrop{1073741824u /* rate 0.25 */, 99u, 4242u, 4.f / 3.f};
+  testAttention(&attentionDrop);
+  testDropout();
   testSmallKernels();
   testFillNormal();
   testPoolExceptions();

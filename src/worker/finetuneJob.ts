@@ -29,6 +29,7 @@ export function describeTraining(trainable: string | undefined, lora: { rank: nu
     return `LoRA rank ${lora.rank} (alpha ${lora.alpha ?? lora.rank}) on ${targets}`;
   }
   if (trainable === undefined) return 'every parameter';
+  if (trainable === 'lora') return 'LoRA adapters';
   if (trainable === 'all') return 'every parameter';
   if (trainable === 'head') return 'the classification head';
   if (trainable === 'last-block') return 'the last block, the final norm and the head';
@@ -66,7 +67,6 @@ function loopOptions(job: FinetuneJob): FinetuneLoopOptions {
 }
 
 function classifyOptions(job: ClassifyJob): ClassifyOptions {
-  if (job.lora) throw new LlmLabError('bad-argument', 'LoRA for classifiers is not available in this version of LLM Lab; choose which layers train instead.');
   if (job.trainable !== undefined && !isTrainableChoice(job.trainable)) {
     throw new LlmLabError('bad-argument', `"${job.trainable}" is not a choice of what trains; use last-block, head, last-N or all.`);
   }
@@ -75,6 +75,7 @@ function classifyOptions(job: ClassifyJob): ClassifyOptions {
     dataFile: job.dataFile,
     modelDir: job.modelDir,
     preset: preset(job),
+    lora: job.lora ? defined({ rank: job.lora.rank, alpha: job.lora.alpha, targets: loraTargets(job.lora) }) : undefined,
     model: job.contextLength ? { contextLength: job.contextLength } : undefined,
     trainable: job.trainable as TrainableChoice | undefined,
     balance: job.balance,

@@ -10,6 +10,7 @@ import { ADAPTER_WEIGHTS_FILE, isAdapterFolder } from '../core/checkpoint/layout
 import type { AdapterSummary } from '../core/lora';
 import { loadAdapted, loadAnyModel, mergedModelMeta, mergeLora } from '../core/lora';
 import { ask, promptStyleOf } from '../core/instruct';
+import { isClassifierFolder, mergeClassifierAdapter } from '../core/classify';
 import { saveModel } from '../core/checkpoint';
 import type { LoadedModel } from '../core/checkpoint';
 
@@ -105,11 +106,12 @@ function nameOf(dir: string): string {
 function taskInfo(l: Loaded): Pick<ResultOf<'model/info'>, 'task' | 'classes' | 'trained'> {
   const classes = l.meta.classifierLabels;
   if (classes) {
-    const made = l.meta.classifier as { trainable?: unknown; trainableParameters?: unknown } | undefined;
+    const made = l.meta.classifier as { trainable?: unknown; trainableParameters?: unknown; targets?: string[] } | undefined;
     const all = countParameters(l.config) + classes.length * l.config.embDim;
+    const lora = made?.trainable === 'lora' && l.adapter ? { rank: l.adapter.rank, alpha: l.adapter.alpha, targets: made.targets } : undefined;
     const trained =
       typeof made?.trainable === 'string' && typeof made.trainableParameters === 'number'
-        ? { trained: { what: describeTraining(made.trainable, undefined), parameters: made.trainableParameters, of: all } }
+        ? { trained: { what: describeTraining(made.trainable, lora), parameters: made.trainableParameters, of: all } }
         : {};
     return { task: 'classifier', classes: [...classes], ...trained };
   }
@@ -160,6 +162,11 @@ export async function mergeLoraJob(p: ParamsOf<'lora/merge'>): Promise<ResultOf<
   const existing = await readdir(p.outDir).catch(() => [] as string[]);
   if (existing.length > 0) throw new LlmLabError('bad-argument', `${p.outDir} already holds files; merge into a new folder.`);
   await initEngine(configuredBackend());
+  if (await isClassifierFolder(p.adapterDir)) {
+    // A LoRA classifier becomes a plain Hugging Face classifier folder, its head merged too.
+    const r = await mergeClassifierAdapter(p.adapterDir, p.outDir);
+    return { outDir: p.outDir, base: r.base, sites: r.sites };
+  }
   const a = await loadAdapted(p.adapterDir);
   try {
     const merged = mergeLora(a.model, a.adapters);

@@ -15,6 +15,7 @@ import { printJson, println } from '../io';
 import { duration, thousands } from '../format';
 import { BACKEND_OPTION, maxFileBytes, maxFileOption, startEngine } from './shared';
 import { finetuneFlagNames, loopFlagOptions, loopFromFlags } from './loopFlags';
+import { LORA_OPTIONS, loraFromFlags } from './loraFlags';
 import { TrainView } from './trainView';
 
 const d = CLASSIFY_DEFAULTS;
@@ -43,6 +44,9 @@ export function classifyOptions(values: FlagValues, cwd: string): Omit<ClassifyO
   for (const k of Object.keys(shape) as (keyof GptConfig)[]) if (shape[k] === undefined) delete shape[k];
   const modelDir = str(values, 'model');
   const preset = choice(values, 'preset', PRESET_NAMES);
+  if (trainable !== undefined && str(values, 'lora-rank') !== undefined) {
+    throw new LlmLabError('bad-argument', '--trainable and --lora-rank exclude each other: with LoRA the adapters train (and the head, when it is not among --lora-targets).');
+  }
   if (modelDir !== undefined && preset !== undefined) throw new LlmLabError('bad-argument', "Give --model DIR or --preset NAME, not both; see 'llm-lab finetune classify --help'.");
   if (modelDir !== undefined && Object.keys(shape).some((k) => k !== 'dropRate')) {
     throw new LlmLabError('bad-argument', "--context, --layers, --heads and --width shape a preset's fresh model; a --model folder keeps its own shape.");
@@ -55,6 +59,7 @@ export function classifyOptions(values: FlagValues, cwd: string): Omit<ClassifyO
     preset,
     model: Object.keys(shape).length > 0 ? shape : undefined,
     trainable: trainable as TrainableChoice | undefined,
+    lora: loraFromFlags(values, 'finetune classify'),
     ...loopFromFlags(values),
     maxLength: int(values, 'max-length', 1),
     balance: values.balance === true ? true : undefined,
@@ -67,6 +72,13 @@ export function classifyOptions(values: FlagValues, cwd: string): Omit<ClassifyO
 
 const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
 
+/** What LoRA trains, for the summary. */
+function loraLine(p: ClassifierPlan): string {
+  const l = p.options.lora!;
+  const head = l.targets.includes('head') ? 'the new head kept as made with its own adapter' : 'the new head trained whole';
+  return `LoRA: rank ${l.rank}, alpha ${l.alpha} on ${l.targets.join(', ')}; the base frozen, ${head} (${pct(p.trainableParameters / p.parameters)} of the parameters train)`;
+}
+
 /** The summary shown before a run starts. */
 export function planLines(p: ClassifierPlan): string[] {
   const classes = p.labels.map((l) => (p.balanced ? `${l} ${thousands(p.perClass[l])} → ${thousands(p.perClassBalanced[l])}` : `${l} ${thousands(p.perClass[l])}`));
@@ -76,6 +88,7 @@ export function planLines(p: ClassifierPlan): string[] {
     `split: ${thousands(p.split.train)} training, ${thousands(p.split.val)} validation, ${thousands(p.split.test)} test`,
     `length: padded to ${p.maxLength} tokens (longest training text ${p.longest}${p.truncated ? `; ${p.truncated} text(s) cut` : ''})`,
     `model: ${p.base}; ${thousands(p.parameters)} parameters, ${thousands(p.trainableParameters)} trained (${p.trainable})`,
+    ...(p.options.lora ? [loraLine(p)] : []),
     `training: ${p.epochs} epoch(s) × ${p.stepsPerEpoch} steps = ${p.steps} steps; memory about ${formatBytes(p.memory.trainingBytes)}`,
   ];
 }
@@ -83,12 +96,13 @@ export function planLines(p: ClassifierPlan): string[] {
 export const finetuneClassifyCommand: Command = {
   name: 'classify',
   summary: 'Fine-tune a classifier on labelled texts (TSV, CSV, JSONL or a JSON array) into a run folder.',
-  usage: 'finetune classify (--model DIR | --preset NAME) --data FILE --out DIR [--trainable last-block] [--epochs 5] [--balance] [--resume] [flags]',
+  usage: 'finetune classify (--model DIR | --preset NAME) --data FILE --out DIR [--trainable last-block | --lora-rank R] [--epochs 5] [--balance] [--resume] [flags]',
   description:
     'The data: a TSV or CSV file with or without a header (headerless: label and text, e.g. the SMS Spam Collection), or JSONL ' +
     `objects (or a JSON array of them) with a text and a label. A head with one output per class reads the last real token's hidden state. Defaults as the book's ` +
     `chapter 6: AdamW at a constant ${d.lr}, weight decay ${d.weightDecay}, ${d.epochs} epochs of batch ${d.batchSize}, the last block, final norm and head trained, ` +
-    'a 70/10/20 split. Ctrl-C stops cleanly with a checkpoint; --resume continues (give the same --data).',
+    'a 70/10/20 split. --lora-rank trains LoRA adapters instead, the base frozen (appendix E; every linear layer and the new head by default), ' +
+    'and saves each checkpoint as an adapter folder with the head. Ctrl-C stops cleanly with a checkpoint; --resume continues (give the same --data).',
   options: {
     model: { type: 'string', value: 'DIR', help: 'Base model: a run folder, a model folder, a downloaded GPT-2 or any GPT-2 folder.' },
     preset: { type: 'string', value: 'NAME', help: `Or fresh seeded weights of a preset: ${PRESET_NAMES.join(', ')}.` },
@@ -96,6 +110,7 @@ export const finetuneClassifyCommand: Command = {
     out: { type: 'string', value: 'DIR', help: 'Run folder (checkpoints in the Hugging Face classifier layout, metrics.jsonl).' },
     plan: { type: 'boolean', help: 'Print the summary (classes, split, length, parameters, memory) and stop.' },
     trainable: { type: 'string', value: 'WHAT', help: 'What trains: last-block (default), head, last-N, all.' },
+    ...LORA_OPTIONS,
     ...loopFlagOptions(d, { rows: 'examples', evaluation: 'Validation loss and accuracy', seeds: 'the balancing, split, order, new weights and dropout' }),
     'max-length': { type: 'string', value: 'N', help: 'Cut texts to N tokens (default the context length).' },
     balance: { type: 'boolean', help: 'Undersample every class to the smallest one.' },
@@ -115,6 +130,7 @@ export const finetuneClassifyCommand: Command = {
     'llm-lab finetune classify --model ~/.cache/llm-lab/models/gpt2 --data samples/SMSSpamCollection.tsv --balance --out runs/spam',
     'llm-lab finetune classify --preset small --trainable all --data samples/SMSSpamCollection.tsv --balance --out runs/spam-small --plan',
     'llm-lab finetune classify --model runs/verdict --data reviews.jsonl --text-field review --label-field stars --out runs/stars',
+    'llm-lab finetune classify --model ~/.cache/llm-lab/models/gpt2 --data samples/SMSSpamCollection.tsv --balance --out runs/spam-lora --lora-rank 16 --lora-alpha 16',
     'llm-lab finetune classify --data samples/SMSSpamCollection.tsv --out runs/spam --epochs 8 --resume',
   ],
   async run({ values, io, json }) {

@@ -83,14 +83,18 @@ export const infoCommand: Command = {
     let title = '';
     let classLabels: string[] | undefined;
     let trainedAs: TrainableChoice | undefined;
+    /** Values a LoRA classifier's adapters (and whole head) trained. */
+    let loraTrained: number | undefined;
     if (preset) {
       info = modelInfo(PRESETS[preset], { batchSize });
       title = `preset ${preset}:`;
     } else if (modelDir) {
       const found = await readModelConfig(io, modelDir);
       classLabels = found.meta?.classifierLabels;
-      const made = (found.meta as { classifier?: { trainable?: unknown } } | undefined)?.classifier?.trainable;
+      const madeBy = (found.meta as { classifier?: { trainable?: unknown; trainableParameters?: unknown } } | undefined)?.classifier;
+      const made = madeBy?.trainable;
       if (typeof made === 'string' && isTrainableChoice(made)) trainedAs = made;
+      if (made === 'lora' && typeof madeBy?.trainableParameters === 'number') loraTrained = madeBy.trainableParameters;
       if (classLabels && classes !== undefined && classes !== classLabels.length) {
         throw new LlmLabError('bad-argument', `${found.dir} is a classifier of ${classLabels.length} classes; leave out --classes ${classes}.`);
       }
@@ -103,7 +107,9 @@ export const infoCommand: Command = {
       const nClasses = classLabels?.length ?? classes;
       if (nClasses !== undefined) info = { ...info, parameters: info.parameters + nClasses * C };
       const head = nClasses === undefined ? undefined : { outDim: nClasses, param: 'score.weight' };
-      const loraCount = loraRank === undefined ? undefined : loraParameterCount(loraSites(info.config, loraTargets, head), loraRank);
+      // A classifier's head not among the LoRA targets trains whole beside the adapters.
+      const wholeHead = head && !loraTargets.includes('head') ? head.outDim * C : 0;
+      const loraCount = loraRank === undefined ? undefined : loraParameterCount(loraSites(info.config, loraTargets, head), loraRank) + wholeHead;
       const choiceOf = (trainableFlag as TrainableChoice | undefined) ?? trainedAs;
       let headCount: number | undefined;
       if (nClasses !== undefined && choiceOf !== undefined) {
@@ -113,10 +119,10 @@ export const infoCommand: Command = {
         headCount = countTrainable(sizes, info.config.nLayers, choiceOf);
       }
       trainable = {
-        trainableParameters: loraCount ?? headCount ?? info.parameters,
+        trainableParameters: loraCount ?? headCount ?? loraTrained ?? info.parameters,
         ...(nClasses !== undefined ? { classes: nClasses } : {}),
         ...(classLabels ? { labels: classLabels } : {}),
-        ...(choiceOf !== undefined ? { trainable: choiceOf } : {}),
+        ...(choiceOf !== undefined ? { trainable: choiceOf } : loraTrained !== undefined && loraCount === undefined ? { trainable: 'lora' } : {}),
         ...(loraRank !== undefined ? { lora: { rank: loraRank, alpha: loraAlpha, targets: loraTargets } } : {}),
       };
     }
@@ -132,7 +138,8 @@ export const infoCommand: Command = {
       }
       if (loraRank !== undefined) {
         const n = trainable.trainableParameters as number;
-        println(io.stdout, `LoRA rank ${loraRank}, alpha ${loraAlpha} on ${loraTargets.join(', ')}: ${thousands(n)} trainable (${((100 * n) / info.parameters).toFixed(2)}% of ${thousands(info.parameters)}), the base frozen`);
+        const headNote = trainable.classes !== undefined && !loraTargets.includes('head') ? ' and the head trained whole' : '';
+        println(io.stdout, `LoRA rank ${loraRank}, alpha ${loraAlpha} on ${loraTargets.join(', ')}: ${thousands(n)} trainable (${((100 * n) / info.parameters).toFixed(2)}% of ${thousands(info.parameters)}), the base frozen${headNote}`);
       }
     }
     else {

@@ -1,11 +1,10 @@
-// The training-loop flags of the fine-tuning commands (--epochs, --batch, --lr, the splits, evaluation,
-// checkpoints, --seed, --resume): their help, declared once with the task's defaults, the options they give the
-// library, and the flag names put back into the library's error messages.
+// The training-loop flags (--batch, --lr, the schedule, the splits, evaluation, checkpoints, --seed; and for the
+// fine-tuning commands --epochs and --resume): the options they give the library, the help of the fine-tuning
+// ones declared once with the task's defaults, and the flag names put back into the library's error messages.
 import type { FlagValues, OptionSpecs } from '../args';
 import { bool, int, num } from '../args';
 import { LlmLabError } from '../../core/errors';
-import type { FinetuneLoopDefaults, FinetuneLoopOptions } from '../../core/train/loopOptions';
-import { withFlagNames } from './pretrain';
+import type { FinetuneLoopDefaults, FinetuneLoopOptions, TrainLoopOptions } from '../../core/train/loopOptions';
 
 /** How a task words its loop flags' help. */
 export interface LoopFlagWords {
@@ -40,10 +39,9 @@ export function loopFlagOptions(d: FinetuneLoopDefaults, w: LoopFlagWords): Opti
   };
 }
 
-/** The loop options the flags give (only those given: the others keep the task's defaults or, on resume, the run's). */
-export function loopFromFlags(values: FlagValues): Omit<FinetuneLoopOptions, 'outDir'> {
-  const o: Omit<FinetuneLoopOptions, 'outDir'> = {
-    epochs: int(values, 'epochs', 1),
+/** The loop options of every training command's flags (only those given: the others keep the task's defaults or, on resume, the run's). */
+export function trainLoopFromFlags(values: FlagValues): Omit<TrainLoopOptions, 'outDir' | 'evalBatches' | 'resume'> {
+  const o: Omit<TrainLoopOptions, 'outDir' | 'evalBatches' | 'resume'> = {
     batchSize: int(values, 'batch', 1),
     gradAccumSteps: int(values, 'grad-accum', 1),
     lr: num(values, 'lr', 0, 10, true),
@@ -52,16 +50,49 @@ export function loopFromFlags(values: FlagValues): Omit<FinetuneLoopOptions, 'ou
     weightDecay: num(values, 'weight-decay', 0, 1),
     gradClip: num(values, 'grad-clip', 0, Infinity),
     valFraction: num(values, 'val-fraction', 0, 0.99),
-    testFraction: num(values, 'test-fraction', 0, 0.99),
     evalEvery: int(values, 'eval-every', 0),
-    evalBatches: int(values, 'eval-batches', 0),
     checkpointEvery: int(values, 'checkpoint-every', 0),
     keepCheckpoints: int(values, 'keep-checkpoints', 0),
     seed: int(values, 'seed', 0),
-    resume: bool(values, 'resume') ? true : undefined,
   };
-  for (const k of Object.keys(o) as (keyof typeof o)[]) if (o[k] === undefined) delete o[k];
+  return given(o);
+}
+
+/** The loop options of a fine-tuning command's flags: the training ones, the epochs, the test split, evaluation's size and --resume. */
+export function loopFromFlags(values: FlagValues): Omit<FinetuneLoopOptions, 'outDir'> {
+  return given({
+    epochs: int(values, 'epochs', 1),
+    ...trainLoopFromFlags(values),
+    testFraction: num(values, 'test-fraction', 0, 0.99),
+    evalBatches: int(values, 'eval-batches', 0),
+    resume: bool(values, 'resume') ? true : undefined,
+  });
+}
+
+/** `o` without its undefined fields. */
+function given<O extends object>(o: O): O {
+  for (const k of Object.keys(o) as (keyof O)[]) if (o[k] === undefined) delete o[k];
   return o;
+}
+
+/** The flag of each training option and model setting, so a library error names what the user typed. */
+const FLAG_OF: Record<string, string> = {
+  preset: '--preset', contextLength: '--context', nLayers: '--layers', nHeads: '--heads', embDim: '--width', steps: '--steps',
+  batchSize: '--batch', gradAccumSteps: '--grad-accum', lr: '--lr', minLr: '--min-lr', warmupSteps: '--warmup',
+  weightDecay: '--weight-decay', gradClip: '--grad-clip', valFraction: '--val-fraction', evalEvery: '--eval-every',
+  sampleEvery: '--sample-every', samplePrompt: '--sample-prompt', checkpointEvery: '--checkpoint-every',
+  keepCheckpoints: '--keep-checkpoints', seed: '--seed', fimRate: '--fim-rate', fimSpmRate: '--fim-spm-rate',
+};
+/** Option names that are also plain words ("steps", "seed"): replaced only where a message names an option. */
+const PLAIN_WORDS = new Set(['steps', 'seed', 'preset']);
+
+/** The same error with the library's option names (batchSize, embDim) replaced by the flags that set them. */
+export function withFlagNames(e: unknown): unknown {
+  if (!(e instanceof LlmLabError) || e.code !== 'bad-argument') return e;
+  let m = e.message.replace(/\b(?:Training option|Model setting) (\w+)/g, (all, name: string) => FLAG_OF[name] ?? all);
+  m = m.replace(/(?<![-\w])\w+\b/g, (w) => (FLAG_OF[w] && !PLAIN_WORDS.has(w) ? FLAG_OF[w] : w));
+  m = m.replace(/(?<![-\w])(steps|seed|preset) \(run: /g, (_all, name: string) => `${FLAG_OF[name]} (run: `);
+  return m === e.message ? e : new LlmLabError(e.code, m);
 }
 
 /** The library's loop option names → the flags that set them. */

@@ -5,9 +5,11 @@ import * as path from 'node:path';
 import { choice, required, str } from '../args';
 import type { Command } from '../command';
 import { saveModel } from '../../core/checkpoint';
+import { classifierInfoOf, exportClassifierPeft, importClassifierPeft, isPeftClassifier, loadClassifierBody, mergeClassifierAdapter } from '../../core/classify';
 import { LlmLabError } from '../../core/errors';
 import { PROMPT_STYLES } from '../../core/instruct';
 import { describeAdapters, exportPeft, findAdapterFolder, fingerprintModel, importPeft, loadAdapted, mergedModelMeta, mergeLora, readAdapterMeta, readAdapters, saveAdapter } from '../../core/lora';
+import type { CliIo } from '../io';
 import { printJson, println } from '../io';
 import { thousands } from '../format';
 import { openModel } from './modelFolder';
@@ -26,6 +28,13 @@ async function freshOut(io: { cwd: string }, dir: string): Promise<string> {
     if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') throw new LlmLabError('bad-argument', `--out ${abs} is a file; give a folder.`);
   }
   return abs;
+}
+
+/** Merges a LoRA classifier into a plain Hugging Face classifier folder (GPT2ForSequenceClassification). */
+async function mergeClassifierInto(io: CliIo, json: boolean, dir: string, out: string, baseDir?: string): Promise<void> {
+  const r = await mergeClassifierAdapter(dir, out, baseDir);
+  if (json) printJson(io, { out, adapter: r.adapterDir, base: r.base, sites: r.sites, labels: r.labels });
+  else println(io.stdout, `merged ${r.sites} adapted layers and the head of classifier ${r.adapterDir} into ${r.base}'s weights: ${out}`);
 }
 
 export const loraCommand: Command = {
@@ -61,6 +70,11 @@ export const loraCommand: Command = {
     if (action === 'merge') {
       const dir = path.resolve(io.cwd, required(values, 'lora merge', 'model', 'ADAPTER_DIR'));
       const base = str(values, 'base');
+      const found = await findAdapterFolder(dir);
+      if (found && classifierInfoOf(await readAdapterMeta(found))) {
+        await mergeClassifierInto(io, json, dir, out, base === undefined ? undefined : path.resolve(io.cwd, base));
+        return;
+      }
       const a = await loadAdapted(dir, base === undefined ? undefined : path.resolve(io.cwd, base));
       try {
         const merged = mergeLora(a.model, a.adapters);
@@ -80,6 +94,12 @@ export const loraCommand: Command = {
       const given = path.resolve(io.cwd, required(values, 'lora export', 'model', 'ADAPTER_DIR'));
       const dir = (await findAdapterFolder(given)) ?? given;
       const meta = await readAdapterMeta(dir);
+      if (classifierInfoOf(meta)) {
+        const r = await exportClassifierPeft(dir, meta, out);
+        if (json) printJson(io, { out, sites: r.sites, parameters: r.parameters });
+        else println(io.stdout, `wrote a PEFT sequence-classification adapter (${thousands(r.parameters)} values, ${r.sites} adapted layers, the head as modules_to_save): ${out}`);
+        return;
+      }
       const adapters = await readAdapters(dir, meta, meta.base.config);
       try {
         await exportPeft(adapters, meta.base.config, out, meta.base.model);
@@ -93,6 +113,17 @@ export const loraCommand: Command = {
     const peftDir = path.resolve(io.cwd, required(values, 'lora import', 'peft', 'DIR (a PEFT adapter folder)'));
     const baseDir = required(values, 'lora import', 'base', 'DIR (the base model it was trained on)');
     const promptStyle = choice(values, 'prompt-style', PROMPT_STYLES);
+    if (await isPeftClassifier(peftDir)) {
+      const body = await loadClassifierBody(path.resolve(io.cwd, baseDir));
+      try {
+        const r = await importClassifierPeft(peftDir, body.model, body.dir, out, { tokenizer: body.meta.tokenizer });
+        if (json) printJson(io, { out, sites: r.sites, parameters: r.parameters, labels: r.labels });
+        else println(io.stdout, `imported a classifier adapter (${r.sites} adapted layers, classes ${r.labels.join(', ')}) onto ${body.dir}: ${out}`);
+      } finally {
+        body.model.dispose();
+      }
+      return;
+    }
     const base = await openModel(io, baseDir);
     try {
       const adapters = await importPeft(peftDir, base.config);

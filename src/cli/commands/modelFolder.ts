@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { LlmLabMeta, LoadedModel } from '../../core/checkpoint';
 import { CONFIG_FILE, findCheckpoint, fromHfConfig, modelTokenizer, requireLanguageModel } from '../../core/checkpoint';
 import type { AdapterSummary } from '../../core/lora';
-import { isAdapterFolder, loadAnyModel, readAdapterMeta } from '../../core/lora';
+import { findAdapterFolder, loadAnyModel, readAdapterMeta } from '../../core/lora';
 import { LlmLabError } from '../../core/errors';
 import type { GptConfig } from '../../core/model/config';
 import type { Tokenizer } from '../../core/tokenizer';
@@ -41,7 +41,18 @@ export async function openModel(io: CliIo, dir: string): Promise<LoadedModel & {
 /** A model folder's config only (no weights read): for `info`. */
 export async function readModelConfig(io: CliIo, dir: string): Promise<{ config: GptConfig; dir: string; meta?: LlmLabMeta }> {
   const abs = await checkFolder(io, dir);
-  if (await isAdapterFolder(abs)) return { config: (await readAdapterMeta(abs)).base.config, dir: abs };
+  const adapter = await findAdapterFolder(abs);
+  if (adapter) {
+    // A LoRA adapter (or a LoRA run's latest checkpoint): its base's shape; a classifier's adapter names its classes.
+    const m = await readAdapterMeta(adapter);
+    const made = m.classifier as { labels?: string[]; trainableParameters?: number } | undefined;
+    if (!made?.labels) return { config: m.base.config, dir: adapter };
+    const meta: LlmLabMeta = {
+      formatVersion: 1, qkvBias: m.base.config.qkvBias, tokenizer: m.tokenizer, classifierLabels: made.labels,
+      classifier: { trainable: 'lora', trainableParameters: made.trainableParameters },
+    };
+    return { config: m.base.config, dir: adapter, meta };
+  }
   const found = await findCheckpoint(abs);
   if (!found) {
     throw new LlmLabError('bad-checkpoint', `${abs} has no ${CONFIG_FILE} and no training checkpoints; point --model at a model folder or a run folder.`);

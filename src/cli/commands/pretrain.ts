@@ -14,6 +14,7 @@ import type { CliIo } from '../io';
 import { println } from '../io';
 import { duration, thousands } from '../format';
 import { BACKEND_OPTION, MAX_FILE_HINT, maxFileBytes, maxFileOption, startEngine } from './shared';
+import { trainLoopFromFlags, withFlagNames } from './loopFlags';
 import { TrainView } from './trainView';
 
 const d = PRETRAIN_DEFAULTS;
@@ -43,26 +44,6 @@ export const TRAINING_OPTIONS: OptionSpecs = {
   ...BACKEND_OPTION,
 };
 
-/** The flag of each training option and model setting, so a library error names what the user typed. */
-const FLAG_OF: Record<string, string> = {
-  preset: '--preset', contextLength: '--context', nLayers: '--layers', nHeads: '--heads', embDim: '--width', steps: '--steps',
-  batchSize: '--batch', gradAccumSteps: '--grad-accum', lr: '--lr', minLr: '--min-lr', warmupSteps: '--warmup',
-  weightDecay: '--weight-decay', gradClip: '--grad-clip', valFraction: '--val-fraction', evalEvery: '--eval-every',
-  sampleEvery: '--sample-every', samplePrompt: '--sample-prompt', checkpointEvery: '--checkpoint-every',
-  keepCheckpoints: '--keep-checkpoints', seed: '--seed', fimRate: '--fim-rate', fimSpmRate: '--fim-spm-rate',
-};
-/** Option names that are also plain words ("steps", "seed"): replaced only where a message names an option. */
-const PLAIN_WORDS = new Set(['steps', 'seed', 'preset']);
-
-/** The same error with the library's option names (batchSize, embDim) replaced by the flags that set them. */
-export function withFlagNames(e: unknown): unknown {
-  if (!(e instanceof LlmLabError) || e.code !== 'bad-argument') return e;
-  let m = e.message.replace(/\b(?:Training option|Model setting) (\w+)/g, (all, name: string) => FLAG_OF[name] ?? all);
-  m = m.replace(/(?<![-\w])\w+\b/g, (w) => (FLAG_OF[w] && !PLAIN_WORDS.has(w) ? FLAG_OF[w] : w));
-  m = m.replace(/(?<![-\w])(steps|seed|preset) \(run: /g, (_all, name: string) => `${FLAG_OF[name]} (run: `);
-  return m === e.message ? e : new LlmLabError(e.code, m);
-}
-
 /** PretrainOptions from the training flags (only those given: the rest keep pretrain's defaults). */
 export function trainingOptions(values: FlagValues): Omit<PretrainOptions, 'outDir'> {
   const shape: Partial<GptConfig> = {
@@ -77,20 +58,9 @@ export function trainingOptions(values: FlagValues): Omit<PretrainOptions, 'outD
     preset: choice(values, 'preset', PRESET_NAMES),
     model,
     steps: int(values, 'steps', 1),
-    batchSize: int(values, 'batch', 1),
-    gradAccumSteps: int(values, 'grad-accum', 1),
-    lr: num(values, 'lr', 0, 10, true),
-    minLr: num(values, 'min-lr', 0, 10),
-    warmupSteps: int(values, 'warmup', 0),
-    weightDecay: num(values, 'weight-decay', 0, 1),
-    gradClip: num(values, 'grad-clip', 0, Infinity),
-    valFraction: num(values, 'val-fraction', 0, 0.99),
-    evalEvery: int(values, 'eval-every', 0),
+    ...trainLoopFromFlags(values),
     sampleEvery: int(values, 'sample-every', 0),
     samplePrompt: str(values, 'sample-prompt'),
-    checkpointEvery: int(values, 'checkpoint-every', 0),
-    keepCheckpoints: int(values, 'keep-checkpoints', 0),
-    seed: int(values, 'seed', 0),
   };
   for (const k of Object.keys(o) as (keyof typeof o)[]) if (o[k] === undefined) delete o[k];
   return o;

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { LoadedModel } from '../checkpoint/modelFiles';
 import { loadModelFrom } from '../checkpoint/modelFiles';
 import { CONFIG_FILE, exists, findCheckpoint, WEIGHTS_FILE } from '../checkpoint/layout';
+import { findAdapterFolder, readAdapterMeta } from '../lora/files';
 import type { LlmLabMeta } from '../checkpoint/hfConfig';
 import { isClassifierConfig, toHfConfig } from '../checkpoint/hfConfig';
 import { modelTokenizer } from '../checkpoint/modelTokenizer';
@@ -20,13 +21,14 @@ import { parameterShapes } from '../model/gpt';
 import type { Tokenizer } from '../tokenizer';
 import { Classifier, SCORE_WEIGHT } from './model';
 import type { TrainableChoice } from './model';
+import { classifierInfoOf, loadAdaptedClassifier } from './lora';
 
 export const CLASSIFIER_ARCHITECTURE = 'GPT2ForSequenceClassification';
 
 /** What config.json's llm_lab.classifier records about how the classifier was made. */
 export interface ClassifierMeta {
-  /** What trained ('head', 'last-block', 'last-N', 'all'). */
-  trainable: TrainableChoice;
+  /** What trained ('head', 'last-block', 'last-N', 'all'; 'lora' for adapters over a frozen base). */
+  trainable: TrainableChoice | 'lora';
   trainableParameters: number;
   /** Length texts were cut to in training (tokens). */
   maxLength: number;
@@ -67,6 +69,14 @@ export interface LoadedClassifier extends LoadedClassifierWeights {
 
 /** Whether `dir` (a checkpoint or run folder) holds a classifier. */
 export async function isClassifierFolder(dir: string): Promise<boolean> {
+  const adapter = await findAdapterFolder(dir);
+  if (adapter) {
+    try {
+      return classifierInfoOf(await readAdapterMeta(adapter)) !== undefined;
+    } catch {
+      return false;
+    }
+  }
   const found = await findCheckpoint(path.resolve(dir));
   if (!found) return false;
   try {
@@ -91,12 +101,17 @@ export async function loadClassifier(dir: string): Promise<LoadedClassifier> {
 }
 
 /**
- * Loads a classifier's weights (no tokenizer): one of ours (a run folder's latest checkpoint, or a checkpoint folder) or any Hugging Face
- * GPT2ForSequenceClassification folder. Refuses a model without a classification head, saying what to do.
+ * Loads a classifier's weights (no tokenizer): one of ours (a run folder's latest checkpoint, or a checkpoint folder;
+ * a LoRA classifier's adapter folder or run over its base) or any Hugging Face GPT2ForSequenceClassification folder. Refuses a model without a classification head, saying what to do.
  */
 export async function loadClassifierWeights(dir: string): Promise<LoadedClassifierWeights> {
   const abs = path.resolve(dir);
   if (!(await exists(abs))) throw new LlmLabError('not-found', `Model folder ${abs} does not exist; check the path.`);
+  if (await findAdapterFolder(abs)) {
+    const a = await loadAdaptedClassifier(abs);
+    const classifierMeta: ClassifierMeta = { trainable: 'lora', trainableParameters: a.info.trainableParameters, maxLength: a.info.maxLength };
+    return { model: a.model, config: a.config, meta: a.meta, dir: a.dir, classifier: a.classifier, labels: a.labels, classifierMeta };
+  }
   const found = await findCheckpoint(abs);
   if (!found) throw new LlmLabError('bad-checkpoint', `${abs} has no ${CONFIG_FILE} and no training checkpoints; point at a classifier's folder or its run folder.`);
   const loaded = await loadModelFrom(found);

@@ -2,11 +2,14 @@
 // labelled texts in a seeded order, the cross-entropy of the class logits read at each text's last real token,
 // which parameters train, validation and training loss and accuracy at each evaluation, and the test split's
 // loss, accuracy and confusion matrix at the end. The loop does the rest (AdamW, checkpoints, exact resume,
-// cancel). A plan gives the summary to show before starting.
+// cancel). A plan gives the summary to show before starting. With LoRA (lora.ts) the base stays frozen, the
+// adapters (and a head that is not adapted) train, and each checkpoint is an adapter folder over the base.
 import * as path from 'node:path';
-import { loadModelFrom } from '../checkpoint/modelFiles';
+import { loadModelFrom, saveModel } from '../checkpoint/modelFiles';
 import type { tf } from '../engine';
 import { LlmLabError } from '../errors';
+import type { LoraAdapters, LoraBase } from '../lora';
+import { attachNewAdapters, describeBase, readAdapterMeta } from '../lora';
 import type { MemoryEstimate } from '../model/config';
 import { estimateMemory } from '../model/config';
 import { GptModel, parameterShapes } from '../model/gpt';
@@ -22,6 +25,7 @@ import { scoreRows } from './evaluate';
 import { loadClassifierWeights, writeClassifierFiles } from './files';
 import type { ClassBatch } from './model';
 import { Classifier, countTrainable, SCORE_WEIGHT } from './model';
+import { classifierHead, classifierLoraCount, classifierLoraParams, loadClassifierBody, readClassifierAdapter, writeClassifierAdapter } from './lora';
 import type { ClassifyOptions, ResolvedClassifyOptions } from './options';
 import { classifyRunRule } from './options';
 import type { BaseModel, PreparedData } from './prepare';
@@ -109,6 +113,7 @@ export interface ClassifierPlan {
   steps: number;
   parameters: number;
   trainableParameters: number;
+  /** The trainable choice, or 'lora' (options.lora says which adapters). */
   trainable: string;
   memory: MemoryEstimate;
   base: string;
@@ -137,16 +142,25 @@ function sizesOf(o: ResolvedClassifyOptions): Map<string, number> {
   return sizes;
 }
 
+/** Folder of a LoRA run from a preset that keeps the frozen base weights its adapters need. */
+export const RUN_BASE_DIR = 'base';
+
+/** Values a run trains: LoRA's adapters (and a head that is not adapted), or the parameters `trainable` names. */
+function trainedCount(o: ResolvedClassifyOptions, sizes: Map<string, number>): number {
+  return o.lora ? classifierLoraCount(o.model, o.lora, o.labels.length) : countTrainable(sizes, o.model.nLayers, o.trainable);
+}
+
 function planOf(base: BaseModel, o: ResolvedClassifyOptions, d: PreparedData): ClassifierPlan {
   const sizes = sizesOf(o);
+  const trained = trainedCount(o, sizes);
   return {
     file: o.dataFile, format: d.read.format, header: d.read.header, textColumn: d.read.textColumn, labelColumn: d.read.labelColumn,
     labels: d.split.labels, rows: d.read.rows.length, perClass: d.split.perClass, perClassBalanced: d.split.perClassBalanced, balanced: o.balance,
     split: { train: d.train.rows, val: d.val.rows, test: d.test.rows },
     longest: d.longest, maxLength: d.length, truncated: d.train.truncated + d.val.truncated + d.test.truncated,
     stepsPerEpoch: d.stepsPerEpoch, epochs: o.steps / d.stepsPerEpoch, steps: o.steps,
-    parameters: [...sizes.values()].reduce((a, b) => a + b, 0), trainableParameters: countTrainable(sizes, o.model.nLayers, o.trainable), trainable: o.trainable,
-    memory: classifierMemory(o, d.length, countTrainable(sizes, o.model.nLayers, o.trainable)),
+    parameters: [...sizes.values()].reduce((a, b) => a + b, 0), trainableParameters: trained, trainable: o.lora ? 'lora' : o.trainable,
+    memory: classifierMemory(o, d.length, trained),
     base: base.describe, options: o,
   };
 }
@@ -185,16 +199,57 @@ async function freshClassifier(base: BaseModel, o: ResolvedClassifyOptions): Pro
   return Classifier.withNewHead(body, o.labels, o.seed);
 }
 
+/** A LoRA run's adapters and the base they sit on. */
+interface LoraParts {
+  adapters: LoraAdapters;
+  base: LoraBase;
+}
+
+/**
+ * A LoRA run's classifier: the frozen base (a preset's fresh weights are saved to <out>/base first, as the adapters
+ * need them), and new adapters and head, or those of the checkpoint a resume starts from (the base checked).
+ */
+async function loraClassifier(base: BaseModel, o: ResolvedClassifyOptions, outDir: string, resumeFrom?: { dir: string }): Promise<{ c: Classifier; lora: LoraParts }> {
+  const baseDir = base.dir ?? path.join(outDir, RUN_BASE_DIR);
+  let body: GptModel;
+  if (base.dir || resumeFrom) {
+    body = (await loadClassifierBody(baseDir, o.model)).model;
+  } else {
+    body = GptModel.create(o.model, o.seed);
+    await saveModel(baseDir, body, { tokenizer: base.tokenizerName });
+  }
+  try {
+    const loraBase = await describeBase(body, baseDir);
+    if (!resumeFrom) {
+      const c = Classifier.withNewHead(body, o.labels, o.seed);
+      return { c, lora: { adapters: attachNewAdapters(body, o.lora!, o.seed, classifierHead(o.labels.length)), base: loraBase } };
+    }
+    const meta = await readAdapterMeta(resumeFrom.dir);
+    if (meta.base.fingerprint !== loraBase.fingerprint) {
+      throw new LlmLabError('bad-checkpoint', `The adapters in ${resumeFrom.dir} were trained on other base weights than those in ${baseDir}; resume with the run's base model (${meta.base.model}).`);
+    }
+    const r = await readClassifierAdapter(resumeFrom.dir, meta, body);
+    if (r.info.labels.join('\n') !== o.labels.join('\n')) {
+      r.classifier.score.dispose();
+      throw new LlmLabError('bad-checkpoint', `${resumeFrom.dir} has classes ${r.info.labels.join(', ')} but the run's are ${o.labels.join(', ')}; resume from another checkpoint or start a new run.`);
+    }
+    return { c: r.classifier, lora: { adapters: r.adapters, base: loraBase } };
+  } catch (e) {
+    body.dispose();
+    throw e;
+  }
+}
+
 /** The classification task for the shared loop. */
-function classifyTask(c: Classifier, o: ResolvedClassifyOptions, d: PreparedData, base: BaseModel, test: { result?: ClassifierTest }): TrainingTask<ClassBatch> {
+function classifyTask(c: Classifier, o: ResolvedClassifyOptions, d: PreparedData, base: BaseModel, test: { result?: ClassifierTest }, lora?: LoraParts): TrainingTask<ClassBatch> {
   const sampler = new RowSampler(d.train, o.batchSize, o.seed);
-  const trainable = c.trainableNames(o.trainable);
+  const { params, trainable } = lora && o.lora ? classifierLoraParams(c, lora.adapters, o.lora) : { params: c.params, trainable: c.trainableNames(o.trainable) };
   let trainableParameters = 0;
-  for (const n of trainable) trainableParameters += c.params.get(n)!.size;
+  for (const n of trainable) trainableParameters += params.get(n)!.size;
   const training = o.model.dropRate > 0;
   const B = o.batchSize;
   return {
-    params: c.params,
+    params,
     trainable,
     batches: sampler,
     dataFingerprint: d.fingerprint,
@@ -218,6 +273,13 @@ function classifyTask(c: Classifier, o: ResolvedClassifyOptions, d: PreparedData
       emit({ type: 'test', step, metrics: { loss: s.loss, accuracy: s.accuracy }, confusion: test.result.confusion });
     },
     writeModel: async (dir, step) => {
+      if (lora && o.lora) {
+        const head = o.lora.targets.includes('head') ? 'adapter' : 'whole';
+        await writeClassifierAdapter(dir, c, lora.adapters, lora.base, o.lora, { labels: [...o.labels], head, trainableParameters, maxLength: d.length }, {
+          step, tokenizer: base.bpe ? TRAINED_TOKENIZER : base.tokenizerName,
+        });
+        return;
+      }
       await writeClassifierFiles(dir, c, base.tokenizer.eotId, { trainable: o.trainable, trainableParameters, maxLength: d.length }, {
         step, tokenizer: base.bpe ? TRAINED_TOKENIZER : base.tokenizerName, ...(base.fim ? { fim: { ...base.fim } } : {}),
       });
@@ -242,7 +304,10 @@ export async function finetuneClassifier(options: ClassifyOptions, hooks: TrainH
     const o = start.options;
     assertTrainingFits({ ...o.model, contextLength: data.length }, o.batchSize / o.gradAccumSteps, 'of these fine-tuning settings');
     let c: Classifier;
-    if (start.resumeFrom) {
+    let lora: LoraParts | undefined;
+    if (o.lora) {
+      ({ c, lora } = await loraClassifier(base, o, outDir, start.resumeFrom));
+    } else if (start.resumeFrom) {
       const loaded = await loadClassifierWeights(start.resumeFrom.dir);
       c = loaded.classifier;
       if (loaded.labels.join('\n') !== o.labels.join('\n')) {
@@ -255,7 +320,7 @@ export async function finetuneClassifier(options: ClassifyOptions, hooks: TrainH
     const test: { result?: ClassifierTest } = {};
     try {
       const r = await runTraining(
-        classifyTask(c, o, data, base, test),
+        classifyTask(c, o, data, base, test, lora),
         o,
         { outDir, kind: 'classify', options: o, resumeFrom: start.resumeFrom, createdAt: start.record?.createdAt, lock: start.lock },
         hooks,

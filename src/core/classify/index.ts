@@ -10,10 +10,16 @@ export { CLASSIFIER_ARCHITECTURE, isClassifierFolder, loadClassifier, loadClassi
 export type { ClassifierMeta, LoadedClassifier, LoadedClassifierWeights } from './files';
 export { CLASSIFY_DEFAULTS, CLASSIFY_RESUME_MUTABLE, classifyRunRule, resolveClassifyOptions } from './options';
 export type { ClassifyOptions, ResolvedClassifyOptions } from './options';
-export { finetuneClassifier, planClassifier, RowSampler } from './finetune';
+export { finetuneClassifier, planClassifier, RowSampler, RUN_BASE_DIR } from './finetune';
 export type { ClassifierPlan, ClassifierResult, ClassifierTest } from './finetune';
 export { scoreRows } from './evaluate';
 export type { RowScores } from './evaluate';
 export { classify, evaluateClassifier } from './predict';
 export type { ClassifierEvaluation, Prediction, PredictOptions } from './predict';
 export { readClassificationFile } from './read';
+export {
+  adaptsHead, classifierHead, classifierInfoOf, classifierLoraCount, effectiveHead, exportClassifierPeft, importClassifierPeft, isPeftClassifier,
+  loadAdaptedClassifier, loadClassifierBody, mergeClassifier,
+} from './lora';
+export type { ClassifierAdapterInfo, LoadedAdaptedClassifier } from './lora';
+export { mergeClassifierAdapter } from './merge';

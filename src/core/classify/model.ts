@@ -1,7 +1,8 @@
 // A GPT classifier: the GPT body's final hidden state at each text's last real token (not a padding token),
 // times a head `score.weight` (classes, width) without bias, gives one logit per class, as Hugging Face's
 // GPT2ForSequenceClassification. Which parameters train is chosen by name: the head, the last N blocks with the
-// final LayerNorm and the head, or everything.
+// final LayerNorm and the head, or everything. With LoRA (see lora.ts) the body's adapters act inside it, and an
+// adapter on the head (site `lm_head`) adds its term to the class logits.
 import { tf } from '../engine';
 import * as ops from '../engine/ops';
 import { LlmLabError } from '../errors';
@@ -69,7 +70,9 @@ export class Classifier {
       }
       const mask = tf.tensor3d(pick, [B, T, 1]); // (B, T, 1): one at each row's last real token
       const last = tf.sum(tf.mul(hidden, mask), 1) as tf.Tensor2D; // (B, C)
-      return tf.matMul(last, this.score, false, true) as tf.Tensor2D; // (B, K)
+      const logits = tf.matMul(last, this.score, false, true) as tf.Tensor2D; // (B, K)
+      const d = this.body.adapter?.delta('lm_head', last); // a LoRA adapter on the head: (B, K)
+      return (d ? tf.add(logits, d) : logits) as tf.Tensor2D;
     });
   }
 

@@ -2,6 +2,8 @@
 // 5e-5 with weight decay 0.1, 5 epochs of batch 8, the last block + final norm + a new head trained, a 70/10/20
 // split) and their checks, and the rule saying which of them a resumed run may change.
 import { LlmLabError } from '../errors';
+import type { LoraTrainOptions, ResolvedLoraOptions } from '../lora/training';
+import { resolveLoraOptions } from '../lora/training';
 import type { GptConfig, PresetName } from '../model/config';
 import { isPresetName } from '../model/config';
 import type { RunOptionsRule } from '../train/runFolder';
@@ -28,8 +30,13 @@ export interface ClassifyOptions extends FinetuneLoopOptions {
   preset?: PresetName;
   /** Settings overriding the preset's (e.g. { contextLength: 128 }); with modelDir only dropRate. */
   model?: Partial<GptConfig>;
-  /** What trains. Default 'last-block' (the last block, the final LayerNorm and the head). */
+  /** What trains. Default 'last-block' (the last block, the final LayerNorm and the head). Not with lora. */
   trainable?: TrainableChoice;
+  /**
+   * Train LoRA adapters instead (the base frozen): rank, alpha (default the rank) and targets (default all: the
+   * head then stays as made and gets an adapter; without 'head' among them the head trains whole). Default off.
+   */
+  lora?: LoraTrainOptions;
   /** Cap of the padded length in tokens. Default the model's context length. Texts are cut to it. */
   maxLength?: number;
   /** Undersample every class to the size of the smallest (seeded). Default false. */
@@ -56,6 +63,8 @@ export interface ResolvedClassifyOptions extends ResolvedFinetuneLoop {
   trainEvalBatches: number;
   /** Class names in head order (from the data). */
   labels: string[];
+  /** LoRA adapters train instead of `trainable`'s parameters. */
+  lora?: ResolvedLoraOptions;
 }
 
 /** The book's chapter 6 recipe (the loop's common defaults, 5 epochs, a 70/10/20 split). */
@@ -85,6 +94,9 @@ export function resolveClassifyOptions(o: Omit<ClassifyOptions, 'outDir'>, model
     throw new LlmLabError('bad-argument', 'Give the base model as a model folder (modelDir) or a preset, exactly one of them.');
   }
   if (o.preset !== undefined && !isPresetName(o.preset)) throw new LlmLabError('bad-argument', `Unknown model preset '${String(o.preset)}'.`);
+  if (o.lora !== undefined && o.trainable !== undefined) {
+    throw new LlmLabError('bad-argument', `Choose what trains (trainable: ${o.trainable}) or LoRA adapters, not both: with LoRA the adapters train, and the head too unless it is adapted.`);
+  }
   const trainable = o.trainable ?? d.trainable;
   if (!isTrainableChoice(trainable)) throw new LlmLabError('bad-argument', `Training option trainable must be head, last-block, last-N or all, got '${String(trainable)}'.`);
   if (o.format !== undefined && !DATA_FORMATS.includes(o.format)) throw new LlmLabError('bad-argument', `Data format must be one of ${DATA_FORMATS.join(', ')}, got '${String(o.format)}'.`);
@@ -102,6 +114,7 @@ export function resolveClassifyOptions(o: Omit<ClassifyOptions, 'outDir'>, model
     balance: o.balance ?? d.balance,
     trainEvalBatches: o.trainEvalBatches ?? d.trainEvalBatches,
     labels: [],
+    ...(o.lora ? { lora: resolveLoraOptions(o.lora) } : {}),
   };
   checkOption('maxLength', r.maxLength, (v) => isWhole(v) && v >= 1 && v <= model.contextLength, `a whole number from 1 to the model's context length (${model.contextLength})`);
   checkCounts(r, ['trainEvalBatches']);

@@ -10,6 +10,7 @@ import { CHECKPOINTS_DIR, CONFIG_FILE, findCheckpoint, isAdapterFolder, listChec
 import { inheritedFim, modelTokenizer } from '../checkpoint/modelTokenizer';
 import type { FimSentinels } from '../data/fim';
 import { LlmLabError } from '../errors';
+import { readAdapterMeta } from '../lora/files';
 import type { GptConfig } from '../model/config';
 import { makeConfig } from '../model/config';
 import type { Tokenizer } from '../tokenizer';
@@ -164,8 +165,8 @@ export async function prepareRun(options: Omit<ClassifyOptions, 'outDir'> & { ou
     throw new LlmLabError('bad-argument', 'Give the base model: a model folder (--model DIR) or a preset (--preset NAME) for fresh weights.');
   }
   if (latest) {
-    // The run's own tokenizer and shape: what its checkpoints hold.
-    const own = await baseFromFolder(latest);
+    // The run's own tokenizer and shape: what its checkpoints hold (a LoRA run's: its base's).
+    const own = await baseFromFolder((await isAdapterFolder(latest)) ? (await readAdapterMeta(latest)).base.model : latest);
     base = { ...base, tokenizer: own.tokenizer, bpe: own.bpe, tokenizerName: own.tokenizerName, fim: own.fim, ...(fromRun ? { config: own.config } : {}) };
   }
   const given = resolveClassifyOptions({ ...options, ...source } as Omit<ClassifyOptions, 'outDir'>, base.config, dataFile);

@@ -88,26 +88,29 @@ export interface EncodeCorpusOptions {
 }
 
 /**
- * Encodes a corpus text (documents joined with `<|endoftext|>`, which becomes the end-of-text token) into one
- * token stream. Works document by document, yielding to the event loop so that it can be cancelled; the ids
- * equal tokenizer.encode(text, { allowSpecial: true }) because special tokens already cut the text there.
+ * Encodes a corpus text document by document into one token stream: the documents (the text split at
+ * `<|endoftext|>`) go in order to `encodeGroup` in runs of about `chunkChars` characters, and between runs it
+ * reports progress, yields to the event loop and stops if cancelled. `encodeGroup(docs, first)` gives the ids of
+ * its documents with the end-of-text token before each one, except before the text's first (when `first`).
  */
-export async function encodeCorpus(text: string, tokenizer: Tokenizer, opts: EncodeCorpusOptions = {}): Promise<Int32Array> {
+export async function encodeByDocuments(text: string, encodeGroup: (docs: string[], first: boolean) => number[], opts: EncodeCorpusOptions = {}): Promise<Int32Array> {
   const parts: number[][] = [];
   let total = 0;
   let done = 0;
   const chunk = opts.chunkChars ?? 1 << 20;
-  let pending = '';
   const docs = text.split(DOCUMENT_SEPARATOR);
+  let from = 0;
+  let chars = 0;
   for (let d = 0; d < docs.length; d++) {
-    pending += (d > 0 ? DOCUMENT_SEPARATOR : '') + docs[d];
-    if (pending.length < chunk && d < docs.length - 1) continue;
+    chars += (d > 0 ? DOCUMENT_SEPARATOR.length : 0) + docs[d].length;
+    if (chars < chunk && d < docs.length - 1) continue;
     throwIfAborted(opts.signal);
-    const ids = tokenizer.encode(pending, { allowSpecial: true });
+    const ids = encodeGroup(docs.slice(from, d + 1), from === 0);
     parts.push(ids);
     total += ids.length;
-    done += pending.length;
-    pending = '';
+    done += chars;
+    from = d + 1;
+    chars = 0;
     opts.onProgress?.(done, text.length);
     await new Promise<void>((r) => setImmediate(r));
   }
@@ -119,6 +122,16 @@ export async function encodeCorpus(text: string, tokenizer: Tokenizer, opts: Enc
     at += p.length;
   }
   return out;
+}
+
+/**
+ * Encodes a corpus text (documents joined with `<|endoftext|>`, which becomes the end-of-text token) into one
+ * token stream, a run of documents in each call to the tokenizer (see encodeByDocuments); the ids equal
+ * tokenizer.encode(text, { allowSpecial: true }) because special tokens already cut the text there.
+ */
+export function encodeCorpus(text: string, tokenizer: Tokenizer, opts: EncodeCorpusOptions = {}): Promise<Int32Array> {
+  const encodeRun = (docs: string[], first: boolean): number[] => tokenizer.encode((first ? '' : DOCUMENT_SEPARATOR) + docs.join(DOCUMENT_SEPARATOR), { allowSpecial: true });
+  return encodeByDocuments(text, encodeRun, opts);
 }
 
 export interface PreparedTokens {

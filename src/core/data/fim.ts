@@ -9,11 +9,11 @@
 // SPM (chosen with probability `spmRate` among transformed documents) is the paper's variant that keeps
 // prefix and middle adjacent (its appendix D). Each part is encoded on its own; the document separator
 // (<|endoftext|>) that follows the document is left to the caller. Other documents stay as they are.
-import { LlmLabError, throwIfAborted } from '../errors';
+import { LlmLabError } from '../errors';
 import { Rng } from '../rng';
 import type { Tokenizer } from '../tokenizer';
-import { DOCUMENT_SEPARATOR } from './corpus';
 import type { EncodeCorpusOptions } from './dataset';
+import { encodeByDocuments } from './dataset';
 
 /** The sentinel texts, as StarCoder's tokenizer names them. */
 export const FIM_TOKEN_TEXT = { prefix: '<|fim_prefix|>', middle: '<|fim_middle|>', suffix: '<|fim_suffix|>' } as const;
@@ -130,32 +130,13 @@ export async function encodeFimCorpus(
 ): Promise<Int32Array> {
   checkFimOptions(o);
   const encode = (t: string): number[] => tokenizer.encode(t, { allowSpecial: true });
-  const chunk = opts.chunkChars ?? 1 << 20;
-  const parts: number[][] = [];
-  let total = 0;
-  let done = 0;
-  let sinceYield = 0;
-  const docs = text.split(DOCUMENT_SEPARATOR);
-  for (let d = 0; d < docs.length; d++) {
-    const ids = docs[d] === '' ? [] : fimDocument(docs[d], rng, o, encode, s);
-    if (d < docs.length - 1) ids.push(tokenizer.eotId);
-    parts.push(ids);
-    total += ids.length;
-    done += docs[d].length + (d < docs.length - 1 ? DOCUMENT_SEPARATOR.length : 0);
-    sinceYield += docs[d].length;
-    if (sinceYield >= chunk || d === docs.length - 1) {
-      sinceYield = 0;
-      throwIfAborted(opts.signal);
-      opts.onProgress?.(done, text.length);
-      await new Promise<void>((r) => setImmediate(r));
-    }
-  }
-  throwIfAborted(opts.signal);
-  const out = new Int32Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  const encodeRun = (docs: string[], first: boolean): number[] => {
+    const ids: number[] = [];
+    docs.forEach((doc, i) => {
+      if (!first || i > 0) ids.push(tokenizer.eotId);
+      if (doc !== '') for (const id of fimDocument(doc, rng, o, encode, s)) ids.push(id);
+    });
+    return ids;
+  };
+  return encodeByDocuments(text, encodeRun, opts);
 }

@@ -9,6 +9,7 @@ export interface FusedOps {
   embedding: typeof ops.embedding;
   layerNorm: typeof ops.layerNorm;
   gelu: typeof ops.gelu;
+  dropout: typeof ops.dropout;
   causalAttention: typeof ops.causalAttention;
   crossEntropy: typeof ops.crossEntropy;
   lmLogits: typeof ops.lmLogits;

@@ -1,6 +1,7 @@
 // The model-level operations LLM Lab's GPT is built from. The model calls only these (plus plain tf
 // arithmetic), so each backend can serve them with its fastest kernels and a gradient that it supports.
 // Shapes: B batch, T time (positions), C channels, H heads, D head size, V vocabulary, N = B·T rows.
+import { dropoutFactors, dropoutMask } from './dropoutMask';
 import { fusedOp } from './fused';
 import { tf } from './tf';
 
@@ -39,10 +40,16 @@ function portableGelu(x: tf.Tensor): tf.Tensor {
   });
 }
 
-/** Inverted dropout with a seed, so a run is reproducible step by step. rate 0 returns x. */
+/** Inverted dropout with the seeded mask of dropoutMask.ts (element i of x by its flat index). rate 0 returns x. */
+function portableDropout(x: tf.Tensor, rate: number, seed: number): tf.Tensor {
+  if (rate <= 0) return x;
+  return tf.tidy(() => tf.mul(x, tf.tensor(dropoutFactors(dropoutMask(rate, seed), x.size), x.shape, 'float32')));
+}
+
+/** Inverted dropout with a seed, so a run is reproducible step by step; the same mask on every backend. rate 0 returns x. */
 export function dropout(x: tf.Tensor, rate: number, seed: number): tf.Tensor {
   if (rate <= 0) return x;
-  return tf.dropout(x, rate, undefined, seed);
+  return (fusedOp(tf.getBackend(), 'dropout') ?? portableDropout)(x, rate, seed);
 }
 
 export interface AttentionOptions {
@@ -142,6 +149,7 @@ export const portable = {
   embedding: portableEmbedding,
   layerNorm: portableLayerNorm,
   gelu: portableGelu,
+  dropout: portableDropout,
   causalAttention: portableCausalAttention,
   crossEntropy: portableCrossEntropy,
   lmLogits: portableLmLogits,

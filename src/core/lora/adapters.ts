@@ -100,13 +100,33 @@ export class LoraAdapters implements LinearAdapter {
 }
 
 /**
+ * A head matrix W (out, in) with an adapter's correction added: W + (alpha/rank)·(A·B)ᵀ, A (in, rank) and B
+ * (rank, out). Done in plain float arithmetic, value by value in one fixed order, so the same inputs give the same
+ * bytes on every backend (a PEFT export stores this and an import recognises it by recomputing it).
+ */
+export function mergedHead(W: Float32Array, A: Float32Array, B: Float32Array, dims: { inDim: number; outDim: number; rank: number; alpha: number }): Float32Array {
+  const { inDim, outDim, rank } = dims;
+  const scale = dims.alpha / rank;
+  const out = new Float32Array(outDim * inDim);
+  for (let o = 0; o < outDim; o++) {
+    for (let i = 0; i < inDim; i++) {
+      let d = 0;
+      for (let r = 0; r < rank; r++) d += A[i * rank + r] * B[r * outDim + o];
+      out[o * inDim + i] = W[o * inDim + i] + Math.fround(scale * d);
+    }
+  }
+  return out;
+}
+
+/**
  * A plain model whose outputs equal `model` with `adapters`: each adapted matrix gets (A·B)·alpha/rank added
  * (into its columns for q/k/v). An adapted tied head cannot change the shared token embedding, so the merged
- * model gets its own head (untied): the embedding plus the head's correction. `model` is left as it was.
+ * model gets its own head (untied): the embedding plus the head's correction. With `skipHead` the head's adapter
+ * is left out (a classifier merges its own head, see mergedHead). `model` is left as it was.
  */
-export function mergeLora(model: GptModel, adapters: LoraAdapters): GptModel {
+export function mergeLora(model: GptModel, adapters: LoraAdapters, opts: { skipHead?: boolean } = {}): GptModel {
   const c = model.config;
-  const head = adapters.bySite.get('lm_head');
+  const head = opts.skipHead ? undefined : adapters.bySite.get('lm_head');
   const untie = head !== undefined && c.tiedHead;
   const tensors = new Map<string, tf.Tensor>();
   for (const [name, v] of model.params) tensors.set(name, tf.clone(v));
@@ -114,6 +134,7 @@ export function mergeLora(model: GptModel, adapters: LoraAdapters): GptModel {
   try {
     for (const a of adapters.bySite.values()) {
       const s = a.site;
+      if (s.site === 'lm_head' && opts.skipHead) continue;
       const name = s.site === 'lm_head' ? 'lm_head.weight' : s.param;
       const base = tensors.get(name);
       if (!base) throw new LlmLabError('bad-checkpoint', `The adapter of ${s.site} adapts '${name}', which the base model does not have.`);

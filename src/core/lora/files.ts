@@ -45,17 +45,24 @@ export interface AdapterMeta {
   tokenizer: string;
   /** Prompt style of an instruction fine-tuning. */
   promptStyle?: string;
+  /**
+   * Whole tensors saved beside the adapters in adapter.safetensors, by name: parts the base does not have and
+   * the fine-tuning made anew, such as a classifier's head `score.weight` (PEFT's modules_to_save).
+   */
+  modules?: string[];
   /** What else the writer records (task, step, ...). */
   [key: string]: unknown;
 }
 
 /**
  * SHA-256 over every base parameter in the GPT-2 layout order: its name, shape and float32 bytes. Equal weights
- * give an equal fingerprint whatever folder or file format they came from.
+ * give an equal fingerprint whatever folder or file format they came from. `bodyOnly` leaves out a separate
+ * language-model head (a classifier's base is the body alone).
  */
-export async function fingerprintModel(model: GptModel): Promise<string> {
+export async function fingerprintModel(model: GptModel, bodyOnly = false): Promise<string> {
   const h = createHash('sha256');
   for (const name of parameterShapes(model.config).keys()) {
+    if (bodyOnly && name === 'lm_head.weight') continue;
     const v = model.params.get(name);
     if (!v) continue;
     h.update(`${name}:${v.shape.join('x')};`);
@@ -106,17 +113,42 @@ export function describeAdapters(
   };
 }
 
-/** Writes adapter.safetensors and adapter.json into an existing folder (each file atomically). */
-export async function writeAdapterFiles(dir: string, adapters: LoraAdapters, meta: AdapterMeta): Promise<void> {
+/**
+ * Writes adapter.safetensors and adapter.json into an existing folder (each file atomically); `modules` are whole
+ * tensors saved with the adapters (see AdapterMeta.modules), named in adapter.json.
+ */
+export async function writeAdapterFiles(dir: string, adapters: LoraAdapters, meta: AdapterMeta, modules: ReadonlyMap<string, tf.Tensor> = new Map()): Promise<void> {
   const tensors = [];
   for (const [name, v] of adapters.variables()) tensors.push({ name, shape: v.shape, data: (await v.data()) as Float32Array });
+  for (const [name, v] of modules) {
+    if (adapters.variables().has(name)) throw new LlmLabError('bad-argument', `The saved module '${name}' has the name of an adapter tensor.`);
+    tensors.push({ name, shape: v.shape, data: (await v.data()) as Float32Array });
+  }
   await writeSafetensors(path.join(dir, ADAPTER_WEIGHTS_FILE), tensors, { format: 'pt' });
-  await writeJsonAtomic(path.join(dir, ADAPTER_CONFIG_FILE), meta);
+  const { modules: _old, ...rest } = meta;
+  await writeJsonAtomic(path.join(dir, ADAPTER_CONFIG_FILE), modules.size > 0 ? { ...rest, modules: [...modules.keys()] } : rest);
 }
 
 /** Saves an adapter folder whole (built beside `dir`, renamed into place). */
-export async function saveAdapter(dir: string, adapters: LoraAdapters, meta: AdapterMeta): Promise<void> {
-  await writeDirAtomic(path.resolve(dir), (tmp) => writeAdapterFiles(tmp, adapters, meta));
+export async function saveAdapter(dir: string, adapters: LoraAdapters, meta: AdapterMeta, modules?: ReadonlyMap<string, tf.Tensor>): Promise<void> {
+  await writeDirAtomic(path.resolve(dir), (tmp) => writeAdapterFiles(tmp, adapters, meta, modules));
+}
+
+/** The whole tensors an adapter folder saves beside its adapters (AdapterMeta.modules), checked finite. */
+export async function readSavedModules(dir: string, meta: AdapterMeta): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
+  const out = new Map<string, { shape: number[]; data: Float32Array }>();
+  const names = meta.modules ?? [];
+  if (names.length === 0) return out;
+  const file = path.join(dir, ADAPTER_WEIGHTS_FILE);
+  const { tensors } = await readSafetensors(file, (n) => (names.includes(n) ? n : undefined));
+  for (const name of names) {
+    const t = tensors.get(name);
+    if (!t) throw new LlmLabError('bad-checkpoint', `${file} lacks '${name}', which ${ADAPTER_CONFIG_FILE} lists; save the adapter again.`);
+    const bad = t.data.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new LlmLabError('bad-checkpoint', `${file}: '${name}' holds ${t.data[bad]} at index ${bad}; use an earlier checkpoint.`);
+    out.set(name, { shape: t.shape, data: t.data });
+  }
+  return out;
 }
 
 /** Reads an adapter folder's tensors into adapters for a model of `config` (the base is not needed). */
@@ -142,7 +174,7 @@ export async function readAdapters(dir: string, meta: AdapterMeta, config: GptCo
 
 /** Refuses a base whose weights are not the ones the adapter was trained on. */
 export async function checkBase(dir: string, meta: AdapterMeta, base: GptModel, baseDir: string): Promise<void> {
-  const fp = await fingerprintModel(base);
+  const fp = await fingerprintModel(base, meta.classifier !== undefined);
   if (fp !== meta.base.fingerprint) {
     throw new LlmLabError(
       'bad-checkpoint',
@@ -187,6 +219,16 @@ export async function loadAdapted(dir: string, baseDir?: string): Promise<Loaded
   try {
     await checkBase(abs, meta, loaded.model, baseAt);
     const adapters = await readAdapters(abs, meta, loaded.config);
+    if (meta.classifier !== undefined) {
+      // A classifier's adapter: its head's adapter belongs to the class head, which this plain model does not have.
+      const head = adapters.bySite.get('lm_head');
+      if (head) tf.dispose([head.A, head.B]);
+      adapters.bySite.delete('lm_head');
+      const c = meta.classifier as { labels?: string[]; trainableParameters?: number };
+      loaded.meta.classifierLabels = c.labels;
+      // What trained, as a classifier folder's config.json records it.
+      loaded.meta.classifier = { trainable: 'lora', trainableParameters: c.trainableParameters, ...(Array.isArray(meta.targets) ? { targets: meta.targets } : {}) };
+    }
     loaded.model.adapter = adapters;
     return { ...loaded, adapters, adapterMeta: meta, adapterDir: abs };
   } catch (e) {
@@ -219,6 +261,7 @@ export interface AdapterSummary {
 /**
  * Loads a model folder, a run folder (its latest checkpoint) or a LoRA adapter folder (its base with the adapters
  * attached). For an adapter, `meta` carries the adapter's tokenizer and prompt style, and `dir` stays the base's.
+ * A classifier's adapter loads as its adapted body with `meta.classifierLabels` set (core/classify loads it whole).
  */
 export async function loadAnyModel(dir: string): Promise<LoadedModel & { adapter?: AdapterSummary }> {
   const abs = path.resolve(dir);
@@ -230,7 +273,7 @@ export async function loadAnyModel(dir: string): Promise<LoadedModel & { adapter
     model: a.model,
     config: a.config,
     dir: a.dir,
-    meta: { ...a.meta, tokenizer: m.tokenizer, ...(m.promptStyle ? { promptStyle: m.promptStyle } : {}) },
+    meta: { ...a.meta, tokenizer: m.tokenizer, ...(m.promptStyle ? { promptStyle: m.promptStyle } : {}), ...(a.meta.classifierLabels ? { classifierLabels: a.meta.classifierLabels, classifier: a.meta.classifier } : {}) },
     adapter: { dir: a.adapterDir, base: a.dir, rank: m.rank, alpha: m.alpha, parameters: a.adapters.parameterCount() },
   };
 }

@@ -4,7 +4,11 @@
 // transposes of our A (in, rank) and B (rank, out). PEFT adapts modules whole, so the separate q, k and v
 // adapters of GPT-2's fused `c_attn` leave as one adapter of rank 3R (A side by side, B block-diagonal) with its
 // alpha tripled through `rank_pattern`/`alpha_pattern`, which keeps alpha/rank and the output exactly; the
-// file's metadata names the split so importing restores the three adapters bit for bit.
+// file's metadata names the split so importing restores the three adapters bit for bit. Whole tensors the
+// fine-tuning made anew (a classifier's head `score`) go as PEFT's `modules_to_save`: `base_model.model.score.weight`
+// (PEFT strips its `modules_to_save.default` wrapper name when saving). PEFT cannot hold an adapter on such a
+// module too, so an adapted head leaves merged, with its frozen matrix and adapter named in the metadata so that
+// LLM Lab's import restores them bit for bit.
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { readSafetensors, writeDirAtomic, writeJsonAtomic, writeSafetensors } from '../checkpoint';
@@ -13,7 +17,7 @@ import { LlmLabError } from '../errors';
 import { tf } from '../engine';
 import type { GptConfig } from '../model/config';
 import type { LoraAdapters, SiteAdapter } from './adapters';
-import { LoraAdapters as Adapters } from './adapters';
+import { LoraAdapters as Adapters, mergedHead } from './adapters';
 import type { LoraSite } from './targets';
 import { fusedQkvSite, siteByName } from './targets';
 
@@ -21,6 +25,39 @@ export const PEFT_CONFIG_FILE = 'adapter_config.json';
 export const PEFT_WEIGHTS_FILE = 'adapter_model.safetensors';
 /** safetensors metadata key naming which of q, k, v each layer's exported c_attn adapter carries. */
 const QKV_META = 'llm_lab_qkv';
+/** safetensors metadata key holding, for a module saved merged, its frozen matrix and adapter (see PeftModule.parts). */
+const MODULES_META = 'llm_lab_modules';
+
+/** A whole module saved with the adapters (PEFT's modules_to_save), e.g. a classifier's head. */
+export interface PeftModule {
+  /** PEFT's module name, e.g. 'score'; its tensor is `base_model.model.<name>.weight`. */
+  name: string;
+  /** (out, in), as the model stores it. */
+  shape: [number, number];
+  /** What PEFT loads: the frozen matrix plus the adapter's correction when `parts` is given. */
+  data: Float32Array;
+  /** When the module is a frozen matrix with one of our adapters (`site`): the parts `data` was merged from. */
+  parts?: { site: string; rank: number; alpha: number; base: Float32Array; A: Float32Array; B: Float32Array };
+}
+
+/** What a classifier (or any task with a new head) adds to a PEFT export. */
+export interface PeftExtra {
+  /** PEFT's task_type. Default CAUSAL_LM. */
+  taskType?: string;
+  modules?: readonly PeftModule[];
+  /** More safetensors metadata (strings), e.g. class names. */
+  metadata?: Record<string, string>;
+}
+
+const toB64 = (a: Float32Array): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+function fromB64(text: unknown, size: number): Float32Array | undefined {
+  if (typeof text !== 'string') return undefined;
+  const bytes = Buffer.from(text, 'base64');
+  if (bytes.length !== 4 * size) return undefined;
+  const out = new Float32Array(size);
+  new Uint8Array(out.buffer).set(bytes);
+  return out;
+}
 const QKV = ['q', 'k', 'v'] as const;
 
 /** PEFT's module name of one of our sites (without the q/k/v part). */
@@ -68,11 +105,14 @@ async function fuseQkv(parts: SiteAdapter[], C: number): Promise<Module> {
 }
 
 /** Writes `adapters` as a PEFT adapter folder (built beside `outDir`, renamed into place). */
-export async function exportPeft(adapters: LoraAdapters, config: GptConfig, outDir: string, baseName = 'gpt2'): Promise<void> {
+export async function exportPeft(adapters: LoraAdapters, config: GptConfig, outDir: string, baseName = 'gpt2', extra: PeftExtra = {}): Promise<void> {
   const modules: Module[] = [];
   const qkvOf: Record<string, string> = {};
   const byLayer = new Map<string, SiteAdapter[]>();
+  const saved = extra.modules ?? [];
+  const mergedSites = new Set(saved.flatMap((m) => (m.parts ? [m.parts.site] : [])));
   for (const a of adapters.bySite.values()) {
+    if (mergedSites.has(a.site.site)) continue;
     const m = /^(h\.\d+)\.attn\.c_attn\.([qkv])$/.exec(a.site.site);
     if (m) {
       const list = byLayer.get(m[1]) ?? [];
@@ -87,9 +127,9 @@ export async function exportPeft(adapters: LoraAdapters, config: GptConfig, outD
     modules.push(await fuseQkv(parts, config.embDim));
     qkvOf[layer] = parts.map((p) => p.site.site.slice(-1)).join(',');
   }
-  if (modules.length === 0) throw new LlmLabError('bad-argument', 'The adapter has no adapted layers to export.');
-  const r = modules[0].rank;
-  const alpha = modules[0].alpha;
+  if (modules.length === 0 && saved.length === 0) throw new LlmLabError('bad-argument', 'The adapter has no adapted layers to export.');
+  const r = modules[0]?.rank ?? 8;
+  const alpha = modules[0]?.alpha ?? 8;
   const rankPattern: Record<string, number> = {};
   const alphaPattern: Record<string, number> = {};
   for (const m of modules) {
@@ -101,9 +141,14 @@ export async function exportPeft(adapters: LoraAdapters, config: GptConfig, outD
     tensors.push({ name: `base_model.model.${m.name}.lora_A.weight`, shape: [m.rank, m.inDim], data: transpose(m.A, m.inDim, m.rank) });
     tensors.push({ name: `base_model.model.${m.name}.lora_B.weight`, shape: [m.outDim, m.rank], data: transpose(m.B, m.rank, m.outDim) });
   }
+  const parts: Record<string, unknown> = {};
+  for (const m of saved) {
+    tensors.push({ name: `base_model.model.${m.name}.weight`, shape: m.shape, data: m.data });
+    if (m.parts) parts[m.name] = { site: m.parts.site, rank: m.parts.rank, alpha: m.parts.alpha, base: toB64(m.parts.base), A: toB64(m.parts.A), B: toB64(m.parts.B) };
+  }
   const peftConfig = {
     peft_type: 'LORA',
-    task_type: 'CAUSAL_LM',
+    task_type: extra.taskType ?? 'CAUSAL_LM',
     base_model_name_or_path: baseName,
     r,
     lora_alpha: alpha,
@@ -115,7 +160,7 @@ export async function exportPeft(adapters: LoraAdapters, config: GptConfig, outD
     bias: 'none',
     use_rslora: false,
     use_dora: false,
-    modules_to_save: null,
+    modules_to_save: saved.length > 0 ? saved.map((m) => m.name) : null,
     init_lora_weights: true,
     inference_mode: true,
     layers_to_transform: null,
@@ -123,7 +168,9 @@ export async function exportPeft(adapters: LoraAdapters, config: GptConfig, outD
     revision: null,
   };
   await writeDirAtomic(path.resolve(outDir), async (tmp) => {
-    await writeSafetensors(path.join(tmp, PEFT_WEIGHTS_FILE), tensors, { format: 'pt', [QKV_META]: JSON.stringify(qkvOf) });
+    const metadata: Record<string, string> = { ...extra.metadata, format: 'pt', [QKV_META]: JSON.stringify(qkvOf) };
+    if (Object.keys(parts).length > 0) metadata[MODULES_META] = JSON.stringify(parts);
+    await writeSafetensors(path.join(tmp, PEFT_WEIGHTS_FILE), tensors, metadata);
     await writeJsonAtomic(path.join(tmp, PEFT_CONFIG_FILE), peftConfig);
   });
 }
@@ -157,8 +204,28 @@ function splitQkv(c: GptConfig, layer: number, m: Module, which: string[]): Arra
   });
 }
 
-/** Reads a PEFT LoRA adapter folder made for GPT-2 into adapters for a model of `config`. */
+/** Reads a PEFT LoRA adapter folder made for GPT-2 into adapters for a model of `config` (no modules_to_save). */
 export async function importPeft(dir: string, config: GptConfig): Promise<LoraAdapters> {
+  return (await importPeftWith(dir, config)).adapters;
+}
+
+/** What importPeftWith read. */
+export interface PeftImport {
+  adapters: LoraAdapters;
+  /** The modules_to_save tensors by module name, (out, in): the frozen matrix when its adapter was restored. */
+  modules: Map<string, { shape: number[]; data: Float32Array }>;
+  /** The safetensors metadata (e.g. names a writer recorded). */
+  metadata: Record<string, string>;
+  /** adapter_config.json's task_type. */
+  taskType?: string;
+}
+
+/**
+ * Reads a PEFT LoRA adapter folder made for GPT-2, and the modules_to_save named in `accept` (e.g. a classifier's
+ * `score`, whose matrix is `headParam`): a module LLM Lab exported merged comes back as its frozen matrix
+ * and adapter when the file still holds exactly their merge, else as the whole matrix it holds.
+ */
+export async function importPeftWith(dir: string, config: GptConfig, accept: { modules?: readonly string[]; headParam?: string } = {}): Promise<PeftImport> {
   const cfgFile = path.join(dir, PEFT_CONFIG_FILE);
   let raw: Record<string, unknown>;
   try {
@@ -171,7 +238,15 @@ export async function importPeft(dir: string, config: GptConfig): Promise<LoraAd
   if (raw.peft_type !== 'LORA') throw refuse(`peft_type is ${String(raw.peft_type)}`);
   if (raw.use_dora === true) throw refuse('use_dora is true (DoRA)');
   if (raw.bias !== undefined && raw.bias !== 'none') throw refuse(`bias is "${String(raw.bias)}"`);
-  if (Array.isArray(raw.modules_to_save) && raw.modules_to_save.length > 0) throw refuse(`modules_to_save lists ${raw.modules_to_save.join(', ')}`);
+  const toSave: string[] = Array.isArray(raw.modules_to_save) ? raw.modules_to_save.map(String) : [];
+  const allowed = new Set(accept.modules ?? []);
+  const unknown = toSave.filter((m) => !allowed.has(m));
+  if (unknown.length > 0) {
+    throw new LlmLabError(
+      'bad-checkpoint',
+      `${cfgFile}: modules_to_save lists ${unknown.join(', ')}, which ${allowed.size > 0 ? `LLM Lab cannot load here (it takes ${[...allowed].join(', ')})` : "LLM Lab's LoRA does not support; export a plain LoRA adapter"}.`,
+    );
+  }
   const alpha0 = Number(raw.lora_alpha ?? 8);
   const rslora = raw.use_rslora === true;
   const { tensors, metadata } = await readSafetensors(path.join(dir, PEFT_WEIGHTS_FILE));
@@ -183,7 +258,13 @@ export async function importPeft(dir: string, config: GptConfig): Promise<LoraAd
     }
   })();
   const byModule = new Map<string, { A?: Float32Array; B?: Float32Array; aShape?: number[]; bShape?: number[] }>();
+  const saved = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [name, t] of tensors) {
+    const whole = /^base_model\.model\.(\w+)(?:\.modules_to_save)?(?:\.default)?\.weight$/.exec(name);
+    if (whole && toSave.includes(whole[1])) {
+      saved.set(whole[1], { shape: t.shape, data: t.data });
+      continue;
+    }
     const m = /^base_model\.model\.(?:transformer\.)?(h\.\d+\.(?:attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)|lm_head)\.lora_([AB])(?:\.default)?\.weight$/.exec(name);
     if (!m) throw new LlmLabError('bad-checkpoint', `${dir}: tensor '${name}' is not a LoRA weight of a GPT-2 linear layer LLM Lab adapts.`);
     const entry = byModule.get(m[1]) ?? {};
@@ -215,9 +296,34 @@ export async function importPeft(dir: string, config: GptConfig): Promise<LoraAd
     if (!found) throw new LlmLabError('bad-checkpoint', `${dir}: ${site} does not exist on the base model (${config.nLayers} layers).`);
     pairs.push({ site: found, rank, alpha, A: mod.A, B: mod.B });
   }
+  for (const m of toSave) if (!saved.has(m)) throw new LlmLabError('bad-checkpoint', `${dir}: modules_to_save lists ${m} but ${PEFT_WEIGHTS_FILE} has no base_model.model.${m}.weight.`);
+  const hints = ((): Record<string, Record<string, unknown>> => {
+    try {
+      return metadata[MODULES_META] ? (JSON.parse(metadata[MODULES_META]) as Record<string, Record<string, unknown>>) : {};
+    } catch {
+      return {};
+    }
+  })();
+  for (const [name, t] of saved) {
+    const h = hints[name];
+    if (!h || !accept.headParam || h.site !== 'lm_head' || t.shape.length !== 2 || t.shape[1] !== config.embDim) continue;
+    const [outDim, inDim] = t.shape;
+    const rank = Number(h.rank);
+    const alpha = Number(h.alpha);
+    if (!Number.isInteger(rank) || rank < 1 || !(alpha > 0)) continue;
+    const base = fromB64(h.base, outDim * inDim);
+    const A = fromB64(h.A, inDim * rank);
+    const B = fromB64(h.B, rank * outDim);
+    if (!base || !A || !B) continue;
+    const again = mergedHead(base, A, B, { inDim, outDim, rank, alpha });
+    if (!again.every((x, i) => Object.is(x, t.data[i]))) continue; // changed since LLM Lab wrote it: keep it whole
+    const site = siteByName(config, 'lm_head', { outDim, param: accept.headParam })!;
+    pairs.push({ site, rank, alpha, A, B });
+    saved.set(name, { shape: t.shape, data: base });
+  }
   const made = pairs.map((p) => ({ ...p, A: tf.tensor2d(p.A, [p.site.inDim, p.rank]), B: tf.tensor2d(p.B, [p.rank, p.site.outDim]) }));
   try {
-    return Adapters.fromPairs(made);
+    return { adapters: Adapters.fromPairs(made), modules: saved, metadata, ...(typeof raw.task_type === 'string' ? { taskType: raw.task_type } : {}) };
   } finally {
     tf.dispose(made.flatMap((p) => [p.A, p.B]));
   }

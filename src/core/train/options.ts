@@ -2,15 +2,15 @@
 // `tiny` model on samples/the-verdict.txt below a training loss of 1: batch 8, AdamW lr 3e-3 with 50 warmup
 // steps and cosine decay to 3e-4, global-norm clip 1.0, context 64 and stride 64, a 90/10 split.
 import { LlmLabError } from '../errors';
-import { checkCounts, checkLoopOptions, checkOption, isWhole } from './loopOptions';
+import type { TrainLoopOptions } from './loopOptions';
+import { checkCounts, checkLoopOptions, checkOption, isWhole, withLoopDefaults } from './loopOptions';
 import type { LoopOptions } from './trainer';
 import type { EncodingName } from '../tokenizer/vocab';
 import type { GptConfig, PresetName } from '../model/config';
 import { isPresetName, makeConfig } from '../model/config';
 
-export interface PretrainOptions {
-  /** Run folder: run.json, metrics.jsonl and checkpoints/ go here. Required. */
-  outDir: string;
+/** A pretraining run's options: the loop's (see TrainLoopOptions; defaults in PRETRAIN_DEFAULTS) and its own. */
+export interface PretrainOptions extends TrainLoopOptions {
   /** Training text, tokenized with `tokenizer` (give this or `tokens`). */
   text?: string;
   /** Training data as token ids (give this or `text`). */
@@ -29,46 +29,14 @@ export interface PretrainOptions {
   model?: Partial<GptConfig>;
   /** Train until this many optimizer steps in total (a resumed run continues up to it). Default 800. */
   steps?: number;
-  /** Sequences per optimizer step. Default 8. */
-  batchSize?: number;
-  /** Micro-batches each step's batch is split into, to save memory; must divide batchSize. Default 1. */
-  gradAccumSteps?: number;
-  /** Peak learning rate after warmup. Default 3e-3. */
-  lr?: number;
-  /** Learning rate the cosine decay ends at. Default lr / 10. */
-  minLr?: number;
-  /** Steps of linear warmup from 0. Default 50, or a tenth of `steps` when that is less (a short run still decays). */
-  warmupSteps?: number;
-  /** AdamW decoupled weight decay (matrices and embeddings only). Default 0.1. */
-  weightDecay?: number;
-  /** AdamW β1. Default 0.9. */
-  beta1?: number;
-  /** AdamW β2. Default 0.999 (PyTorch's). */
-  beta2?: number;
-  /** AdamW ε. Default 1e-8. */
-  eps?: number;
-  /** Clip gradients to this global L2 norm; 0 turns clipping off. Default 1.0. */
-  gradClip?: number;
-  /** Fraction of the tokens held out (the end of the data) for validation; 0 for none. Default 0.1. */
-  valFraction?: number;
   /** Step between the starts of training windows. Default the context length (no overlap). */
   stride?: number;
-  /** Validation loss every N steps (and at the end); 0 turns it off. Default 50. */
-  evalEvery?: number;
-  /** Validation batches per evaluation; 0 evaluates every held-out window. Default 0. */
-  evalBatches?: number;
   /** Greedy sample of `samplePrompt` every N steps (and at the end); 0 turns it off. Default 100. */
   sampleEvery?: number;
   /** Prompt of the samples. Default 'Every effort moves you'. */
   samplePrompt?: string;
   /** Tokens each sample adds. Default 25. */
   sampleTokens?: number;
-  /** Checkpoint every N steps; one is always saved at the end and on cancel. 0: only those. Default 100. */
-  checkpointEvery?: number;
-  /** Most recent step checkpoints kept in the run folder; 0 keeps all. Default 2. */
-  keepCheckpoints?: number;
-  /** Seed of the initial weights, the data order and dropout. Default 123. */
-  seed?: number;
   /**
    * Fill-in-the-middle: the share of documents (the files of the corpus, split at <|endoftext|>) cut at two
    * random characters into prefix, middle and suffix and rearranged around three sentinel tokens added to the
@@ -77,8 +45,6 @@ export interface PretrainOptions {
   fimRate?: number;
   /** Share of the fill-in-the-middle documents in suffix-prefix-middle order instead of prefix-suffix-middle. Default 0. */
   fimSpmRate?: number;
-  /** Continue from the latest checkpoint in outDir (a fresh start when there is none). Default false. */
-  resume?: boolean;
 }
 
 /** The options with every default filled in (what run.json records): the loop's settings plus pretraining's own. */
@@ -149,36 +115,23 @@ export function resolvePretrainOptions(o: PretrainOptions): ResolvedPretrainOpti
     preset,
     model,
     steps,
-    batchSize: o.batchSize ?? d.batchSize,
-    gradAccumSteps: o.gradAccumSteps ?? d.gradAccumSteps,
+    ...withLoopDefaults(o, d),
     lr,
     minLr: o.minLr ?? lr / 10,
     warmupSteps: o.warmupSteps ?? Math.min(d.warmupSteps, Math.round(steps / 10)),
-    weightDecay: o.weightDecay ?? d.weightDecay,
-    beta1: o.beta1 ?? d.beta1,
-    beta2: o.beta2 ?? d.beta2,
-    eps: o.eps ?? d.eps,
-    gradClip: o.gradClip ?? d.gradClip,
-    valFraction: o.valFraction ?? d.valFraction,
     stride: o.stride ?? model.contextLength,
-    evalEvery: o.evalEvery ?? d.evalEvery,
-    evalBatches: o.evalBatches ?? d.evalBatches,
     sampleEvery: o.sampleEvery ?? d.sampleEvery,
     samplePrompt: o.samplePrompt ?? d.samplePrompt,
     sampleTokens: o.sampleTokens ?? d.sampleTokens,
-    checkpointEvery: o.checkpointEvery ?? d.checkpointEvery,
-    keepCheckpoints: o.keepCheckpoints ?? d.keepCheckpoints,
-    seed: o.seed ?? d.seed,
     fimRate: o.fimRate ?? d.fimRate,
     fimSpmRate: o.fimSpmRate ?? d.fimSpmRate,
   };
   checkOption('steps', r.steps, (v) => isWhole(v) && v >= 1, 'a whole number ≥ 1');
   checkLoopOptions(r, d.lr);
-  checkOption('valFraction', r.valFraction, (v) => v >= 0 && v < 1, 'in [0, 1)');
   checkOption('stride', r.stride, (v) => isWhole(v) && v >= 1, 'a whole number ≥ 1');
   checkOption('fimRate', r.fimRate, (v) => v >= 0 && v <= 1, 'a probability between 0 and 1');
   checkOption('fimSpmRate', r.fimSpmRate, (v) => v >= 0 && v <= 1, 'a probability between 0 and 1');
   if (r.fimSpmRate > 0 && r.fimRate === 0) throw bad('Training option fimSpmRate orders the fill-in-the-middle documents, so it needs fimRate above 0.');
-  checkCounts(r, ['evalBatches', 'sampleEvery', 'sampleTokens']);
+  checkCounts(r, ['sampleEvery', 'sampleTokens']);
   return r;
 }

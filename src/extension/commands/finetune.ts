@@ -94,6 +94,7 @@ async function classifierTraining(args: FinetuneArgs, title: string): Promise<{ 
       { label: 'Head only', description: 'only the new classification head', value: 'head' },
       { label: 'Last N blocks…', description: 'the last N blocks, the final norm and the head', value: 'last-n' },
       { label: 'All parameters', description: 'every weight of the model', value: 'all' },
+      { label: 'LoRA adapters…', description: 'small trained matrices beside the frozen model, the head’s too (rank, alpha, layers)', value: 'lora' },
     ],
     { title: `${title}: what trains`, placeHolder: 'Which parameters fine-tuning changes', ignoreFocusOut: true },
   );

@@ -118,7 +118,7 @@ export async function pickLora(title: string): Promise<LoraChoice | undefined> {
   if (alphaText === undefined) return undefined;
   const names: Record<string, string> = {
     q: 'attention query', k: 'attention key', v: 'attention value', 'attn-out': 'attention output projection',
-    'mlp-in': 'first MLP layer', 'mlp-out': 'second MLP layer', head: 'the output head',
+    'mlp-in': 'first MLP layer', 'mlp-out': 'second MLP layer', head: 'the output head (left out, a classifier’s new head trains whole)',
   };
   const picks = await vscode.window.showQuickPick(
     LORA_TARGETS.map((t) => ({ label: t, description: names[t], picked: DEFAULT_LORA_TARGETS.includes(t) })),

@@ -3,6 +3,7 @@
 import * as assert from 'node:assert/strict';
 import { parseFlags } from '../../../src/cli/args';
 import { finetuneFlagNames, loopFlagOptions, loopFromFlags } from '../../../src/cli/commands/loopFlags';
+import { TRAINING_OPTIONS, trainingOptions } from '../../../src/cli/commands/pretrain';
 import { CLASSIFY_DEFAULTS } from '../../../src/core/classify/options';
 import { LlmLabError } from '../../../src/core/errors';
 import { INSTRUCT_DEFAULTS } from '../../../src/core/instruct/options';
@@ -22,6 +23,12 @@ describe('fine-tuning loop flags', () => {
       { epochs: 3, batchSize: 4, gradAccumSteps: 2, lr: 1e-4, minLr: 0, warmupSteps: 5, weightDecay: 0, gradClip: 1.5, valFraction: 0.2,
         testFraction: 0, evalEvery: 0, evalBatches: 7, checkpointEvery: 10, keepCheckpoints: 0, seed: 9, resume: true },
     );
+  });
+
+  it('reads pretraining’s loop flags with the same reader, without the fine-tuning ones', () => {
+    const values = parseFlags('pretrain', TRAINING_OPTIONS, ['--steps', '20', '--batch', '4', '--lr', '1e-3', '--val-fraction', '0', '--seed', '5'], false).values;
+    assert.deepEqual(trainingOptions(values), { steps: 20, batchSize: 4, lr: 1e-3, valFraction: 0, seed: 5 });
+    assert.throws(() => parseFlags('pretrain', TRAINING_OPTIONS, ['--epochs', '2'], false), /Unknown flag --epochs for 'llm-lab pretrain'/);
   });
 
   it('refuses a value out of its range, naming the flag', () => {

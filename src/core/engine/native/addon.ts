@@ -29,11 +29,15 @@ export interface NativeAddon {
   columnSums(x: Float32Array, n: number, c: number, out: Float32Array): void;
   adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number, beta1: number,
     beta2: number, eps: number, weightDecay: number, step: number): void;
+  /** y[i] = x[i]·(dropout factor of element i): the mask of dropoutMask.ts, made in C++. */
+  dropoutApply(x: Float32Array, y: Float32Array, n: number, threshold: number, k0: number, k1: number, scale: number): void;
+  /** The last four arguments, when given, drop the softmaxed weights (see dropoutMask.ts). */
   attentionForward(q: Float32Array, k: Float32Array, v: Float32Array, bh: number, tq: number, tk: number, d: number,
-    offset: number, out: Float32Array, lse: Float32Array, weights: Float32Array | null): void;
+    offset: number, out: Float32Array, lse: Float32Array, weights: Float32Array | null,
+    ...drop: [threshold: number, k0: number, k1: number, scale: number] | []): void;
   attentionBackward(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, dout: Float32Array,
     lse: Float32Array, bh: number, tq: number, tk: number, d: number, offset: number,
-    dq: Float32Array, dk: Float32Array, dv: Float32Array): void;
+    dq: Float32Array, dk: Float32Array, dv: Float32Array, ...drop: [threshold: number, k0: number, k1: number, scale: number] | []): void;
   /** dst (row-major `shape`) = src[offset + Σ idx·strides]; 32-bit elements. */
   stridedCopy(src: Float32Array | Int32Array, dst: Float32Array | Int32Array, shape: number[], strides: number[], offset: number): void;
   /** out[i] = a[i] + b[i mod m], i < n. */

@@ -1,9 +1,11 @@
-// Native versions of the layer ops of ops.ts (linear, lmLogits, embedding, layerNorm, gelu), whose forward and
+// Native versions of the layer ops of ops.ts (linear, lmLogits, embedding, layerNorm, gelu, dropout), whose forward and
 // backward both run in the C++ addon on the tensors' own arrays. The ops with weights compute each input's
 // gradient only when asked for (lazyGrad.ts), so a frozen weight costs no dW product.
 // Shapes: N rows, C channels, V vocabulary.
 import * as tf from '@tensorflow/tfjs-core';
 import { LlmLabError } from '../../errors';
+import type { DropoutMask } from '../dropoutMask';
+import { dropoutMask } from '../dropoutMask';
 import { opWithLazyGrads, sharedPass } from '../lazyGrad';
 import { portable } from '../ops';
 import { nativeBackend } from './backend';
@@ -201,4 +203,20 @@ const geluGrad = tf.customGrad((x, save) => {
 export function nativeGelu(x: tf.Tensor): tf.Tensor {
   if (x.dtype !== 'float32') return portable.gelu(x);
   return geluGrad(x);
+}
+
+/** x·(the mask's factors), in C++; the mask is regenerated rather than stored. */
+function applyDropout(x: tf.Tensor, m: DropoutMask): tf.Tensor {
+  const be = nativeBackend();
+  const y = be.take(x.size);
+  be.addon.dropoutApply(be.f32(x), y, x.size, m.threshold, m.k0, m.k1, m.scale);
+  return out(y, x.shape);
+}
+
+/** Inverted dropout with the mask of dropoutMask.ts; its gradient is the same mask applied to dy. */
+export function nativeDropout(x: tf.Tensor, rate: number, seed: number): tf.Tensor {
+  if (rate <= 0) return x;
+  if (x.dtype !== 'float32') return portable.dropout(x, rate, seed);
+  const m = dropoutMask(rate, seed);
+  return tf.customGrad((xt) => ({ value: applyDropout(xt as tf.Tensor, m), gradFunc: (dy: tf.Tensor) => applyDropout(dy, m) }))(x);
 }

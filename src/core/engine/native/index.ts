@@ -10,7 +10,7 @@ import { registerNativeBackend } from './backend';
 import type { CpuFeatures } from './cpu';
 import { describeCpu, nativeCpuRefusal, probeCpu } from './cpu';
 import { nativeCausalAttention } from './fusedAttention';
-import { nativeEmbedding, nativeGelu, nativeLayerNorm, nativeLinear, nativeLmLogits } from './fusedLayers';
+import { nativeDropout, nativeEmbedding, nativeGelu, nativeLayerNorm, nativeLinear, nativeLmLogits } from './fusedLayers';
 import { nativeGptForward } from './fusedForward';
 import { nativeAdamw, nativeCrossEntropy } from './fusedTraining';
 
@@ -42,6 +42,7 @@ export async function loadNativeBackend(opts: NativeLoadOptions = {}): Promise<{
     embedding: nativeEmbedding,
     layerNorm: nativeLayerNorm,
     gelu: nativeGelu,
+    dropout: nativeDropout,
     causalAttention: nativeCausalAttention,
     crossEntropy: nativeCrossEntropy,
     adamw: nativeAdamw,

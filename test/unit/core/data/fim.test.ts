@@ -102,6 +102,18 @@ describe('fill-in-the-middle corpus encoding', () => {
     assert.deepEqual(rng.asked, ['float', 'int(4)', 'int(4)', 'float', 'float', 'float', 'int(5)', 'int(5)', 'float']);
   });
 
+  it('gives the same ids when the documents are read in short runs, and reports progress after each run', async () => {
+    // The hand-worked corpus above, one document a run (chunkChars 1): the draws and separators stay the same.
+    // Progress counts the characters read, separators (13 characters) included: 3, 3+13+2, 18+13+4, 35+13+0.
+    const rng = scripted([0.1, 0.9, 0.7, 0.3, 0.2], [1, 2, 3, 1]);
+    const seen: number[] = [];
+    const text = 'abc<|endoftext|>de<|endoftext|>wxyz<|endoftext|>';
+    const ids = await encodeFimCorpus(text, tok, { rate: 0.5, spmRate: 0.5 }, S, rng, { chunkChars: 1, onProgress: (done) => seen.push(done) });
+    assert.deepEqual([...ids], [1000, 97, 1002, 99, 1001, 98, 500, 100, 101, 500, 1000, 1002, 122, 1001, 119, 120, 121, 500]);
+    assert.deepEqual(seen, [3, 18, 35, 48]);
+    assert.equal(text.length, 48);
+  });
+
   it('gives the same ids for the same seed and other ids for another', async () => {
     const text = Array.from({ length: 30 }, (_, i) => `line ${i} of some text`).join('<|endoftext|>');
     const a = await encodeFimCorpus(text, tok, { rate: 0.5 }, S, fimRng(1));

@@ -115,6 +115,34 @@ describe('native fused ops', function () {
     }, 'gelu', 2e-5);
   });
 
+  it('dropout at 0.3 on 4×9×13 values: the same mask and values as the JavaScript mask, bit for bit, and gradient', async () => {
+    const x = randomArray(468, 20, 3);
+    const up = randomArray(468, 21);
+    await compare('dropout', (drop) => {
+      const t = tf.tensor3d(x, [4, 9, 13]);
+      return [drop(t, 0.3, 12345), tf.grad((xt: tf.Tensor) => tf.sum(tf.mul(drop(xt, 0.3, 12345), tf.tensor3d(up, [4, 9, 13]))))(t)];
+    }, 'dropout', 0);
+  });
+
+  for (const [b, h, tq, d, offset] of [[2, 3, 5, 7, 0], [1, 2, 3, 4, 6], [2, 2, 17, 16, 0]]) {
+    it(`causalAttention with dropout 0.25, B${b} H${h} Tq${tq} D${d} offset ${offset}: output, weights, gradients as softmax·mask composed`, async () => {
+      const tk = offset + tq;
+      const q = randomArray(b * h * tq * d, 22, 2);
+      const k = randomArray(b * h * tk * d, 23, 2);
+      const v = randomArray(b * h * tk * d, 24);
+      const up = randomArray(b * h * tq * d, 25);
+      const opts = { offset, dropRate: 0.25, seed: 77 };
+      await compare('causalAttention', (att) => {
+        const inputs = [tf.tensor4d(q, [b, h, tq, d]), tf.tensor4d(k, [b, h, tk, d]), tf.tensor4d(v, [b, h, tk, d])] as tf.Tensor4D[];
+        const f = (qt: tf.Tensor, kt: tf.Tensor, vt: tf.Tensor) =>
+          tf.sum(tf.mul(att(qt as tf.Tensor4D, kt as tf.Tensor4D, vt as tf.Tensor4D, opts).out, tf.tensor4d(up, [b, h, tq, d])));
+        const r = att(inputs[0], inputs[1], inputs[2], { ...opts, returnWeights: true });
+        const plain = att(inputs[0], inputs[1], inputs[2], { offset });
+        return [r.out, r.weights as tf.Tensor, ...tf.grads(f)(inputs), tf.sub(r.out, plain.out)];
+      }, 'attention with dropout');
+    });
+  }
+
   for (const [b, h, tq, d, offset] of [[1, 1, 1, 1, 0], [2, 3, 5, 7, 0], [1, 2, 3, 4, 6], [2, 2, 17, 16, 0]]) {
     it(`causalAttention B${b} H${h} Tq${tq} D${d} offset ${offset}: output, weights, gradients of q, k, v`, async () => {
       const tk = offset + tq;

@@ -1,7 +1,8 @@
 // A census of the kernels that GPT-2's training and fine-tuning steps and KV-cache generation dispatch on the
 // native backend: none may do element-wise work in TensorFlow.js's plain-JavaScript cpu kernels on more than a
 // few hundred elements (bias-sized vectors and scalars stay there: a call into C++ would cost more). The model
-// has GPT-2's structure at a small width, dropout 0 as the book fine-tunes GPT-2.
+// has GPT-2's structure at a small width, dropout 0 as the book fine-tunes GPT-2; pretraining's dropout 0.1
+// (the presets' default) is counted too.
 import * as assert from 'node:assert/strict';
 import { initEngine, tf } from '../../../../../src/core/engine';
 import type { JsKernelUse } from '../../../../../src/core/engine/native/jsKernels';
@@ -39,10 +40,10 @@ describe('native kernel census', function () {
   after(() => model?.dispose());
 
   /** One optimizer step as the trainer takes it: gradients (in micro-batches), clipping, AdamW. */
-  async function trainStep(trainable: Map<string, tf.Variable>, accumSteps: number): Promise<JsKernelUse[]> {
+  async function trainStep(trainable: Map<string, tf.Variable>, accumSteps: number, m: GptModel = model): Promise<JsKernelUse[]> {
     const moments = new Map([...trainable].map(([name, p]) => [name, [tf.variable(tf.zerosLike(p), false), tf.variable(tf.zerosLike(p), false)]]));
     startKernelCensus();
-    const g = await accumulateGradients(trainable, B, accumSteps, tokenBatchLoss(model, batch, true), (j) => j + 1);
+    const g = await accumulateGradients(trainable, B, accumSteps, tokenBatchLoss(m, batch, true), (j) => j + 1);
     await clipGradients(g.grads, 0.01);
     for (const [name, grad] of g.grads) {
       const [m, v] = moments.get(name)!;
@@ -66,6 +67,15 @@ describe('native kernel census', function () {
   it('a full training step (tied head, clipping, 1 and 2 micro-batches) runs no large JavaScript kernel', async () => {
     assert.deepEqual(heavy(await trainStep(model.params, 1)), []);
     assert.deepEqual(heavy(await trainStep(model.params, 2)), []);
+  });
+
+  it('a full training step with dropout 0.1 (embeddings, attention weights, residual branches) runs no large JavaScript kernel', async () => {
+    const dropping = GptModel.create({ ...config, dropRate: 0.1 }, 1);
+    try {
+      assert.deepEqual(heavy(await trainStep(dropping.params, 1, dropping)), []);
+    } finally {
+      dropping.dispose();
+    }
   });
 
   it('training the last block only runs no large JavaScript kernel', async () => {
