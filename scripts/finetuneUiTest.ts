@@ -2,12 +2,16 @@
 // the lab panel, runs LLM Lab: Fine-tune Classifier from the palette on a small labelled file made in the
 // workspace, answering its quick picks (data file, the tiny preset's fresh weights, all parameters, epochs)
 // and the summary dialog as a person would, then watches the panel: the loss and accuracy curves grow while
-// the run trains, and the confusion matrix of the test split shows when it ends. Screenshots go to
-// test-results/finetune-*.png. Exits non-zero on any failure.
+// the run trains, and the confusion matrix of the test split shows when it ends. Then, in the same workbench,
+// the instruction scenario of instructUiTest.ts (Fine-tune on Instructions with LoRA and in full, Ask the Model,
+// Select Model, Merge LoRA Adapter, Stop and Resume Training). Screenshots go to test-results/finetune-*.png.
+// Exits non-zero on any failure.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { ROOT } from './codeServer';
+import type { InstructionRecord } from './instructUiTest';
+import { instructScenario, prepareInstructions } from './instructUiTest';
 import { answerQuickInput, until } from './panelUiTest';
 import { runFromPalette, runUiTest, step, withInstalledWorkbench } from './uiTest';
 
@@ -29,6 +33,8 @@ const sum = (o: Record<string, number>, suffix: string) => Object.entries(o).fil
 
 async function main(): Promise<void> {
   const t0 = Date.now();
+  let ws = '';
+  let records: InstructionRecord[] = [];
   await withInstalledWorkbench(
     'finetune',
     async (page: Page) => {
@@ -90,12 +96,18 @@ async function main(): Promise<void> {
         if (!/^2: (ham, spam|spam, ham)$/.test(text)) throw new Error(`classes: ${text}`);
         await page.screenshot({ path: join(RESULTS, 'finetune-panel-model.png') });
       });
-      console.log(`Fine-tuning UI test passed in ${((Date.now() - t0) / 1000).toFixed(0)} s: validation accuracy points seen ${JSON.stringify(seen)}. Screenshots in test-results/.`);
+      const instruct = await instructScenario(page, ws, records);
+      console.log(
+        `Fine-tuning UI test passed in ${((Date.now() - t0) / 1000).toFixed(0)} s: validation accuracy points seen ${JSON.stringify(seen)}; ${instruct}. ` +
+          'Screenshots in test-results/.',
+      );
     },
-    async (ws) => {
+    async (dir) => {
+      ws = dir;
       const rows: string[] = [];
       for (let i = 0; i < ROWS / 2; i++) rows.push(`spam\t${SPAM[i % 5]} ${i}`, `ham\t${HAM[i % 5]} ${i}`);
-      writeFileSync(join(ws, 'spam.tsv'), rows.join('\n') + '\n');
+      writeFileSync(join(dir, 'spam.tsv'), rows.join('\n') + '\n');
+      records = await step('make a model that knows ten instruction records, with the CLI', async () => prepareInstructions(dir));
     },
   );
 }

@@ -6,6 +6,7 @@
 import uPlot from 'uplot';
 import type { RunState } from '../src/protocol/panel';
 import { button, clear, el, fmt, setDisabled } from './dom';
+import { fmtRate } from './numbers';
 import type { Run, Runs } from './runs';
 import { TestResultsView } from './testResults';
 import { readPalette } from './theme';
@@ -184,7 +185,7 @@ export class TrainingView {
       this.lossBox,
     );
     this.lrPlot = new uPlot(
-      { ...base, height: 150, scales: { x: { time: false } }, series: lrSeries, axes: [axis(xLabel), axis('learning rate')] },
+      { ...base, height: 150, scales: { x: { time: false } }, series: lrSeries, axes: [axis(xLabel), { ...axis('learning rate'), values: (_u, ticks) => ticks.map(fmtRate) }] },
       [[]],
       this.lrBox,
     );

@@ -6,8 +6,8 @@
 // Pure Node: no `vscode`, unit-tested.
 import { promises as fs } from 'node:fs';
 import type { Dirent } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
-import { ADAPTER_WEIGHTS_FILE, findCheckpoint, isAdapterFolder, isRunnableModel, JOB_FILE, WEIGHTS_FILE } from '../core/checkpoint/layout';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
+import { ADAPTER_WEIGHTS_FILE, checkpointStep, findCheckpoint, isAdapterFolder, isRunnableModel, JOB_FILE, WEIGHTS_FILE } from '../core/checkpoint/layout';
 import { LlmLabError } from '../core/errors';
 import type { RunJob } from '../protocol/worker';
 import { finetuneJob, isFinetuneJob } from '../protocol/worker';
@@ -215,6 +215,11 @@ export function describeRun(record: RunRecord | undefined, base: (dir: string) =
   const from = job.modelDir ? base(job.modelDir) : `fresh ${job.preset} weights`;
   if (job.lora) return `${kind}, LoRA adapter (rank ${job.lora.rank}) on ${from}`;
   return `${kind}${job.task === 'classify' ? ` (${job.trainable ?? 'last-block'})` : ''} from ${from}`;
+}
+
+/** The name a model folder goes by: its run's for a run's step checkpoint (`<run>/checkpoints/step-N`), else its own. */
+export function modelName(dir: string): string {
+  return basename(checkpointStep(dir)?.runDir ?? dir);
 }
 
 /** `dir` shown relative to the workspace when inside it. */

@@ -8,7 +8,7 @@ import { checkpointStep, findCheckpoint, modelTokenizer, requireLanguageModel, W
 import { TRAINED_TOKENIZER } from '../core/tokenizer/bpeModel';
 import { ADAPTER_WEIGHTS_FILE, isAdapterFolder } from '../core/checkpoint/layout';
 import type { AdapterSummary } from '../core/lora';
-import { loadAdapted, loadAnyModel, mergedModelMeta, mergeLora } from '../core/lora';
+import { loadAdapted, loadAnyModel, mergedModelMeta, mergedModelTokenizer, mergeLora } from '../core/lora';
 import { ask, promptStyleOf } from '../core/instruct';
 import { isClassifierFolder, mergeClassifierAdapter } from '../core/classify';
 import { saveModel } from '../core/checkpoint';
@@ -171,7 +171,7 @@ export async function mergeLoraJob(p: ParamsOf<'lora/merge'>): Promise<ResultOf<
   try {
     const merged = mergeLora(a.model, a.adapters);
     try {
-      await saveModel(p.outDir, merged, mergedModelMeta(a));
+      await saveModel(p.outDir, merged, mergedModelMeta(a), await mergedModelTokenizer(a));
     } finally {
       merged.dispose();
     }

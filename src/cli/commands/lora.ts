@@ -8,7 +8,7 @@ import { saveModel } from '../../core/checkpoint';
 import { classifierInfoOf, exportClassifierPeft, importClassifierPeft, isPeftClassifier, loadClassifierBody, mergeClassifierAdapter } from '../../core/classify';
 import { LlmLabError } from '../../core/errors';
 import { PROMPT_STYLES } from '../../core/instruct';
-import { describeAdapters, exportPeft, findAdapterFolder, fingerprintModel, importPeft, loadAdapted, mergedModelMeta, mergeLora, readAdapterMeta, readAdapters, saveAdapter } from '../../core/lora';
+import { describeAdapters, exportPeft, findAdapterFolder, fingerprintModel, importPeft, loadAdapted, mergedModelMeta, mergedModelTokenizer, mergeLora, readAdapterMeta, readAdapters, saveAdapter } from '../../core/lora';
 import type { CliIo } from '../io';
 import { printJson, println } from '../io';
 import { thousands } from '../format';
@@ -79,7 +79,7 @@ export const loraCommand: Command = {
       try {
         const merged = mergeLora(a.model, a.adapters);
         try {
-          await saveModel(out, merged, mergedModelMeta(a, dir));
+          await saveModel(out, merged, mergedModelMeta(a, dir), await mergedModelTokenizer(a));
         } finally {
           merged.dispose();
         }

@@ -8,6 +8,8 @@ import { tf } from '../engine';
 import { LlmLabError } from '../errors';
 import type { GptConfig } from '../model/config';
 import { GptModel, parameterShapes } from '../model/gpt';
+import type { BpeModel } from '../tokenizer/bpeModel';
+import { writeTokenizerFiles } from '../tokenizer/files';
 import { assertLoadingFits } from '../model/memory';
 import { writeDirAtomic, writeJsonAtomic } from './atomic';
 import { CONFIG_FILE, exists, findCheckpoint, WEIGHTS_FILE } from './layout';
@@ -44,11 +46,15 @@ export async function writeModelFiles(dir: string, model: GptModel, extra: Parti
 }
 
 /**
- * Saves a model as `dir/config.json` + `dir/model.safetensors`. The folder is built beside `dir` and renamed
- * into place, so a crash mid-save leaves the previous contents of `dir` whole.
+ * Saves a model as `dir/config.json` + `dir/model.safetensors`, and `bpe`, the model's own trained tokenizer,
+ * beside them when it has one. The folder is built beside `dir` and renamed into place, so a crash mid-save
+ * leaves the previous contents of `dir` whole.
  */
-export async function saveModel(dir: string, model: GptModel, extra: Partial<LlmLabMeta> = {}): Promise<void> {
-  await writeDirAtomic(path.resolve(dir), (tmp) => writeModelFiles(tmp, model, extra));
+export async function saveModel(dir: string, model: GptModel, extra: Partial<LlmLabMeta> = {}, bpe?: BpeModel): Promise<void> {
+  await writeDirAtomic(path.resolve(dir), async (tmp) => {
+    await writeModelFiles(tmp, model, extra);
+    if (bpe) await writeTokenizerFiles(tmp, bpe);
+  });
 }
 
 export interface LoadedModel {

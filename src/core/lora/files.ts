@@ -17,6 +17,9 @@ import { LlmLabError } from '../errors';
 import type { GptConfig } from '../model/config';
 import type { GptModel } from '../model/gpt';
 import { parameterShapes } from '../model/gpt';
+import { TRAINED_TOKENIZER } from '../tokenizer/bpeModel';
+import type { BpeModel } from '../tokenizer/bpeModel';
+import { loadBpeModel } from '../tokenizer/files';
 import { LoraAdapters, loraTensorNames } from './adapters';
 import type { LoraSite } from './targets';
 import { siteByName } from './targets';
@@ -244,6 +247,11 @@ export async function loadAdapted(dir: string, baseDir?: string): Promise<Loaded
 export function mergedModelMeta(a: LoadedAdapted, adapter: string = a.adapterDir): Partial<LlmLabMeta> {
   const { promptStyle, tokenizer } = a.adapterMeta;
   return { tokenizer, ...(promptStyle ? { promptStyle } : {}), ...inheritedFim(a.meta), mergedFrom: { adapter, base: a.dir } };
+}
+
+/** The base's own trained tokenizer, which the model merged from `a` needs beside its weights; undefined for GPT-2's. */
+export async function mergedModelTokenizer(a: LoadedAdapted): Promise<BpeModel | undefined> {
+  return a.adapterMeta.tokenizer === TRAINED_TOKENIZER ? loadBpeModel(a.dir) : undefined;
 }
 
 /** What an adapter folder adds to a loaded model's description. */

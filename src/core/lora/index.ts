@@ -15,6 +15,7 @@ export {
   loadAdapted,
   loadAnyModel,
   mergedModelMeta,
+  mergedModelTokenizer,
   readAdapterMeta,
   readAdapters,
   readSavedModules,

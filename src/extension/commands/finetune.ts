@@ -11,7 +11,7 @@ import type { FinetuneJob, FinetunePlan, LoraChoice } from '../../protocol/worke
 import { planSummary } from '../finetuneSummary';
 import type { Lab } from '../lab';
 import { runsFolder, workspaceRoot } from '../lab';
-import { describeRunsFolder, ensureRunsFolder, newRunName, reserveRunName, writeRunRecord } from '../runs';
+import { describeRunsFolder, ensureRunsFolder, modelName, newRunName, reserveRunName, writeRunRecord } from '../runs';
 import { readSettings } from '../settings';
 import type { TrainOutcome } from '../training';
 import type { BaseChoice } from './finetunePicks';
@@ -216,9 +216,9 @@ export async function finetuneInstructCommand(lab: Lab, args: FinetuneArgs = {})
   return planAndStart(lab, runs, job, args);
 }
 
-/** A run name from the task and the base, e.g. `classify-gpt2-20261130-181500`. */
+/** A run name from the task and the base, e.g. `classify-gpt2-20261130-181500` (a run's checkpoint goes by the run's name). */
 function runPrefix(job: FinetuneJob): string {
-  return `${job.task}-${job.modelDir ? basename(job.modelDir) : job.preset}`;
+  return `${job.task}-${job.modelDir ? modelName(job.modelDir) : job.preset}`;
 }
 
 /** Plans the job in the worker, shows the summary, then makes the run folder and starts it. */

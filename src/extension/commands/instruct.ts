@@ -8,7 +8,7 @@ import { LlmLabError } from '../../core/errors';
 import type { ResultOf } from '../../protocol/worker';
 import type { Lab } from '../lab';
 import { runsFolder, toAbortSignal, workspaceRoot } from '../lab';
-import { displayPath, ensureRunsFolder, latestModel, listRuns } from '../runs';
+import { displayPath, ensureRunsFolder, latestModel, listRuns, modelName } from '../runs';
 import { requireModel, streamIntoEditor } from './models';
 
 /** Response tokens Ask the Model allows (the book's 256 for its test-set answers). */
@@ -40,7 +40,7 @@ export async function askModelCommand(lab: Lab, args: AskArgs = {}): Promise<{ t
   if (instruction === undefined) return undefined;
   if (!instruction.trim()) throw new LlmLabError('bad-argument', 'The instruction is empty: type what the model should do.');
   const header = `### Instruction\n${instruction}\n` + (input ? `\n### Input\n${input}\n` : '') + '\n### Response\n';
-  const { result, uri } = await streamIntoEditor(header, `LLM Lab: asking ${basename(modelDir)}`, (signal, onText) =>
+  const { result, uri } = await streamIntoEditor(header, `LLM Lab: asking ${modelName(modelDir)}`, (signal, onText) =>
     lab.worker.request(
       'ask',
       { modelDir, instruction, input, maxNewTokens: args.maxNewTokens ?? ASK_TOKENS, temperature: args.temperature ?? 0 },
@@ -106,9 +106,10 @@ export async function mergeLoraCommand(lab: Lab, args: MergeArgs = {}): Promise<
   const runs = runsFolder();
   if (!args.outDir && !runs) throw new LlmLabError('bad-argument', 'Open a workspace folder to hold the merged model.');
   if (runs) await ensureRunsFolder(runs);
-  const outDir = args.outDir ?? (await freshFolder(runs!, basename(adapterDir)));
+  // Named after the run (`<run>-merged`), not after its checkpoint folder (`step-000010`).
+  const outDir = args.outDir ?? (await freshFolder(runs!, modelName(resolved)));
   const res = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `LLM Lab: merging ${basename(adapterDir)} into its base`, cancellable: true },
+    { location: vscode.ProgressLocation.Notification, title: `LLM Lab: merging ${modelName(resolved)} into its base`, cancellable: true },
     (_p, token) => lab.worker.request('lora/merge', { adapterDir: resolved, outDir }, { signal: toAbortSignal(token) }),
   );
   lab.output.appendLine(`Merged ${res.sites} adapted layers of ${resolved} into ${res.base}: ${res.outDir}`);

@@ -9,6 +9,7 @@ import { initEngine, tf } from '../../../src/core/engine';
 import { describeAdapters, fingerprintModel, loadAdapted, LoraAdapters, loraSites, parseLoraTargets, saveAdapter } from '../../../src/core/lora';
 import { makeConfig } from '../../../src/core/model/config';
 import { GptModel } from '../../../src/core/model/gpt';
+import { trainBpe } from '../../../src/core/tokenizer/train';
 
 async function cli(args: string[]) {
   const io = captureIo();
@@ -57,6 +58,26 @@ describe('llm-lab lora', () => {
     assert.equal(merged.config.tiedHead, false);
     merged.model.dispose();
     adapted.model.dispose();
+  });
+
+  it('merge keeps the base’s own trained tokenizer beside the merged weights, so the merged model runs', async () => {
+    const vocabSize = 270;
+    const bpe = (await trainBpe(['Hello there, said the model.', 'The model said hello back.'], { vocabSize, name: 'own' })).model;
+    const own = makeConfig('tiny', { vocabSize, contextLength: 16, embDim: 32, nHeads: 2, nLayers: 1 });
+    const base = GptModel.create(own, 12);
+    const ownBase = path.join(tmp, 'own-base');
+    const ownAdapter = path.join(tmp, 'own-adapter');
+    await saveModel(ownBase, base, { tokenizer: 'trained' }, bpe);
+    const a = LoraAdapters.create(loraSites(own, parseLoraTargets('q,v')), { rank: 2, alpha: 4 }, 12);
+    await saveAdapter(ownAdapter, a, describeAdapters(a, { model: ownBase, fingerprint: await fingerprintModel(base), config: own }, { tokenizer: 'trained' }));
+    a.dispose();
+    base.dispose();
+    const out = path.join(tmp, 'own-merged');
+    const r = await cli(['lora', 'merge', '--model', ownAdapter, '--out', out]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(await fsp.readFile(path.join(out, 'tokenizer.model'), 'utf8'), await fsp.readFile(path.join(ownBase, 'tokenizer.model'), 'utf8'));
+    const g = await cli(['generate', '--model', out, '--prompt', 'Hello', '--temperature', '0', '--max-new-tokens', '3', '--no-stop', '--json']);
+    assert.equal(g.code, 0, g.err);
   });
 
   it('export then import gives back the same adapter, and generate runs on an adapter folder', async () => {

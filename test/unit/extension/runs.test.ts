@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LlmLabError } from '../../../src/core/errors';
 import type { TrainJob } from '../../../src/protocol/worker';
-import { checkJobFiles, describeRun, describeRunsFolder, displayPath, ensureRunsFolder, jobFiles, latestModel, listRuns, newRunName, readRunRecord, reserveRunName, resolveRunsFolder, writeRunRecord } from '../../../src/extension/runs';
+import { checkJobFiles, describeRun, describeRunsFolder, displayPath, ensureRunsFolder, jobFiles, latestModel, listRuns, modelName, newRunName, readRunRecord, reserveRunName, resolveRunsFolder, writeRunRecord } from '../../../src/extension/runs';
 
 const job: TrainJob = { runDir: '', files: ['/a.txt'], preset: 'tiny', steps: 5, batchSize: 2, learningRate: 1e-3, evalEvery: 1, checkpointEvery: 1, seed: 1, maxFileBytes: 100, resume: false };
 
@@ -93,6 +93,14 @@ describe('runs folder', () => {
     assert.equal(d.inside, false);
     assert.equal(d.text, `The run is saved OUTSIDE the workspace, in ${join(root, 'elsewhere', 'runs')} (the llmLab.runsFolder setting); LLM Lab writes only inside that folder.`);
     assert.equal(describeRunsFolder(join(root, 'wsx', 'runs'), ws).inside, false, 'a sibling folder whose name starts like the workspace is outside');
+  });
+
+  it('calls a run’s step checkpoint by the run’s name, any other model folder by its own', () => {
+    assert.equal(modelName('/ws/.llm-lab/runs/recall/checkpoints/step-000200'), 'recall');
+    assert.equal(modelName('/ws/.llm-lab/runs/recall'), 'recall');
+    assert.equal(modelName('/home/me/.cache/llm-lab/models/gpt2'), 'gpt2');
+    // Only the layout <run>/checkpoints/step-N counts: a folder merely called step-3 keeps its name.
+    assert.equal(modelName('/models/step-3'), 'step-3');
   });
 
   it('names runs by preset and time, never reusing a name', async () => {

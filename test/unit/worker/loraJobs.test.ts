@@ -1,9 +1,9 @@
 // The worker's jobs on instruction-tuned and LoRA models: Ask streams the answer in the model's prompt style,
 // model/info describes an adapter with its base, Merge writes a plain model equal to base + adapter and never
-// into a folder that holds files; the runs list finds a LoRA run's adapter.
+// into a folder that holds files (and keeps a base's own tokenizer); the runs list finds a LoRA run's adapter.
 import * as assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel, saveModel } from '../../../src/core/checkpoint';
@@ -13,6 +13,7 @@ import { formatQuery } from '../../../src/core/instruct';
 import { describeAdapters, fingerprintModel, loadAnyModel, LoraAdapters, loraSites, parseLoraTargets, saveAdapter } from '../../../src/core/lora';
 import { makeConfig } from '../../../src/core/model/config';
 import { GptModel } from '../../../src/core/model/gpt';
+import { trainBpe } from '../../../src/core/tokenizer/train';
 import { listRuns } from '../../../src/extension/runs';
 import type { NotificationName, NotificationOf } from '../../../src/protocol/worker';
 import { askJob, generateJob, mergeLoraJob, modelInfoJob } from '../../../src/worker/modelJobs';
@@ -99,5 +100,27 @@ describe('worker LoRA and instruction jobs', function () {
     await mkdir(busy);
     await writeFile(join(busy, 'notes.txt'), 'mine');
     await assert.rejects(mergeLoraJob({ adapterDir, outDir: busy }), (e) => isLlmLabError(e) && /already holds files/.test(e.message));
+  });
+
+  it('merges an adapter over a base with its own trained tokenizer into a model that keeps the tokenizer and answers the same', async () => {
+    const vocabSize = 270;
+    const bpe = (await trainBpe(['Say hi to the model, please.', 'The model says hi back to you.'], { vocabSize, name: 'own' })).model;
+    const own = makeConfig('tiny', { vocabSize, contextLength: 64, embDim: 32, nLayers: 1 });
+    const base = GptModel.create(own, 5);
+    const baseDir = join(dir, 'own-base');
+    await saveModel(baseDir, base, { tokenizer: 'trained' }, bpe);
+    const a = LoraAdapters.create(loraSites(own, parseLoraTargets('q,v')), { rank: 2, alpha: 4 }, 5);
+    for (const s of a.bySite.values()) s.B.assign(tf.randomNormal(s.B.shape, 0, 0.5, 'float32', 4));
+    const ownAdapter = join(dir, 'own-adapter');
+    await saveAdapter(ownAdapter, a, describeAdapters(a, { model: baseDir, fingerprint: await fingerprintModel(base), config: own }, { tokenizer: 'trained', promptStyle: 'alpaca' }));
+    a.dispose();
+    base.dispose();
+    const out = join(dir, 'own-merged');
+    await mergeLoraJob({ adapterDir: ownAdapter, outDir: out });
+    assert.equal(await readFile(join(out, 'tokenizer.model'), 'utf8'), await readFile(join(baseDir, 'tokenizer.model'), 'utf8'));
+    const q = { instruction: 'Say hi.', input: '', maxNewTokens: 5, temperature: 0 };
+    const viaAdapter = await askJob({ modelDir: ownAdapter, ...q }, context().ctx);
+    const viaMerged = await askJob({ modelDir: out, ...q }, context().ctx);
+    assert.equal(viaMerged.text, viaAdapter.text);
   });
 });
