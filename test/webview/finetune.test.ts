@@ -129,7 +129,9 @@ describe('lab panel fine-tuning views in Chromium', function () {
     }
     assert.match((await p.page.getAttribute('#confusion-0 td[data-row="1"][data-col="0"]', 'title')) ?? '', /2 of 8 "spam" rows predicted "ham"/);
     await p.screenshot('finetune-training');
-    // Reload with the saved state: the test result and accuracy points come back.
+    // Reload with the saved state: the test result and accuracy points come back. The panel saves soon after a
+    // change (one save per burst), so wait for the save that holds the test result before reading it.
+    await p.page.waitForFunction(() => JSON.stringify((globalThis as unknown as PageWindow).__getState() ?? {}).includes('"testLoss":0.41237'));
     const state = await p.state();
     await p.page.close();
     const q = await openPanel(browser, origin, { state });
