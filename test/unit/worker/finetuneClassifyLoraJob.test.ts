@@ -7,21 +7,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initEngine } from '../../../src/core/engine';
-import type { FinetuneJob, NotificationName, NotificationOf, TrainEventWire } from '../../../src/protocol/worker';
+import type { FinetuneJob } from '../../../src/protocol/worker';
 import { classifyJob, finetuneJob, planFinetuneJob } from '../../../src/worker/finetuneJob';
 import { mergeLoraJob, modelInfoJob } from '../../../src/worker/modelJobs';
-import type { JobContext } from '../../../src/worker/server';
-
-function context(): { ctx: JobContext; events: TrainEventWire[] } {
-  const events: TrainEventWire[] = [];
-  const ctx: JobContext = {
-    signal: new AbortController().signal,
-    notify: <N extends NotificationName>(name: N, params: NotificationOf<N>) => {
-      if (name === 'train/didEvent') events.push(params as TrainEventWire);
-    },
-  };
-  return { ctx, events };
-}
+import { trainingContext } from './trainingContext';
 
 describe('worker fine-tuning jobs (LoRA classifier)', function () {
   this.timeout(120_000);
@@ -50,7 +39,7 @@ describe('worker fine-tuning jobs (LoRA classifier)', function () {
     assert.equal(p.trains, 'LoRA rank 2 (alpha 2) on every linear layer');
     assert.equal(p.trainableParameters, TRAINED);
 
-    const { ctx, events } = context();
+    const { ctx, events } = trainingContext();
     const r = await finetuneJob(job, ctx);
     assert.equal(r.cancelled, false);
     assert.ok(r.checkpointDir);
@@ -67,14 +56,14 @@ describe('worker fine-tuning jobs (LoRA classifier)', function () {
     assert.match(info.name, /\(LoRA on base\)$/);
 
     const texts = ['good great fine', 'bad awful poor'];
-    const adapted = await classifyJob({ modelDir: r.checkpointDir, texts }, context().ctx);
+    const adapted = await classifyJob({ modelDir: r.checkpointDir, texts }, trainingContext().ctx);
     assert.deepEqual(adapted.labels, ['no', 'yes']);
 
     const outDir = join(dir, 'merged');
     const m = await mergeLoraJob({ adapterDir: job.runDir, outDir });
     assert.equal(m.base, join(job.runDir, 'base'));
     assert.deepEqual(JSON.parse(readFileSync(join(outDir, 'config.json'), 'utf8')).architectures, ['GPT2ForSequenceClassification']);
-    const merged = await classifyJob({ modelDir: outDir, texts }, context().ctx);
+    const merged = await classifyJob({ modelDir: outDir, texts }, trainingContext().ctx);
     for (let i = 0; i < 2; i++) {
       for (const k of ['no', 'yes']) assert.ok(Math.abs(merged.predictions[i].probabilities[k] - adapted.predictions[i].probabilities[k]) < 1e-5);
     }

@@ -7,21 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initEngine } from '../../../src/core/engine';
 import { isLlmLabError } from '../../../src/core/errors';
-import type { FinetuneJob, NotificationName, NotificationOf, TrainEventWire } from '../../../src/protocol/worker';
+import type { FinetuneJob } from '../../../src/protocol/worker';
 import { classifyJob, describeTraining, finetuneJob, planFinetuneJob } from '../../../src/worker/finetuneJob';
 import { modelInfoJob } from '../../../src/worker/modelJobs';
-import type { JobContext } from '../../../src/worker/server';
-
-function context(): { ctx: JobContext; events: TrainEventWire[] } {
-  const events: TrainEventWire[] = [];
-  const ctx: JobContext = {
-    signal: new AbortController().signal,
-    notify: <N extends NotificationName>(name: N, params: NotificationOf<N>) => {
-      if (name === 'train/didEvent') events.push(params as TrainEventWire);
-    },
-  };
-  return { ctx, events };
-}
+import { trainingContext } from './trainingContext';
 
 describe('worker fine-tuning jobs (classifier)', function () {
   this.timeout(120_000);
@@ -73,7 +62,7 @@ describe('worker fine-tuning jobs (classifier)', function () {
   });
 
   it('trains, reporting accuracy at each eval and the test confusion matrix; the result describes itself and classifies', async () => {
-    const { ctx, events } = context();
+    const { ctx, events } = trainingContext();
     const r = await finetuneJob(job, ctx);
     assert.equal(r.cancelled, false);
     assert.equal(r.steps, 14);
@@ -94,7 +83,7 @@ describe('worker fine-tuning jobs (classifier)', function () {
     assert.ok(start?.type === 'start');
     assert.equal(info.trained?.parameters, start.trainableParameters);
 
-    const c = await classifyJob({ modelDir: r.checkpointDir, texts: ['good great fine', 'bad awful poor'] }, context().ctx);
+    const c = await classifyJob({ modelDir: r.checkpointDir, texts: ['good great fine', 'bad awful poor'] }, trainingContext().ctx);
     assert.deepEqual([...c.labels].sort(), ['no', 'yes']);
     assert.equal(c.predictions.length, 2);
     for (const p of c.predictions) {
