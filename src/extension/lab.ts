@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import type { TokenizerChoice } from './tokens/tokenizerChoice';
 import { encodingChoice, modelChoice } from './tokens/tokenizerChoice';
 import type { Notifier } from './notify';
-import { resolveRunsFolder } from './runs';
+import { ensureRunsFolder, resolveRunsFolder } from './runs';
 import { readSettings } from './settings';
 import type { TokenCountItem } from './tokens/tokenCount';
 import type { TokenView } from './tokens/tokenView';
@@ -72,6 +72,22 @@ export function workspaceRoot(): string | undefined {
 export function runsFolder(): string | undefined {
   const root = workspaceRoot();
   return root ? resolveRunsFolder(root, readSettings().runsFolder) : undefined;
+}
+
+/**
+ * Makes the runs folder before a run writes into it; when that fails, says why with a way to the setting and
+ * returns false.
+ */
+export async function prepareRunsFolder(lab: Lab, runs: string): Promise<boolean> {
+  try {
+    await ensureRunsFolder(runs);
+    return true;
+  } catch (e) {
+    lab.notifier.offer('error', (e as Error).message, {
+      'Open Settings': () => vscode.commands.executeCommand('workbench.action.openSettings', 'llmLab.runsFolder'),
+    });
+    return false;
+  }
 }
 
 /** Bridges a VS Code cancellation token to an AbortSignal for core and the worker. */

@@ -10,8 +10,8 @@ import { LlmLabError } from '../../core/errors';
 import type { FinetuneJob, FinetunePlan, LoraChoice } from '../../protocol/worker';
 import { planSummary } from '../finetuneSummary';
 import type { Lab } from '../lab';
-import { runsFolder, workspaceRoot } from '../lab';
-import { describeRunsFolder, ensureRunsFolder, modelName, newRunName, reserveRunName, writeRunRecord } from '../runs';
+import { prepareRunsFolder, runsFolder, workspaceRoot } from '../lab';
+import { describeRunsFolder, modelName, newRunName, reserveRunName, writeRunRecord } from '../runs';
 import { readSettings } from '../settings';
 import type { TrainOutcome } from '../training';
 import type { BaseChoice } from './finetunePicks';
@@ -257,14 +257,7 @@ async function planAndStart(lab: Lab, runs: string, job: FinetuneJob, args: Fine
     if (start !== 'Start Fine-tuning') return undefined;
   }
   // The run folder; nothing was written before this point.
-  try {
-    await ensureRunsFolder(runs);
-  } catch (e) {
-    lab.notifier.offer('error', (e as Error).message, {
-      'Open Settings': () => vscode.commands.executeCommand('workbench.action.openSettings', 'llmLab.runsFolder'),
-    });
-    return undefined;
-  }
+  if (!(await prepareRunsFolder(lab, runs))) return undefined;
   // The name is taken now, atomically (another window may have started a run of the same name since the plan).
   job.runDir = resolve(runs, await reserveRunName(runs, runPrefix(job)));
   const runName = basename(job.runDir);

@@ -14,8 +14,8 @@ import { isFinetuneJob } from '../../protocol/worker';
 import { countCodeFiles } from '../codeFiles';
 import { findCorpusFiles } from '../corpusFiles';
 import type { Lab } from '../lab';
-import { runsFolder, workspaceRoot } from '../lab';
-import { checkJobFiles, describeRunsFolder, ensureRunsFolder, listRuns, readRunRecord, reserveRunName, writeRunRecord } from '../runs';
+import { prepareRunsFolder, runsFolder, workspaceRoot } from '../lab';
+import { checkJobFiles, describeRunsFolder, listRuns, readRunRecord, reserveRunName, writeRunRecord } from '../runs';
 import { readSettings } from '../settings';
 import type { TrainOutcome } from '../training';
 
@@ -212,14 +212,7 @@ export async function pretrainCommand(lab: Lab, args: PretrainArgs = {}): Promis
   }
 
   // 6. The run folder; nothing is written before this point.
-  try {
-    await ensureRunsFolder(runs);
-  } catch (e) {
-    lab.notifier.offer('error', (e as Error).message, {
-      'Open Settings': () => vscode.commands.executeCommand('workbench.action.openSettings', 'llmLab.runsFolder'),
-    });
-    return undefined;
-  }
+  if (!(await prepareRunsFolder(lab, runs))) return undefined;
   const runName = await reserveRunName(runs, preset);
   const job: TrainJob = {
     runDir: join(runs, runName), files: scan.files.map((f) => f.path), preset, steps, batchSize,
