@@ -18,6 +18,7 @@ import type { FinetuneLoopOptions } from '../core/train/loopOptions';
 import type { FinetuneJob, LoraChoice, ParamsOf, ResultOf } from '../protocol/worker';
 import { configuredBackend } from './backend';
 import type { JobContext } from './server';
+import { runResult } from './trainJob';
 
 type ClassifyJob = Extract<FinetuneJob, { task: 'classify' }>;
 type InstructJob = Extract<FinetuneJob, { task: 'instruct' }>;
@@ -128,13 +129,7 @@ export async function finetuneJob(job: ParamsOf<'finetune/start'>, ctx: JobConte
   ctx.notify('train/didEvent', { type: 'log', message: `Engine: ${engine.backend} backend, ${engine.threads} thread(s).` });
   const hooks = { signal: ctx.signal, onEvent: (e: Parameters<typeof ctx.notify<'train/didEvent'>>[1]) => ctx.notify('train/didEvent', e) };
   const result = job.task === 'classify' ? await finetuneClassifier(classifyOptions(job), hooks) : await finetuneInstruct(instructOptions(job), hooks);
-  return {
-    runDir: result.outDir,
-    steps: result.step,
-    finalLoss: result.lastLoss ?? null,
-    checkpointDir: result.checkpointDir ?? null,
-    cancelled: result.status === 'cancelled',
-  };
+  return runResult(result);
 }
 
 export async function classifyJob(p: ParamsOf<'classify'>, ctx: JobContext): Promise<ResultOf<'classify'>> {

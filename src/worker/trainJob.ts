@@ -6,6 +6,7 @@ import { initEngine } from '../core/engine';
 import { isPresetName } from '../core/model/config';
 import { LlmLabError } from '../core/errors';
 import { pretrain } from '../core/train';
+import type { TrainResult } from '../core/train';
 import type { ParamsOf, ResultOf } from '../protocol/worker';
 import { configuredBackend } from './backend';
 import type { JobContext } from './server';
@@ -38,6 +39,11 @@ export async function trainJob(job: ParamsOf<'train/start'>, ctx: JobContext): P
     },
     { signal: ctx.signal, onEvent: (e) => ctx.notify('train/didEvent', e) },
   );
+  return runResult(result);
+}
+
+/** What a training or fine-tuning job answers: where its run ended and how. */
+export function runResult(result: TrainResult): ResultOf<'train/start'> {
   return {
     runDir: result.outDir,
     steps: result.step,
